@@ -1,0 +1,20 @@
+import type { Envelope } from '../envelope/types.js';
+
+/** A chunk read from a {@link DrainSource}; commit it once every record in it is handled. */
+export interface SourceChunk {
+  readonly envelopes: readonly Envelope[];
+  commit(): Promise<void>;
+}
+
+/**
+ * Something the reconciler drains back into the primary: the spool, or one
+ * shard of a secondary stream. Each source yields records in the order they
+ * were written to it.
+ */
+export interface DrainSource {
+  readonly id: string;
+  /** The next chunk, or `undefined` when the source has nothing more right now. */
+  next(max: number, signal: AbortSignal): Promise<SourceChunk | undefined>;
+  /** Hand back a chunk that was read but not committed, so it is read again. */
+  abandon?(chunk: SourceChunk): Promise<void>;
+}

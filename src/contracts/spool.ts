@@ -1,0 +1,35 @@
+import type { Envelope } from '../envelope/types.js';
+
+/** A batch handed out by {@link Spool.lease}; ack it once it is safely elsewhere. */
+export interface Lease {
+  readonly envelopes: readonly Envelope[];
+}
+
+/** What a spool holds right now. */
+export interface SpoolStats {
+  /** Records appended and not yet acknowledged. */
+  records: number;
+  /** Bytes those records take on the medium. */
+  bytes: number;
+}
+
+/**
+ * The last tier: local, durable, always tried when the others fail.
+ *
+ * - `append` resolves only once the batch is durable (fsync'd, or the medium's
+ *   equivalent). A crash after it resolves loses nothing.
+ * - `lease` hands out the oldest records not yet leased, in append order.
+ *   Leased records are not handed out again by this instance unless released.
+ * - `ack` deletes the leased records for good. `release` returns them, to be
+ *   leased again first. After a crash, unacknowledged records come back.
+ */
+export interface Spool {
+  readonly id: string;
+  append(batch: readonly Envelope[]): Promise<void>;
+  /** Up to `max` records; an empty lease when nothing is waiting. */
+  lease(max: number): Promise<Lease>;
+  ack(lease: Lease): Promise<void>;
+  release(lease: Lease): Promise<void>;
+  stats(): Promise<SpoolStats>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,37 @@
+import type { Envelope } from '../envelope/types.js';
+import type { SpillwayError } from '../errors/base.js';
+
+/** Where an accepted record now lives in a target, when the target says. */
+export interface Receipt {
+  shardId?: string;
+  sequenceNumber?: string;
+}
+
+/**
+ * The outcome of one `put`. Records not listed in `failed` were accepted
+ * (durably, as the target defines it). Like Kinesis' FailedRecordCount,
+ * failure is per record: callers retry only what is listed.
+ */
+export interface PutResult {
+  failed: ReadonlyArray<{ envelope: Envelope; error: SpillwayError }>;
+  /** Optional per-record receipts, keyed by envelope id. */
+  receipts?: ReadonlyMap<string, Receipt>;
+}
+
+/**
+ * A remote destination for records: a Kinesis stream, an SQS queue, an
+ * EventBridge bus. A whole-call failure throws a classified SpillwayError
+ * (ThrottledError, TransientError, TargetRejectedError); never a raw SDK error.
+ */
+export interface Target {
+  /** Stable id such as `kinesis:us-east-1:orders`. */
+  readonly id: string;
+  /** Records per `put` the target accepts at most. */
+  readonly maxBatchRecords: number;
+  /** Bytes per `put` the target accepts at most. */
+  readonly maxBatchBytes: number;
+  put(batch: readonly Envelope[], signal: AbortSignal): Promise<PutResult>;
+  /** A cheap call that succeeds only when the target can take writes. */
+  probe(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}

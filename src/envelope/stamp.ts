@@ -1,0 +1,91 @@
+import { monotonicFactory } from 'ulidx';
+import { RecordTooLargeError, ValidationError } from '../errors/index.js';
+import { encodedSize } from './codec.js';
+import { KINESIS_MAX_PARTITION_KEY_CHARS, KINESIS_MAX_RECORD_BYTES } from './limits.js';
+import type { ContentType, Envelope, RecordInput } from './types.js';
+
+/** A source of wall-clock milliseconds; injected so tests control time. */
+export type Clock = () => number;
+
+/** Options for {@link createStamper}. */
+export interface StamperOptions {
+  clock?: Clock;
+  /** Largest encoded record plus partition key, in bytes. Defaults to the Kinesis limit. */
+  maxRecordBytes?: number;
+}
+
+/** Turns a producer's input into a validated, stamped {@link Envelope}. */
+export type Stamper = (input: RecordInput) => Envelope;
+
+/**
+ * Create a stamper. It validates first and throws a {@link ValidationError}
+ * that says what to fix; a record that fails here is bad on every tier.
+ */
+export function createStamper(options: StamperOptions = {}): Stamper {
+  const clock = options.clock ?? Date.now;
+  const maxBytes = options.maxRecordBytes ?? KINESIS_MAX_RECORD_BYTES;
+  const ulid = monotonicFactory();
+  return (input) => {
+    if (typeof input !== 'object' || input === null) throw new ValidationError('record must be an object with partitionKey and data');
+    validatePartitionKey(input.partitionKey);
+    const { data, contentType } = toPayload(input.data);
+    const kind = input.kind ?? 'delta';
+    if (kind !== 'delta' && kind !== 'snapshot') throw new ValidationError(`kind must be 'delta' or 'snapshot', got ${JSON.stringify(kind)}`);
+    if (kind === 'delta' && input.coalesceKey !== undefined) {
+      throw new ValidationError("coalesceKey is only meaningful for kind 'snapshot'; remove it or set kind: 'snapshot'");
+    }
+    if (input.coalesceKey !== undefined && (typeof input.coalesceKey !== 'string' || input.coalesceKey.length === 0)) {
+      throw new ValidationError('coalesceKey must be a non-empty string');
+    }
+    const now = clock();
+    const eventTime = toMillis(input.eventTime, now);
+    const envelope: Envelope = {
+      id: ulid(now),
+      partitionKey: input.partitionKey,
+      kind,
+      ...(kind === 'snapshot' ? { coalesceKey: input.coalesceKey ?? input.partitionKey } : {}),
+      eventTime,
+      sentTime: now,
+      contentType,
+      data,
+    };
+    const size = encodedSize(envelope) + Buffer.byteLength(envelope.partitionKey, 'utf8');
+    if (size > maxBytes) throw new RecordTooLargeError(size, maxBytes, { recordId: envelope.id });
+    return envelope;
+  };
+}
+
+function validatePartitionKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw new ValidationError(`partitionKey must be a string, got ${typeof key}`);
+  if (key.length === 0) throw new ValidationError('partitionKey is empty; give every record a key of 1 to 256 characters (it picks the shard and the order)');
+  const chars = [...key].length;
+  if (chars > KINESIS_MAX_PARTITION_KEY_CHARS) {
+    throw new ValidationError(`partitionKey is ${chars} characters, over Kinesis' ${KINESIS_MAX_PARTITION_KEY_CHARS}; hash or shorten it`);
+  }
+}
+
+function toPayload(data: unknown): { data: Uint8Array; contentType: ContentType } {
+  let out: { data: Uint8Array; contentType: ContentType };
+  if (data instanceof Uint8Array) out = { data, contentType: 'application/octet-stream' };
+  else if (typeof data === 'string') out = { data: Buffer.from(data, 'utf8'), contentType: 'text/plain' };
+  else if (data === undefined) throw new ValidationError('data is missing; send bytes, a string or a JSON value');
+  else {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(data);
+    } catch (cause) {
+      throw new ValidationError('data could not be serialised as JSON; pass bytes or a JSON-safe value', { cause });
+    }
+    if (json === undefined) throw new ValidationError('data is not JSON-serialisable (a function or symbol?); pass bytes, a string or a JSON value');
+    out = { data: Buffer.from(json, 'utf8'), contentType: 'application/json' };
+  }
+  if (out.data.length === 0) throw new ValidationError('data is empty; Kinesis rejects empty records, so send at least one byte');
+  return out;
+}
+
+function toMillis(value: Date | number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new ValidationError('eventTime must be a Date or epoch milliseconds');
+  return ms;
+}

@@ -1,0 +1,12 @@
+export { SpillwayError, isSpillwayError, hasCode, type ErrorContext, type SpillwayErrorOptions } from './base.js';
+export {
+  ThrottledError,
+  TransientError,
+  TargetRejectedError,
+  ClosedError,
+  AllTiersFailedError,
+  type TierFailure,
+} from './transport.js';
+export { ValidationError, RecordTooLargeError, MalformedEnvelopeError } from './validation.js';
+export { SpoolFullError, SpoolCorruptError } from './spool.js';
+export { ConfigError } from './config.js';
