@@ -25,8 +25,19 @@ interface Header {
   contentType: ContentType;
 }
 
-/** Encode an envelope to its wire bytes. */
+const encoded = new WeakMap<Envelope, Uint8Array>();
+
+/** Encode an envelope to its wire bytes (memoised: envelopes are immutable). */
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
+  let bytes = encoded.get(envelope);
+  if (bytes === undefined) {
+    bytes = encodeUncached(envelope);
+    encoded.set(envelope, bytes);
+  }
+  return bytes;
+}
+
+function encodeUncached(envelope: Envelope): Uint8Array {
   const header: Header = {
     id: envelope.id,
     partitionKey: envelope.partitionKey,
@@ -48,9 +59,9 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
   return out;
 }
 
-/** Size in bytes of `encodeEnvelope(envelope)`, without building it. */
+/** Size in bytes of `encodeEnvelope(envelope)`. */
 export function encodedSize(envelope: Envelope): number {
-  return encodeEnvelope({ ...envelope, data: new Uint8Array(0) }).length + envelope.data.length;
+  return encodeEnvelope(envelope).length;
 }
 
 /** True when the bytes start with the spillway magic (any version). */

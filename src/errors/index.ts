@@ -7,6 +7,6 @@ export {
   AllTiersFailedError,
   type TierFailure,
 } from './transport.js';
-export { ValidationError, RecordTooLargeError, MalformedEnvelopeError } from './validation.js';
+export { ValidationError, RecordTooLargeError, MalformedEnvelopeError, isValidationError } from './validation.js';
 export { SpoolFullError, SpoolCorruptError } from './spool.js';
 export { ConfigError } from './config.js';

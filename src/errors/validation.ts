@@ -1,4 +1,4 @@
-import { SpillwayError, type SpillwayErrorOptions } from './base.js';
+import { isSpillwayError, SpillwayError, type SpillwayErrorOptions } from './base.js';
 
 /**
  * The record is bad everywhere: it is never retried and never fails over.
@@ -34,4 +34,11 @@ export class MalformedEnvelopeError extends SpillwayError {
   constructor(message: string, options?: SpillwayErrorOptions) {
     super(MalformedEnvelopeError.code, message, false, options);
   }
+}
+
+const VALIDATION_CODES = new Set([ValidationError.code, RecordTooLargeError.code]);
+
+/** True for a ValidationError or any subclass, across package copies. */
+export function isValidationError(value: unknown): value is ValidationError {
+  return value instanceof ValidationError || (isSpillwayError(value) && VALIDATION_CODES.has(value.code));
 }

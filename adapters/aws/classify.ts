@@ -1,0 +1,83 @@
+/**
+ * One error classifier for every AWS service spillway talks to. Raw SDK and
+ * network errors never leave an adapter: they become a ThrottledError,
+ * TransientError, TargetRejectedError or ValidationError, with the original
+ * kept as `cause`. Built on smithy's own classification (the SDK's retry
+ * decisions), so spillway and the SDK agree on what is throttling.
+ */
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import {
+  type ErrorContext,
+  isSpillwayError,
+  type SpillwayError,
+  TargetRejectedError,
+  ThrottledError,
+  TransientError,
+  ValidationError,
+} from '../../src/errors/index.js';
+
+/** Error names that mean "this target will not take writes until someone fixes it". */
+const REJECTED = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'AccessDenied',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'KMSDisabledException',
+  'KMSInvalidStateException',
+  'KMSAccessDeniedException',
+  'KMSNotFoundException',
+  'KMSOptInRequired',
+  'QueueDoesNotExist',
+  'AWS.SimpleQueueService.NonExistentQueue',
+]);
+
+/** Error names that mean "this request is malformed everywhere". */
+const INVALID = new Set(['ValidationException', 'InvalidArgumentException', 'SerializationException']);
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET',
+]);
+
+interface SdkLikeError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+/** Classify any error thrown by an AWS SDK call (or the network under it). */
+export function classifyAwsError(error: unknown, context: ErrorContext): SpillwayError {
+  if (isSpillwayError(error)) return error;
+  const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as SdkLikeError;
+  const name = e.name ?? e.code ?? 'Error';
+  const where = context.target ?? 'target';
+  const options = { ...context, cause: error };
+  if (name === 'AbortError' || name === 'TimeoutError') {
+    return new TransientError(`${where} did not answer in time (${e.message ?? name})`, options);
+  }
+  if (isThrottlingError(error as never)) {
+    return new ThrottledError(`${where} is throttling writes (${name}); backing off on the same target`, options);
+  }
+  if (REJECTED.has(name)) {
+    return new TargetRejectedError(`${where} rejected the request: ${name}: ${e.message ?? ''}`.trim(), options);
+  }
+  if (INVALID.has(name)) {
+    return new ValidationError(`${where} says the request is invalid: ${name}: ${e.message ?? ''}`.trim(), options);
+  }
+  const status = e.$metadata?.httpStatusCode;
+  if (isTransientError(error as never) || isServerError(error as never) || NETWORK_CODES.has(e.code ?? '') || (status !== undefined && status >= 500)) {
+    return new TransientError(`${where} is unavailable: ${name}: ${e.message ?? ''}`.trim(), options);
+  }
+  // Unknown errors are treated as outages: failing over is safe, dropping is not.
+  return new TransientError(`${where} failed: ${name}: ${e.message ?? ''}`.trim(), options);
+}
+
+/** Classify one failed entry of a batch call (Kinesis PutRecords `ErrorCode`, and the like). */
+export function classifyEntryError(code: string, message: string | undefined, context: ErrorContext): SpillwayError {
+  const synthetic = { name: code, message: message ?? code, $metadata: {} };
+  return classifyAwsError(synthetic, context);
+}

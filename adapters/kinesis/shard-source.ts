@@ -1,0 +1,111 @@
+/**
+ * Reads a secondary Kinesis stream back for the reconciler: one
+ * {@link DrainSource} per shard, resuming after the last committed sequence
+ * number (kept in a {@link CheckpointStore}), TRIM_HORIZON the first time.
+ * Records that are not spillway envelopes are skipped and counted.
+ */
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  type Shard,
+} from '@aws-sdk/client-kinesis';
+import type { CheckpointStore, DrainSource, SourceChunk } from '../../src/contracts/index.js';
+import { decodeEnvelope, type Envelope, isEnvelopeBytes } from '../../src/envelope/index.js';
+import { classifyAwsError } from '../aws/classify.js';
+
+/** Options for {@link createKinesisDrainSources}. */
+export interface KinesisDrainOptions {
+  client: KinesisClient;
+  region: string;
+  stream: string;
+  checkpoints: CheckpointStore;
+  /** Called for each record that is not a spillway envelope (it is skipped). */
+  onForeignRecord?: (shardId: string, sequenceNumber: string) => void;
+  /** Empty pages to read through while the shard is still behind (default 20). */
+  maxEmptyPages?: number;
+}
+
+/** One drain source per shard of the stream, parents before children. */
+export async function createKinesisDrainSources(options: KinesisDrainOptions): Promise<DrainSource[]> {
+  const shards = await listShards(options);
+  return shards.map((shard) => createShardSource(options, shard.ShardId as string));
+}
+
+async function listShards(options: KinesisDrainOptions): Promise<Shard[]> {
+  const context = { target: `kinesis:${options.region}:${options.stream}`, region: options.region, stream: options.stream };
+  const shards: Shard[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await options.client.send(
+        new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: options.stream }),
+        { abortSignal: AbortSignal.timeout(5_000) },
+      );
+      shards.push(...(page.Shards ?? []));
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw classifyAwsError(error, context);
+  }
+  return shards;
+}
+
+function createShardSource(options: KinesisDrainOptions, shardId: string): DrainSource {
+  const id = `kinesis:${options.region}:${options.stream}/${shardId}`;
+  const context = { target: id, region: options.region, stream: options.stream };
+  const maxEmptyPages = options.maxEmptyPages ?? 20;
+  let iterator: string | undefined;
+  let exhausted = false;
+
+  async function openIterator(signal: AbortSignal): Promise<string | undefined> {
+    const after = await options.checkpoints.get(id);
+    const out = await options.client.send(
+      new GetShardIteratorCommand({
+        StreamName: options.stream,
+        ShardId: shardId,
+        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+      { abortSignal: signal },
+    );
+    return out.ShardIterator;
+  }
+
+  function toChunk(records: Array<{ Data?: Uint8Array; SequenceNumber?: string }>): SourceChunk {
+    const envelopes: Envelope[] = [];
+    for (const r of records) {
+      if (r.Data && isEnvelopeBytes(r.Data)) envelopes.push(decodeEnvelope(r.Data));
+      else options.onForeignRecord?.(shardId, r.SequenceNumber ?? '');
+    }
+    const last = records.at(-1)?.SequenceNumber as string;
+    return { envelopes, commit: () => options.checkpoints.set(id, last) };
+  }
+
+  async function next(max: number, signal: AbortSignal): Promise<SourceChunk | undefined> {
+    if (exhausted) return undefined;
+    try {
+      iterator ??= await openIterator(signal);
+      for (let page = 0; page < maxEmptyPages && iterator; page++) {
+        const out = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(max, 10_000) }), { abortSignal: signal });
+        iterator = out.NextShardIterator;
+        const records = out.Records ?? [];
+        if (records.length > 0) return toChunk(records);
+        if (out.MillisBehindLatest === 0) break;
+      }
+    } catch (error) {
+      iterator = undefined;
+      throw classifyAwsError(error, context);
+    }
+    if (!iterator) exhausted = true; // a closed shard, read to its end
+    return undefined;
+  }
+
+  return {
+    id,
+    next,
+    async abandon() {
+      iterator = undefined; // reread from the last committed checkpoint
+    },
+  };
+}

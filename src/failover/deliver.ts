@@ -1,0 +1,106 @@
+/**
+ * Delivering records to one tier: chunked to the target's limits, throttled
+ * records retried on the same target with backoff, per-record failures
+ * retried alone (never the whole batch), and whatever the tier cannot take
+ * handed back so the router can give it to the next tier.
+ */
+import type { Receipt } from '../contracts/index.js';
+import type { Envelope } from '../envelope/index.js';
+import { hasCode, isValidationError, type SpillwayError, ThrottledError } from '../errors/index.js';
+import { backoffDelay, type BackoffOptions, wait } from './backoff.js';
+import type { GuardedTarget } from './breaker.js';
+import { chunkBatch } from './chunk.js';
+
+/** How hard one tier is tried before its records move on. */
+export interface DeliveryOptions {
+  /** How long throttled records keep retrying on the same target, in ms (default 30000). */
+  throttleBudgetMs?: number;
+  /** Attempts for a record that failed alone with a transient error (default 3). */
+  maxRecordAttempts?: number;
+  backoff?: BackoffOptions;
+}
+
+/** What one tier did with the records it was given. */
+export interface TierOutcome {
+  accepted: Array<{ envelope: Envelope; receipt?: Receipt }>;
+  /** Records this tier could not take; the next tier should try them. */
+  passed: Array<{ envelope: Envelope; error: SpillwayError }>;
+  /** Records that are invalid everywhere: never offered to another tier. */
+  rejected: Array<{ envelope: Envelope; error: SpillwayError }>;
+  /** Records that overflowed because throttling outlasted the budget. */
+  overflowed: number;
+  /** Retry rounds caused by throttling (a pacing signal for the reconciler). */
+  throttledRounds: number;
+}
+
+/**
+ * Offer `records` to one tier. Once a whole call fails, the rest of the
+ * records pass to the next tier too, so a later record never lands on this
+ * tier ahead of an earlier one that moved on.
+ */
+export async function deliverToTier(tier: GuardedTarget, records: readonly Envelope[], options: DeliveryOptions, signal: AbortSignal): Promise<TierOutcome> {
+  const outcome: TierOutcome = { accepted: [], passed: [], rejected: [], overflowed: 0, throttledRounds: 0 };
+  let down: SpillwayError | undefined;
+  for (const chunk of chunkBatch(records, tier.target.maxBatchRecords, tier.target.maxBatchBytes)) {
+    if (down) {
+      for (const envelope of chunk) outcome.passed.push({ envelope, error: down });
+      continue;
+    }
+    down = await deliverChunk(tier, chunk, options, signal, outcome);
+  }
+  return outcome;
+}
+
+/** Deliver one chunk; returns the whole-call error if the tier is down. */
+async function deliverChunk(tier: GuardedTarget, chunk: Envelope[], options: DeliveryOptions, signal: AbortSignal, outcome: TierOutcome): Promise<SpillwayError | undefined> {
+  const budgetMs = options.throttleBudgetMs ?? 30_000;
+  const maxAttempts = options.maxRecordAttempts ?? 3;
+  const started = Date.now();
+  const attempts = new Map<string, number>();
+  let pending = chunk;
+  for (let round = 0; pending.length > 0; round++) {
+    const throttleLeft = budgetMs - (Date.now() - started);
+    let failed: ReadonlyArray<{ envelope: Envelope; error: SpillwayError }>;
+    try {
+      const result = await tier.fire(() => tier.target.put(pending, signal));
+      failed = result.failed;
+      const failedIds = new Set(failed.map((f) => f.envelope.id));
+      for (const envelope of pending) {
+        if (failedIds.has(envelope.id)) continue;
+        const receipt = result.receipts?.get(envelope.id);
+        outcome.accepted.push(receipt ? { envelope, receipt } : { envelope });
+      }
+    } catch (caught) {
+      const error = caught as SpillwayError;
+      if (isValidationError(error)) {
+        for (const envelope of pending) outcome.rejected.push({ envelope, error });
+        return undefined;
+      }
+      if (!hasCode(error, ThrottledError.code)) {
+        for (const envelope of pending) outcome.passed.push({ envelope, error });
+        return error;
+      }
+      failed = pending.map((envelope) => ({ envelope, error }));
+    }
+    pending = [];
+    for (const f of failed) {
+      if (isValidationError(f.error)) outcome.rejected.push(f);
+      else if (hasCode(f.error, ThrottledError.code)) {
+        if (throttleLeft > 0) pending.push(f.envelope);
+        else {
+          outcome.passed.push(f);
+          outcome.overflowed++;
+        }
+      } else {
+        const n = (attempts.get(f.envelope.id) ?? 1) + 1;
+        attempts.set(f.envelope.id, n);
+        if (n <= maxAttempts) pending.push(f.envelope);
+        else outcome.passed.push(f);
+      }
+    }
+    if (pending.length === 0) break;
+    if (failed.some((f) => hasCode(f.error, ThrottledError.code))) outcome.throttledRounds++;
+    await wait(backoffDelay(round, options.backoff), signal);
+  }
+  return undefined;
+}

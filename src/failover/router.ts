@@ -1,0 +1,116 @@
+/**
+ * The failover router: an ordered chain of tiers, primary → secondaries →
+ * spool, each remote target behind its own circuit breaker.
+ *
+ * Invariants
+ * - A record's outcome is `ok` only once some tier durably accepted it: the
+ *   remote target acknowledged it, or the spool fsync'd it.
+ * - A record is offered to tier n+1 only after tier n failed it; it is never
+ *   accepted by two tiers in one dispatch (an ambiguous timeout can still
+ *   leave a copy behind on a failed tier: the reconciler and consumers dedupe
+ *   by id).
+ * - A ValidationError is final: the record is bad everywhere and is never
+ *   offered to another tier.
+ * - A record fails only when every tier, the spool included, failed it; the
+ *   error lists each tier's cause.
+ */
+import type { Logger } from 'pino';
+import type { Receipt, Target } from '../contracts/index.js';
+import type { Envelope } from '../envelope/index.js';
+import { AllTiersFailedError, type SpillwayError, type TierFailure } from '../errors/index.js';
+import type { BusEvents, TierName } from '../events/bus-events.js';
+import { type BreakerOptions, type GuardedTarget, guardTarget } from './breaker.js';
+import { type DeliveryOptions, deliverToTier, type TierOutcome } from './deliver.js';
+
+/** Where an accepted record landed. */
+export interface LandedOn {
+  tier: TierName;
+  /** Target id, e.g. `kinesis:us-east-1:orders` or `disk:/var/spool/spillway`. */
+  target: string;
+  receipt?: Receipt;
+}
+
+/** The outcome of one record of a dispatch. */
+export type DispatchOutcome = { ok: true; landedOn: LandedOn } | { ok: false; error: SpillwayError };
+
+/** Options for {@link FailoverRouter}. */
+export interface FailoverRouterOptions {
+  primary: Target;
+  secondaries?: readonly Target[];
+  /** The spool, as a target (see `spoolAsTarget`). Always last, never behind a breaker. */
+  spool: Target;
+  breaker?: BreakerOptions;
+  delivery?: DeliveryOptions;
+  events: BusEvents;
+  logger: Logger;
+}
+
+/** Unguarded passthrough for the spool tier. */
+function unguarded(target: Target, tier: TierName): GuardedTarget {
+  return { target, tier, fire: (op) => op(), state: 'closed', shutdown() {} };
+}
+
+/** Routes batches down the tier chain; see the module's invariants. */
+export class FailoverRouter {
+  readonly tiers: readonly GuardedTarget[];
+  readonly #options: FailoverRouterOptions;
+  readonly #abort = new AbortController();
+
+  constructor(options: FailoverRouterOptions) {
+    this.#options = options;
+    const { events, logger } = options;
+    this.tiers = [
+      guardTarget(options.primary, 'primary', options.breaker ?? {}, events, logger),
+      ...(options.secondaries ?? []).map((t) => guardTarget(t, 'secondary', options.breaker ?? {}, events, logger)),
+      unguarded(options.spool, 'spool'),
+    ];
+  }
+
+  /** The primary tier (its breaker state drives the reconciler). */
+  get primary(): GuardedTarget {
+    return this.tiers[0] as GuardedTarget;
+  }
+
+  /** Offer a batch down the chain; one outcome per record, in order. */
+  async dispatch(batch: readonly Envelope[]): Promise<DispatchOutcome[]> {
+    const outcomes = new Map<string, DispatchOutcome>();
+    const failures = new Map<string, TierFailure[]>();
+    let pending: readonly Envelope[] = batch;
+    for (const [index, tier] of this.tiers.entries()) {
+      if (pending.length === 0) break;
+      const result = await deliverToTier(tier, pending, this.#options.delivery ?? {}, this.#abort.signal);
+      for (const { envelope, receipt } of result.accepted) {
+        outcomes.set(envelope.id, { ok: true, landedOn: { tier: tier.tier, target: tier.target.id, ...(receipt ? { receipt } : {}) } });
+      }
+      for (const { envelope, error } of result.rejected) outcomes.set(envelope.id, { ok: false, error });
+      for (const { envelope, error } of result.passed) {
+        const list = failures.get(envelope.id) ?? [];
+        list.push({ tier: tier.tier, target: tier.target.id, error });
+        failures.set(envelope.id, list);
+      }
+      if (result.overflowed > 0) this.#options.events.emit('bus.overflow', { target: tier.target.id, records: result.overflowed });
+      if (tier.tier === 'spool' && result.accepted.length > 0) {
+        this.#options.events.emit('spool.append', { target: tier.target.id, records: result.accepted.length });
+      }
+      pending = result.passed.map((p) => p.envelope);
+      this.#reportFailover(tier, this.tiers[index + 1], result.passed);
+    }
+    for (const envelope of pending) {
+      outcomes.set(envelope.id, { ok: false, error: new AllTiersFailedError(envelope.id, failures.get(envelope.id) ?? []) });
+    }
+    return batch.map((e) => outcomes.get(e.id) as DispatchOutcome);
+  }
+
+  #reportFailover(from: GuardedTarget, to: GuardedTarget | undefined, passed: TierOutcome['passed']): void {
+    if (passed.length === 0 || !to) return;
+    const reason = passed[0]?.error.message ?? 'unknown';
+    this.#options.logger.warn({ from: from.target.id, to: to.target.id, records: passed.length, reason }, 'Records failed over to the next tier.');
+    this.#options.events.emit('bus.failover', { from: from.target.id, to: to.target.id, records: passed.length, reason });
+  }
+
+  /** Stop breakers and abort in-flight retries. Targets are closed by their owner. */
+  shutdown(): void {
+    this.#abort.abort();
+    for (const tier of this.tiers) tier.shutdown();
+  }
+}
