@@ -1,0 +1,140 @@
+/**
+ * The bus: one `send` for producers over the failover router, the batcher in
+ * front of it and the reconciler behind it. `assembleBus` wires parts that
+ * are already built (tests use memory adapters); `createBus` in
+ * create-bus.ts builds them from configuration.
+ */
+import type { Logger } from 'pino';
+import type { DedupeStore, DrainSource, Spool, SpoolStats, Target } from '../contracts/index.js';
+import { type Clock, createStamper, type RecordInput } from '../envelope/index.js';
+import { ClosedError, type SpillwayError } from '../errors/index.js';
+import { BusEvents, type ReconcileSummary } from '../events/bus-events.js';
+import { type BatcherOptions, SendBatcher } from '../failover/batcher.js';
+import type { BreakerOptions } from '../failover/breaker.js';
+import type { DeliveryOptions } from '../failover/deliver.js';
+import { FailoverRouter, type LandedOn } from '../failover/router.js';
+import { spoolAsTarget } from '../failover/spool-target.js';
+import { Reconciler, type ReconcilerOptions } from '../reconciler/reconciler.js';
+import { spoolAsSource } from '../reconciler/spool-source.js';
+
+/** Where a sent record landed. */
+export interface SendResult {
+  id: string;
+  landedOn: LandedOn;
+}
+
+/** One record's outcome in `sendBatch`. */
+export type BatchItemResult = ({ ok: true } & SendResult) | { ok: false; error: SpillwayError };
+
+/** A point-in-time view of the bus. */
+export interface BusStats {
+  spool: SpoolStats;
+  breakers: Array<{ target: string; tier: string; state: 'closed' | 'open' | 'halfOpen' }>;
+  queued: number;
+  reconciling: boolean;
+}
+
+/** The producer-facing bus. */
+export interface Bus {
+  readonly events: BusEvents;
+  /** Resolves once the record is durably held by some tier; rejects for a bad record or when every tier failed. */
+  send(input: RecordInput): Promise<SendResult>;
+  /** Per-record results, in input order; never all-or-nothing. */
+  sendBatch(inputs: readonly RecordInput[]): Promise<BatchItemResult[]>;
+  /** Drain the spool and secondaries into the primary now (joins a running drain). */
+  reconcile(): Promise<ReconcileSummary>;
+  stats(): Promise<BusStats>;
+  /** Flush pending sends, stop the reconciler, release every resource. */
+  close(): Promise<void>;
+}
+
+/** Already-built parts of a bus. */
+export interface BusParts {
+  primary: Target;
+  secondaries?: readonly Target[];
+  spool: Spool;
+  dedupe: DedupeStore;
+  /** Drain sources of the secondaries (the spool's is added by the bus). */
+  secondarySources?: () => Promise<DrainSource[]>;
+  /** Closed with the bus (checkpoint stores and the like). */
+  closeAlso?: Array<{ close(): Promise<void> }>;
+  logger: Logger;
+  clock?: Clock;
+  breaker?: BreakerOptions;
+  delivery?: DeliveryOptions;
+  batching?: BatcherOptions;
+  reconciler?: ReconcilerOptions & { enabled?: boolean; intervalMs?: number };
+}
+
+/** Wire a bus from built parts. */
+export function assembleBus(parts: BusParts): Bus {
+  const events = new BusEvents();
+  const { logger } = parts;
+  const router = new FailoverRouter({ ...parts, spool: spoolAsTarget(parts.spool), events, logger });
+  const stamp = createStamper(parts.clock ? { clock: parts.clock } : {});
+  const batcher = new SendBatcher((batch) => router.dispatch(batch), { maxBatchRecords: parts.primary.maxBatchRecords, maxBatchBytes: parts.primary.maxBatchBytes, ...parts.batching });
+  const reconciler = new Reconciler(
+    {
+      primary: router.primary,
+      sources: async () => [spoolAsSource(parts.spool), ...((await parts.secondarySources?.()) ?? [])],
+      dedupe: parts.dedupe,
+      events,
+      logger,
+    },
+    parts.reconciler,
+  );
+  const autoReconcile = parts.reconciler?.enabled ?? true;
+  const kick = (): void => {
+    if (closed || router.primary.state !== 'closed') return;
+    reconciler.run().catch((error: unknown) => logger.error({ err: error }, 'Reconciler run failed.'));
+  };
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  if (autoReconcile) {
+    events.on('breaker.close', ({ tier }) => tier === 'primary' && kick());
+    timer = setInterval(kick, parts.reconciler?.intervalMs ?? 30_000).unref();
+    setImmediate(kick);
+  }
+
+  async function send(input: RecordInput): Promise<SendResult> {
+    if (closed) throw new ClosedError('bus is closed; create a new one to send');
+    const envelope = stamp(input);
+    return { id: envelope.id, landedOn: await batcher.submit(envelope) };
+  }
+
+  return {
+    events,
+    send,
+    async sendBatch(inputs) {
+      return Promise.all(
+        inputs.map((input) =>
+          send(input).then(
+            (r): BatchItemResult => ({ ok: true, ...r }),
+            (error: unknown): BatchItemResult => ({ ok: false, error: error as SpillwayError }),
+          ),
+        ),
+      );
+    },
+    reconcile: () => reconciler.run(),
+    async stats() {
+      return {
+        spool: await parts.spool.stats(),
+        breakers: router.tiers.map((t) => ({ target: t.target.id, tier: t.tier, state: t.state })),
+        queued: batcher.queued,
+        reconciling: reconciler.running,
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearInterval(timer);
+      await batcher.flush();
+      await reconciler.stop();
+      router.shutdown();
+      for (const t of [parts.primary, ...(parts.secondaries ?? [])]) await t.close();
+      await parts.spool.close();
+      await parts.dedupe.close();
+      for (const c of parts.closeAlso ?? []) await c.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { createDiskCheckpointStore, createDiskDedupeStore, createDiskSpool } from '../../adapters/disk/index.js';
+import { createKinesisDrainSources } from '../../adapters/kinesis/shard-source.js';
+import { createKinesisTarget, type KinesisTarget } from '../../adapters/kinesis/kinesis-target.js';
+import { type BusConfigInput, type KinesisTargetConfig } from '../config/schema.js';
+import { parseBusConfig } from '../config/parse.js';
+import type { Clock } from '../envelope/index.js';
+import { ConfigError, hasCode, TargetRejectedError } from '../errors/index.js';
+import { assembleBus, type Bus } from './bus.js';
+
+/** Things a bus uses that are not configuration. */
+export interface BusDeps {
+  /** A pino logger (default: warnings and errors to stderr; `SPILLWAY_LOG_LEVEL` overrides). */
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/** The default logger: pino to stderr. */
+export function defaultLogger(): Logger {
+  return pino({ name: 'spillway', level: process.env.SPILLWAY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+}
+
+/**
+ * Build a bus from configuration: validate it (a {@link ConfigError} names
+ * the field), open the spool, check that each stream exists, and start the
+ * reconciler. A target that cannot be reached at start is not an error:
+ * writes fail over until it answers.
+ */
+export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Promise<Bus> {
+  const config = parseBusConfig(input);
+  const logger = deps.logger ?? defaultLogger();
+  const primary = kinesisTarget(config.primary);
+  const secondaries = config.secondaries.map(kinesisTarget);
+  if (config.verifyStreams) {
+    await Promise.all([
+      verifyStream(primary, 'primary', logger),
+      ...secondaries.map((t, i) => verifyStream(t, `secondaries.${i}`, logger)),
+    ]).catch(async (error: unknown) => {
+      for (const t of [primary, ...secondaries]) await t.close();
+      throw error;
+    });
+  }
+  const stateDir = config.stateDir ?? join(config.spool.dir, 'state');
+  const spool = await createDiskSpool({ dir: config.spool.dir, ...pick(config.spool, ['maxBytes', 'maxSegmentBytes']) });
+  const dedupe = await createDiskDedupeStore({ dir: join(stateDir, 'dedupe') });
+  const checkpoints = await createDiskCheckpointStore({ dir: join(stateDir, 'checkpoints') });
+  const secondarySources = async () =>
+    (await Promise.all(secondaries.map((t) => createKinesisDrainSources({ client: t.client, region: t.region, stream: t.stream, checkpoints })))).flat();
+  return assembleBus({
+    primary,
+    secondaries,
+    spool,
+    dedupe,
+    secondarySources,
+    closeAlso: [checkpoints],
+    logger,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    breaker: config.breaker,
+    delivery: config.delivery,
+    batching: config.batching,
+    reconciler: config.reconciler,
+  });
+}
+
+function kinesisTarget(c: KinesisTargetConfig): KinesisTarget {
+  return createKinesisTarget({
+    region: c.region,
+    stream: c.stream,
+    ...(c.endpoint ? { endpoint: c.endpoint } : {}),
+    ...(c.credentials ? { credentials: c.credentials } : {}),
+    ...(c.requestTimeoutMs ? { requestTimeoutMs: c.requestTimeoutMs } : {}),
+  });
+}
+
+async function verifyStream(target: KinesisTarget, field: string, logger: Logger): Promise<void> {
+  try {
+    await target.probe(AbortSignal.timeout(5_000));
+  } catch (error) {
+    const name = (error as { cause?: { name?: string } }).cause?.name;
+    if (hasCode(error, TargetRejectedError.code) && name === 'ResourceNotFoundException') {
+      throw new ConfigError(
+        `${field}.stream: stream "${target.stream}" does not exist in ${target.region}; create it, or fix ${field}.stream / ${field}.region`,
+        { field: `${field}.stream`, target: target.id, cause: error },
+      );
+    }
+    logger.warn({ target: target.id, err: error }, 'Target could not be checked at start; writes fail over until it answers.');
+  }
+}
+
+function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
+  return out;
+}

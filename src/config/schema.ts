@@ -1,0 +1,84 @@
+/**
+ * The bus configuration, as zod schemas: one source of truth for the types,
+ * the defaults and the error messages.
+ */
+import { z } from 'zod';
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+const region = z
+  .string({ error: 'region is required, e.g. "us-east-1"' })
+  .regex(REGION, { error: (issue) => `"${String(issue.input)}" is not an AWS region name; use one like "us-east-1"` });
+
+const credentials = z
+  .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
+  .strict();
+
+/** A Kinesis stream in one region. */
+export const kinesisTargetSchema = z
+  .object({
+    kind: z.literal('kinesis'),
+    region,
+    stream: z
+      .string({ error: 'stream is required: the Kinesis stream name' })
+      .regex(/^[a-zA-Z0-9_.-]{1,128}$/, { error: 'stream must be 1-128 characters of letters, digits, "_", "-" or "."' }),
+    endpoint: z.url({ error: 'endpoint must be a URL such as "http://localhost:4566"' }).optional(),
+    requestTimeoutMs: z.number().int().positive().optional(),
+    credentials: credentials.optional(),
+  })
+  .strict();
+
+/** A spool on local disk. */
+export const diskSpoolSchema = z
+  .object({
+    kind: z.literal('disk'),
+    dir: z.string().min(1, { error: 'spool.dir is required: a directory for the spool files' }),
+    maxBytes: z.number().int().positive().optional(),
+    maxSegmentBytes: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const ms = z.number().int().nonnegative();
+
+/** Everything `createBus` accepts. */
+export const busConfigSchema = z
+  .object({
+    primary: kinesisTargetSchema,
+    secondaries: z.array(kinesisTargetSchema).default([]),
+    spool: diskSpoolSchema,
+    /** Where the dedupe journal and drain checkpoints live (default: `<spool.dir>/state`). */
+    stateDir: z.string().min(1).optional(),
+    /** Check at start that each stream exists (default true). */
+    verifyStreams: z.boolean().default(true),
+    breaker: z
+      .object({ errorThresholdPercentage: z.number().min(1).max(100).optional(), volumeThreshold: z.number().int().nonnegative().optional(), resetTimeoutMs: ms.optional(), rollingWindowMs: z.number().int().positive().optional() })
+      .strict()
+      .default({}),
+    batching: z
+      .object({ lingerMs: ms.optional(), maxQueuedRecords: z.number().int().positive().optional() })
+      .strict()
+      .default({}),
+    delivery: z
+      .object({ throttleBudgetMs: ms.optional(), maxRecordAttempts: z.number().int().positive().optional() })
+      .strict()
+      .default({}),
+    reconciler: z
+      .object({
+        enabled: z.boolean().default(true),
+        intervalMs: z.number().int().positive().default(30_000),
+        maxRecordsPerSecond: z.number().positive().optional(),
+        maxBytesPerSecond: z.number().positive().optional(),
+        windowRecords: z.number().int().positive().optional(),
+        dedupeTtlMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({ enabled: true, intervalMs: 30_000 }),
+  })
+  .strict();
+
+/** Bus configuration as written by a user (defaults optional). */
+export type BusConfigInput = z.input<typeof busConfigSchema>;
+/** Bus configuration after defaults. */
+export type BusConfig = z.output<typeof busConfigSchema>;
+/** One Kinesis target's configuration. */
+export type KinesisTargetConfig = z.output<typeof kinesisTargetSchema>;

@@ -1,0 +1,16 @@
+/**
+ * spillway: a multi-region failover message bus for AWS. Public exports only.
+ */
+export { createBus, defaultLogger, type BusDeps } from './bus/create-bus.js';
+export { assembleBus, type Bus, type BusParts, type BusStats, type SendResult, type BatchItemResult } from './bus/bus.js';
+export { parseBusConfig } from './config/parse.js';
+export type { BusConfig, BusConfigInput, KinesisTargetConfig } from './config/schema.js';
+export * from './envelope/index.js';
+export * from './errors/index.js';
+export type * from './contracts/index.js';
+export { BusEvents, type BusEventMap, type ReconcileSummary, type TierName } from './events/bus-events.js';
+export type { LandedOn, DispatchOutcome } from './failover/router.js';
+export type { BreakerOptions } from './failover/breaker.js';
+export type { DeliveryOptions } from './failover/deliver.js';
+export type { BatcherOptions } from './failover/batcher.js';
+export type { ReconcilerOptions } from './reconciler/reconciler.js';

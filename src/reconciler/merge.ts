@@ -1,0 +1,101 @@
+/**
+ * Merges several drain sources (the spool, each shard of a secondary stream)
+ * into one stream ordered by record id. Ids are time-ordered, and each source
+ * yields its records in order, so a k-way merge on the heads restores send
+ * order across sources, and with it per-key order.
+ */
+import type { DrainSource, SourceChunk } from '../contracts/index.js';
+import type { Envelope } from '../envelope/index.js';
+
+/** Records taken from the merge, and the chunks they finished. */
+export interface MergeWindow {
+  envelopes: Envelope[];
+  /** Chunks whose every record is in this window or an earlier one: commit after writing. */
+  completed: SourceChunk[];
+}
+
+interface Head {
+  source: DrainSource;
+  chunk?: SourceChunk;
+  pos: number;
+  done: boolean;
+}
+
+/** See the module comment. */
+export class MergedReader {
+  readonly #heads: Head[];
+  readonly #readSize: number;
+  readonly #signal: AbortSignal;
+  /** Sources that failed to read this run. */
+  readonly unavailable: string[] = [];
+
+  constructor(sources: readonly DrainSource[], readSize: number, signal: AbortSignal) {
+    this.#heads = sources.map((source) => ({ source, pos: 0, done: false }));
+    this.#readSize = readSize;
+    this.#signal = signal;
+  }
+
+  /** Up to `max` records in id order; `undefined` once every source is drained. */
+  async next(max: number): Promise<MergeWindow | undefined> {
+    const window: MergeWindow = { envelopes: [], completed: [] };
+    while (window.envelopes.length < max) {
+      await this.#fill(window);
+      const head = this.#smallest();
+      if (!head?.chunk) break;
+      window.envelopes.push(head.chunk.envelopes[head.pos] as Envelope);
+      head.pos++;
+      if (head.pos >= head.chunk.envelopes.length) {
+        window.completed.push(head.chunk);
+        head.chunk = undefined;
+      }
+    }
+    return window.envelopes.length === 0 && window.completed.length === 0 ? undefined : window;
+  }
+
+  /** Hand back every chunk read but not yet committed, so the next run rereads it. */
+  async abandon(uncommitted: readonly SourceChunk[]): Promise<void> {
+    for (const head of this.#heads) {
+      const chunks = uncommitted.filter((c) => owner.get(c) === head.source);
+      if (head.chunk) chunks.push(head.chunk);
+      for (const chunk of chunks) await head.source.abandon?.(chunk);
+      head.chunk = undefined;
+    }
+  }
+
+  async #fill(window: MergeWindow): Promise<void> {
+    for (const head of this.#heads) {
+      while (!head.done && !head.chunk) {
+        let chunk: SourceChunk | undefined;
+        try {
+          chunk = await head.source.next(this.#readSize, this.#signal);
+        } catch (error) {
+          if (this.#signal.aborted) throw error;
+          this.unavailable.push(head.source.id);
+          head.done = true;
+          break;
+        }
+        if (!chunk) head.done = true;
+        else {
+          owner.set(chunk, head.source);
+          if (chunk.envelopes.length === 0) window.completed.push(chunk);
+          else {
+            head.chunk = chunk;
+            head.pos = 0;
+          }
+        }
+      }
+    }
+  }
+
+  #smallest(): Head | undefined {
+    let best: Head | undefined;
+    for (const head of this.#heads) {
+      if (!head.chunk) continue;
+      const id = (head.chunk.envelopes[head.pos] as Envelope).id;
+      if (!best?.chunk || id < (best.chunk.envelopes[best.pos] as Envelope).id) best = head;
+    }
+    return best;
+  }
+}
+
+const owner = new WeakMap<SourceChunk, DrainSource>();

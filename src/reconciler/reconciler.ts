@@ -1,0 +1,141 @@
+/**
+ * The reconciler: once the primary is healthy again, drains the spool and the
+ * secondary streams back into it, merged in send order, without duplicates,
+ * with superseded snapshots dropped, at a pace the primary can take.
+ *
+ * Invariants
+ * - A spool record is acknowledged (deleted), and a secondary shard's
+ *   checkpoint moved, only after every record of that chunk was acknowledged
+ *   by the primary, or was already written before, or was a snapshot
+ *   superseded by a later one that the primary acknowledged.
+ * - Ids are marked seen only after the primary acknowledged them, and a
+ *   window's records are filtered against the seen ids before writing, so a
+ *   crash after the mark does not duplicate. A crash between the primary's
+ *   acknowledgement and the mark can write that batch twice: consumers dedupe
+ *   by id.
+ * - One run at a time. A failed write stops the run, hands every uncommitted
+ *   chunk back to its source, and waits for the primary's breaker.
+ */
+import type { Logger } from 'pino';
+import type { DedupeStore, DrainSource, SourceChunk } from '../contracts/index.js';
+import type { Envelope } from '../envelope/index.js';
+import type { BusEvents, ReconcileSummary } from '../events/bus-events.js';
+import type { GuardedTarget } from '../failover/breaker.js';
+import { chunkBatch, recordBytes } from '../failover/chunk.js';
+import { type DeliveryOptions, deliverToTier } from '../failover/deliver.js';
+import { coalesceWindow } from './coalesce.js';
+import { MergedReader } from './merge.js';
+import { Pacer, type PacerOptions } from './pacer.js';
+
+/** Reconciler tuning; all have defaults. */
+export interface ReconcilerOptions extends PacerOptions {
+  /** Records merged, deduplicated and coalesced together (default 5000). */
+  windowRecords?: number;
+  /** Records read from one source at a time (default 1000). */
+  readRecords?: number;
+  /** How long drained ids are remembered, in ms (default 7 days). */
+  dedupeTtlMs?: number;
+  delivery?: DeliveryOptions;
+}
+
+/** What the reconciler needs; built by the bus. */
+export interface ReconcilerDeps {
+  primary: GuardedTarget;
+  /** The sources to drain, listed afresh for each run. */
+  sources: () => Promise<DrainSource[]>;
+  dedupe: DedupeStore;
+  events: BusEvents;
+  logger: Logger;
+}
+
+/** See the module comment. */
+export class Reconciler {
+  readonly #deps: ReconcilerDeps;
+  readonly #options: ReconcilerOptions;
+  readonly #pacer: Pacer;
+  readonly #abort = new AbortController();
+  #running: Promise<ReconcileSummary> | undefined;
+
+  constructor(deps: ReconcilerDeps, options: ReconcilerOptions = {}) {
+    this.#deps = deps;
+    this.#options = options;
+    this.#pacer = new Pacer(options);
+  }
+
+  /** True while a drain runs. */
+  get running(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /** Drain now, or join the drain already running. */
+  run(): Promise<ReconcileSummary> {
+    this.#running ??= this.#drain().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Abort the current drain (its uncommitted chunks are handed back) and wait for it. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#running?.catch(() => undefined);
+  }
+
+  async #drain(): Promise<ReconcileSummary> {
+    const started = performance.now();
+    const summary: ReconcileSummary = { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, foreign: 0, durationMs: 0, unavailable: [] };
+    const sources = await this.#listSources(summary);
+    const reader = new MergedReader(sources, this.#options.readRecords ?? 1_000, this.#abort.signal);
+    this.#deps.events.emit('reconciler.start', { sources: sources.map((s) => s.id) });
+    let pending: SourceChunk[] = [];
+    try {
+      for (;;) {
+        const window = await reader.next(this.#options.windowRecords ?? 5_000);
+        if (!window) break;
+        pending = window.completed;
+        await this.#writeWindow(window.envelopes, summary);
+        for (const chunk of window.completed) await chunk.commit();
+        pending = [];
+      }
+    } catch (error) {
+      summary.error = error instanceof Error ? error.message : String(error);
+      this.#deps.logger.warn({ err: error, written: summary.written }, 'Reconciler stopped before draining everything; it resumes when the primary is healthy.');
+      await reader.abandon(pending).catch((e: unknown) => this.#deps.logger.error({ err: e }, 'Could not hand chunks back to their sources.'));
+    }
+    summary.unavailable.push(...reader.unavailable);
+    summary.durationMs = Math.round(performance.now() - started);
+    this.#deps.events.emit('reconciler.done', summary);
+    return summary;
+  }
+
+  async #listSources(summary: ReconcileSummary): Promise<DrainSource[]> {
+    return this.#deps.sources().catch((error: unknown) => {
+      summary.unavailable.push(`sources: ${error instanceof Error ? error.message : String(error)}`);
+      return [];
+    });
+  }
+
+  async #writeWindow(envelopes: readonly Envelope[], summary: ReconcileSummary): Promise<void> {
+    const { records, duplicates, coalesced } = coalesceWindow(envelopes);
+    const unseen = new Set(await this.#deps.dedupe.filterUnseen(records.map((r) => r.id)));
+    const toWrite = records.filter((r) => unseen.has(r.id));
+    summary.skippedDuplicates += duplicates + (records.length - toWrite.length);
+    summary.coalesced += coalesced;
+    const target = this.#deps.primary.target;
+    for (const batch of chunkBatch(toWrite, target.maxBatchRecords, target.maxBatchBytes)) {
+      await this.#pacer.take(batch.length, batch.reduce((n, r) => n + recordBytes(r), 0), this.#abort.signal);
+      const outcome = await deliverToTier(this.#deps.primary, batch, this.#options.delivery ?? {}, this.#abort.signal);
+      const accepted = outcome.accepted.map((a) => a.envelope.id);
+      if (accepted.length > 0) await this.#deps.dedupe.markSeen(accepted, this.#options.dedupeTtlMs ?? 7 * 86_400_000);
+      summary.written += accepted.length;
+      if (outcome.throttledRounds > 0) this.#pacer.slowDown();
+      else this.#pacer.speedUp();
+      summary.rejected += outcome.rejected.length;
+      for (const r of outcome.rejected) {
+        this.#deps.logger.error({ id: r.envelope.id, err: r.error }, 'The primary rejects this record as invalid; it cannot be replayed and is left out of the drain.');
+      }
+      if (outcome.passed.length > 0) throw outcome.passed[0]?.error;
+    }
+    this.#deps.events.emit('reconciler.progress', { written: summary.written, skippedDuplicates: summary.skippedDuplicates, coalesced: summary.coalesced });
+  }
+}
