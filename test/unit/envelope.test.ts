@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createStamper,
+  decodeEnvelope,
+  encodeEnvelope,
+  isValidationError,
+  KINESIS_MAX_RECORD_BYTES,
+  MalformedEnvelopeError,
+  payloadOf,
+  RecordTooLargeError,
+  ValidationError,
+} from '../../src/index.js';
+
+describe('envelope stamping', () => {
+  const stamp = createStamper({ clock: () => 1_700_000_000_000 });
+
+  it('gives unique, time-ordered ids and both times', () => {
+    const a = stamp({ partitionKey: 'k', data: 'one', eventTime: new Date(1_600_000_000_000) });
+    const b = stamp({ partitionKey: 'k', data: 'two' });
+    expect(a.id).toHaveLength(26);
+    expect(b.id > a.id).toBe(true);
+    expect(a.eventTime).toBe(1_600_000_000_000);
+    expect(a.sentTime).toBe(1_700_000_000_000);
+    expect(b.eventTime).toBe(1_700_000_000_000);
+    expect(a.kind).toBe('delta');
+  });
+
+  it('round-trips bytes, text and JSON through the wire format', () => {
+    for (const data of [new Uint8Array([0, 1, 255]), 'héllo', { a: [1, 2, { b: null }] }]) {
+      const e = stamp({ partitionKey: 'p', data, kind: 'snapshot', coalesceKey: 'acct-1' });
+      const back = decodeEnvelope(encodeEnvelope(e));
+      expect(back).toMatchObject({ id: e.id, partitionKey: 'p', kind: 'snapshot', coalesceKey: 'acct-1', sentTime: e.sentTime });
+      expect(payloadOf(back)).toEqual(data);
+    }
+  });
+
+  it('defaults a snapshot coalesceKey to its partition key', () => {
+    expect(stamp({ partitionKey: 'p', data: 1, kind: 'snapshot' }).coalesceKey).toBe('p');
+  });
+
+  it.each([
+    [{ partitionKey: '', data: 'x' }, /partitionKey is empty/],
+    [{ partitionKey: 'k'.repeat(257), data: 'x' }, /257 characters/],
+    [{ partitionKey: 'k', data: '' }, /data is empty/],
+    [{ partitionKey: 'k', data: undefined }, /data is missing/],
+    [{ partitionKey: 'k', data: 'x', coalesceKey: 'c' }, /only meaningful for kind 'snapshot'/],
+    [{ partitionKey: 'k', data: 'x', eventTime: Number.NaN }, /eventTime/],
+  ])('rejects bad input %# with a ValidationError that says what to fix', (input, message) => {
+    let caught: unknown;
+    try {
+      stamp(input as never);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    expect(isValidationError(caught)).toBe(true);
+    expect((caught as Error).message).toMatch(message);
+  });
+
+  it('rejects a record over 1 MiB including the partition key, and accepts one just under', () => {
+    const probe = stamp({ partitionKey: 'key', data: new Uint8Array(1) });
+    const overhead = encodeEnvelope(probe).length - 1 + 3;
+    const fits = stamp({ partitionKey: 'key', data: new Uint8Array(KINESIS_MAX_RECORD_BYTES - overhead) });
+    expect(encodeEnvelope(fits).length + 3).toBeLessThanOrEqual(KINESIS_MAX_RECORD_BYTES);
+    let caught: unknown;
+    try {
+      stamp({ partitionKey: 'key', data: new Uint8Array(KINESIS_MAX_RECORD_BYTES - overhead + 100) });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(RecordTooLargeError);
+    expect((caught as RecordTooLargeError).limit).toBe(KINESIS_MAX_RECORD_BYTES);
+    expect((caught as Error).message).toMatch(/split the payload/);
+  });
+
+  it('refuses to decode bytes that are not an envelope', () => {
+    expect(() => decodeEnvelope(Buffer.from('plain kinesis record'))).toThrow(MalformedEnvelopeError);
+    const e = encodeEnvelope(stamp({ partitionKey: 'k', data: 'x' }));
+    const future = Buffer.from(e);
+    future[3] = 9;
+    expect(() => decodeEnvelope(future)).toThrow(/version 9/);
+  });
+});
