@@ -25,7 +25,7 @@ export function awsClientConfig(options: AwsConnectionOptions): {
   return {
     region: options.region,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    ...(options.credentials === undefined ? {} : { credentials: { ...options.credentials } }), // the SDK annotates the object it gets
     maxAttempts: 1,
     requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000 }),
   };

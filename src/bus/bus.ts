@@ -72,7 +72,20 @@ export function assembleBus(parts: BusParts): Bus {
   const { logger } = parts;
   const router = new FailoverRouter({ ...parts, spool: spoolAsTarget(parts.spool), events, logger });
   const stamp = createStamper(parts.clock ? { clock: parts.clock } : {});
-  const batcher = new SendBatcher((batch) => router.dispatch(batch), { maxBatchRecords: parts.primary.maxBatchRecords, maxBatchBytes: parts.primary.maxBatchBytes, ...parts.batching });
+  // Records left the primary: once the primary takes a write again, drain them without waiting for the timer.
+  let backlog = false;
+  events.on('bus.failover', () => {
+    backlog = true;
+  });
+  const dispatch = async (batch: Parameters<FailoverRouter['dispatch']>[0]) => {
+    const outcomes = await router.dispatch(batch);
+    if (backlog && outcomes.some((o) => o.ok && o.landedOn.tier === 'primary')) {
+      backlog = false;
+      setImmediate(kick);
+    }
+    return outcomes;
+  };
+  const batcher = new SendBatcher(dispatch, { maxBatchRecords: parts.primary.maxBatchRecords, maxBatchBytes: parts.primary.maxBatchBytes, ...parts.batching });
   const reconciler = new Reconciler(
     {
       primary: router.primary,
@@ -85,7 +98,7 @@ export function assembleBus(parts: BusParts): Bus {
   );
   const autoReconcile = parts.reconciler?.enabled ?? true;
   const kick = (): void => {
-    if (closed || router.primary.state !== 'closed') return;
+    if (!autoReconcile || closed || router.primary.state !== 'closed') return;
     reconciler.run().catch((error: unknown) => logger.error({ err: error }, 'Reconciler run failed.'));
   };
   let closed = false;

@@ -10,9 +10,8 @@ const region = z
   .string({ error: 'region is required, e.g. "us-east-1"' })
   .regex(REGION, { error: (issue) => `"${String(issue.input)}" is not an AWS region name; use one like "us-east-1"` });
 
-const credentials = z
-  .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
-  .strict();
+// Not strict: the SDK tags credential objects it has seen with extra fields; those are dropped here.
+const credentials = z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() });
 
 /** A Kinesis stream in one region. */
 export const kinesisTargetSchema = z
@@ -51,7 +50,7 @@ export const busConfigSchema = z
     /** Check at start that each stream exists (default true). */
     verifyStreams: z.boolean().default(true),
     breaker: z
-      .object({ errorThresholdPercentage: z.number().min(1).max(100).optional(), volumeThreshold: z.number().int().nonnegative().optional(), resetTimeoutMs: ms.optional(), rollingWindowMs: z.number().int().positive().optional() })
+      .object({ errorThresholdPercentage: z.number().min(1).max(100).optional(), volumeThreshold: z.number().int().nonnegative().optional(), resetTimeoutMs: ms.optional(), rollingWindowMs: z.number().int().positive().optional(), consecutiveFailures: z.number().int().positive().optional() })
       .strict()
       .default({}),
     batching: z

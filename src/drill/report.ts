@@ -15,8 +15,12 @@ export function renderDrillReport(r: DrillResult): string {
   }
   lines.push('', '  timeline');
   for (const e of r.timeline) lines.push(`  ${pad((e.atMs / 1000).toFixed(2), 8)} s  ${e.what}`);
-  const written = r.drains.reduce((n, d) => n + d.written, 0);
-  lines.push('', `  reconciler: ${written} records replayed into the primary in ${r.drains.length} drain(s); recovery took ${(r.recoveryMs / 1000).toFixed(1)} s from the last phase's start`);
+  const useful = r.drains.filter((d) => d.written > 0);
+  const written = useful.reduce((n, d) => n + d.written, 0);
+  const drainMs = useful.reduce((n, d) => n + d.durationMs, 0);
+  const rate = drainMs > 0 ? Math.round((written / drainMs) * 1000) : 0;
+  lines.push('', `  reconciler: ${written} records replayed into the primary by ${useful.length} drain(s) in ${drainMs} ms (${rate} records/s)`);
+  lines.push(`  recovery: the backlog was back in the primary ${(r.recoveryMs / 1000).toFixed(1)} s after both regions came back`);
   lines.push('', '  result');
   lines.push(`    sent          ${pad(c.sent, 7)}`);
   lines.push(`    acknowledged  ${pad(c.acknowledged, 7)}`);

@@ -69,7 +69,7 @@ export interface DrillResult {
   phases: PhaseReport[];
   timeline: TimelineEvent[];
   drains: ReconcileSummary[];
-  /** From the last phase's start until the spool was empty and the drain done. */
+  /** From both regions coming back until the last drain that wrote anything finished. */
   recoveryMs: number;
   totalMs: number;
   passed: boolean;
@@ -109,22 +109,27 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     const started = performance.now();
     const timeline: TimelineEvent[] = [];
     const at = (what: string): void => void timeline.push({ atMs: Math.round(performance.now() - started), what });
-    watch(bus, at);
+    const drains: ReconcileSummary[] = [];
+    bus.events.on('reconciler.done', (s) => drains.push(s));
+    let lastDrainAt = started;
+    watch(bus, at, () => {
+      lastDrainAt = performance.now();
+    });
     const load = new SteadyLoad(bus, { rate: options.rate, snapshotEvery: 10, snapshotKeys: 20, partitionKeys: 64 });
     let lastPhaseStart = started;
     for (const phase of REGION_OUTAGE) {
       east.proxy.setFault(phase.primary);
       west.proxy.setFault(phase.secondary);
       lastPhaseStart = performance.now();
-      at(`phase ${phase.name}: primary ${phase.primary.mode}, secondary ${phase.secondary.mode}`);
+      at(`phase ${phase.name}: primary ${describeFault(phase.primary)}, secondary ${describeFault(phase.secondary)}`);
       say(`Phase ${phase.name}: primary ${describeFault(phase.primary)}, secondary ${describeFault(phase.secondary)}.`);
       await load.run(phase.name, options.phaseMs);
     }
     await load.settle();
     say('Load done; waiting for the primary breaker to close and the reconciler to drain.');
-    const drains = await awaitRecovery(bus, options.recoveryTimeoutMs);
-    const recoveryMs = Math.round(performance.now() - lastPhaseStart);
+    await awaitRecovery(bus, options.recoveryTimeoutMs);
     at('spool empty and secondary drained');
+    const recoveryMs = Math.max(0, Math.round(lastDrainAt - lastPhaseStart));
     const primary = (await readAllRecords(east.admin, stream, { timeoutMs: 60_000 })).filter((r) => isEnvelopeBytes(r.data)).map((r) => decodeEnvelope(r.data));
     const counts = verifyDrill(load.sent, primary);
     const result: DrillResult = {
@@ -159,28 +164,38 @@ async function startRegion(options: DrillOptions, region: string, cleanup: Array
   return { emulator, proxy, admin };
 }
 
-function watch(bus: Bus, at: (what: string) => void): void {
-  bus.events.on('breaker.open', (e) => at(`breaker open: ${e.target}`));
-  bus.events.on('breaker.halfOpen', (e) => at(`breaker half-open (probing): ${e.target}`));
-  bus.events.on('breaker.close', (e) => at(`breaker closed: ${e.target}`));
+/** Puts breaker changes and drains on the timeline; repeated failed probes are folded into one line. */
+function watch(bus: Bus, at: (what: string) => void, drained: () => void): void {
+  const failedProbes = new Map<string, number>();
+  const probing = new Set<string>();
+  bus.events.on('breaker.open', (e) => {
+    if (probing.delete(e.target)) failedProbes.set(e.target, (failedProbes.get(e.target) ?? 0) + 1);
+    else at(`breaker open: ${e.target}`);
+  });
+  bus.events.on('breaker.halfOpen', (e) => void probing.add(e.target));
+  bus.events.on('breaker.close', (e) => {
+    probing.delete(e.target);
+    const failed = failedProbes.get(e.target) ?? 0;
+    failedProbes.delete(e.target);
+    at(`breaker closed: ${e.target} (probe succeeded${failed > 0 ? ` after ${failed} failed probe${failed > 1 ? 's' : ''}` : ''})`);
+  });
   bus.events.on('reconciler.done', (s) => {
+    if (s.written > 0) drained();
     if (s.written + s.skippedDuplicates + s.coalesced > 0 || s.error) {
       at(`drain: ${s.written} written, ${s.skippedDuplicates} duplicates skipped, ${s.coalesced} snapshots coalesced in ${s.durationMs} ms${s.error ? ` (stopped: ${s.error.split('\n')[0]})` : ''}`);
     }
   });
 }
 
-async function awaitRecovery(bus: Bus, timeoutMs: number): Promise<ReconcileSummary[]> {
+async function awaitRecovery(bus: Bus, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  const drains: ReconcileSummary[] = [];
   while (performance.now() < deadline) {
     const stats = await bus.stats();
     const primaryClosed = stats.breakers.find((b) => b.tier === 'primary')?.state === 'closed';
     if (primaryClosed) {
       const summary = await bus.reconcile();
-      drains.push(summary);
       const after = await bus.stats();
-      if (!summary.error && summary.unavailable.length === 0 && after.spool.records === 0 && summary.written === 0) return drains;
+      if (!summary.error && summary.unavailable.length === 0 && after.spool.records === 0 && summary.written === 0) return;
     } else {
       await sleep(100);
     }

@@ -99,7 +99,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     eventTime: header.eventTime,
     sentTime: header.sentTime,
     contentType: header.contentType,
-    data: buf.subarray(PREFIX + headLength),
+    data: new Uint8Array(buf.buffer, buf.byteOffset + PREFIX + headLength, buf.length - PREFIX - headLength),
   };
 }
 

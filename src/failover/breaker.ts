@@ -20,6 +20,12 @@ export interface BreakerOptions {
   resetTimeoutMs?: number;
   /** Length of the rolling statistics window, in ms (default 10000). */
   rollingWindowMs?: number;
+  /**
+   * Consecutive failures that open the breaker whatever the percentage says
+   * (default 3). A busy window full of earlier successes would otherwise keep
+   * a dead target "closed" for seconds, and every batch would wait on it.
+   */
+  consecutiveFailures?: number;
 }
 
 /** A target guarded by a breaker. */
@@ -46,6 +52,8 @@ export function guardTarget(target: Target, tier: TierName, options: BreakerOpti
     errorFilter: (error: unknown) => hasCode(error, ThrottledError.code) || isValidationError(error),
   });
   const probeAbort = new AbortController();
+  const consecutiveLimit = options.consecutiveFailures ?? 3;
+  let consecutive = 0;
   breaker.on('open', () => {
     logger.warn({ target: target.id, tier }, 'Breaker opened; writes for this target go to the next tier.');
     events.emit('breaker.open', { target: target.id, tier });
@@ -65,10 +73,15 @@ export function guardTarget(target: Target, tier: TierName, options: BreakerOpti
     tier,
     async fire<T>(op: () => Promise<T>): Promise<T> {
       try {
-        return (await breaker.fire(op)) as T;
+        const result = (await breaker.fire(op)) as T;
+        consecutive = 0;
+        return result;
       } catch (error) {
         if ((error as { code?: string }).code === 'EOPENBREAKER') {
           throw new TransientError(`${target.id} breaker is open; skipping it until a probe succeeds`, { target: target.id, cause: error });
+        }
+        if (!hasCode(error, ThrottledError.code) && !isValidationError(error) && ++consecutive >= consecutiveLimit && breaker.closed) {
+          breaker.open();
         }
         throw error;
       }

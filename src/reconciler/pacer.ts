@@ -1,7 +1,9 @@
 /**
  * Paces the reconciler so a service that has just recovered is not flooded:
  * a token bucket on records and bytes per second, halved when the primary
- * throttles and grown back slowly while it does not (AIMD).
+ * throttles and grown back slowly while it does not (AIMD). A batch larger
+ * than the bucket may go at once; the debt it leaves is waited out before
+ * the next one, so the average rate holds.
  */
 import { wait } from '../failover/backoff.js';
 
@@ -11,18 +13,24 @@ export interface PacerOptions {
   maxRecordsPerSecond?: number;
   /** Ceiling on bytes per second (default 1 MiB, one shard's write limit). */
   maxBytesPerSecond?: number;
+  /** Burst allowance, in seconds of the current rate (default 0.1). */
+  burstSeconds?: number;
   /** Floor the rate never drops below, as a fraction of the ceiling (default 0.05). */
   minFraction?: number;
   /** Milliseconds since some fixed point; injected for tests. */
   now?: () => number;
+  /** How to wait; injected for tests. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** Token bucket with additive increase and multiplicative decrease. */
 export class Pacer {
   readonly #maxRecords: number;
   readonly #maxBytes: number;
+  readonly #burst: number;
   readonly #minFraction: number;
   readonly #now: () => number;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   #fraction = 1;
   #recordTokens: number;
   #byteTokens: number;
@@ -31,10 +39,12 @@ export class Pacer {
   constructor(options: PacerOptions = {}) {
     this.#maxRecords = options.maxRecordsPerSecond ?? 1_000;
     this.#maxBytes = options.maxBytesPerSecond ?? 1_048_576;
+    this.#burst = options.burstSeconds ?? 0.1;
     this.#minFraction = options.minFraction ?? 0.05;
     this.#now = options.now ?? (() => performance.now());
-    this.#recordTokens = this.#maxRecords;
-    this.#byteTokens = this.#maxBytes;
+    this.#sleep = options.sleep ?? wait;
+    this.#recordTokens = this.#maxRecords * this.#burst;
+    this.#byteTokens = this.#maxBytes * this.#burst;
     this.#last = this.#now();
   }
 
@@ -43,16 +53,12 @@ export class Pacer {
     return this.#maxRecords * this.#fraction;
   }
 
-  /** Wait until `records` records of `bytes` bytes may be sent, then spend the tokens. */
+  /** Wait until the bucket is out of debt, then spend `records` and `bytes`. */
   async take(records: number, bytes: number, signal?: AbortSignal): Promise<void> {
     this.#refill();
-    const recordRate = this.#maxRecords * this.#fraction;
-    const byteRate = this.#maxBytes * this.#fraction;
-    const needRecords = Math.min(records, this.#maxRecords) - this.#recordTokens;
-    const needBytes = Math.min(bytes, this.#maxBytes) - this.#byteTokens;
-    const waitMs = Math.max(0, (needRecords / recordRate) * 1000, (needBytes / byteRate) * 1000);
+    const waitMs = Math.max(0, (-this.#recordTokens / this.#recordRate()) * 1000, (-this.#byteTokens / this.#byteRate()) * 1000);
     if (waitMs > 0) {
-      await wait(Math.ceil(waitMs), signal);
+      await this.#sleep(Math.ceil(waitMs), signal);
       this.#refill();
     }
     this.#recordTokens -= records;
@@ -69,11 +75,19 @@ export class Pacer {
     this.#fraction = Math.min(1, this.#fraction + 0.1);
   }
 
+  #recordRate(): number {
+    return this.#maxRecords * this.#fraction;
+  }
+
+  #byteRate(): number {
+    return this.#maxBytes * this.#fraction;
+  }
+
   #refill(): void {
     const now = this.#now();
     const seconds = (now - this.#last) / 1000;
     this.#last = now;
-    this.#recordTokens = Math.min(this.#maxRecords * this.#fraction, this.#recordTokens + seconds * this.#maxRecords * this.#fraction);
-    this.#byteTokens = Math.min(this.#maxBytes * this.#fraction, this.#byteTokens + seconds * this.#maxBytes * this.#fraction);
+    this.#recordTokens = Math.min(this.#recordRate() * this.#burst, this.#recordTokens + seconds * this.#recordRate());
+    this.#byteTokens = Math.min(this.#byteRate() * this.#burst, this.#byteTokens + seconds * this.#byteRate());
   }
 }

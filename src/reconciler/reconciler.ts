@@ -119,8 +119,6 @@ export class Reconciler {
     const { records, duplicates, coalesced } = coalesceWindow(envelopes);
     const unseen = new Set(await this.#deps.dedupe.filterUnseen(records.map((r) => r.id)));
     const toWrite = records.filter((r) => unseen.has(r.id));
-    summary.skippedDuplicates += duplicates + (records.length - toWrite.length);
-    summary.coalesced += coalesced;
     const target = this.#deps.primary.target;
     for (const batch of chunkBatch(toWrite, target.maxBatchRecords, target.maxBatchBytes)) {
       await this.#pacer.take(batch.length, batch.reduce((n, r) => n + recordBytes(r), 0), this.#abort.signal);
@@ -136,6 +134,9 @@ export class Reconciler {
       }
       if (outcome.passed.length > 0) throw outcome.passed[0]?.error;
     }
+    // Counted once the whole window is written: a window that failed is read and judged again.
+    summary.skippedDuplicates += duplicates + (records.length - toWrite.length);
+    summary.coalesced += coalesced;
     this.#deps.events.emit('reconciler.progress', { written: summary.written, skippedDuplicates: summary.skippedDuplicates, coalesced: summary.coalesced });
   }
 }

@@ -54,3 +54,16 @@ export function storedSource(target: MemoryTarget): DrainSource {
     },
   };
 }
+
+/** Resolves when the bus's primary breaker is (or becomes) closed. */
+export async function primaryClosed(bus: Bus): Promise<void> {
+  if ((await bus.stats()).breakers[0]?.state === 'closed') return;
+  await new Promise<void>((resolve) => {
+    const onClose = ({ tier }: { tier: string }) => {
+      if (tier !== 'primary') return;
+      bus.events.off('breaker.close', onClose);
+      resolve();
+    };
+    bus.events.on('breaker.close', onClose);
+  });
+}

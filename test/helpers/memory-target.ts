@@ -37,6 +37,18 @@ export class MemoryTarget implements Target {
     throw outcome;
   }
 
+  /** Every put and probe fails with `error` until `up()`. */
+  down(error: SpillwayError): void {
+    this.script = () => error;
+    this.probeError = error;
+  }
+
+  /** Accept everything again. */
+  up(): void {
+    this.script = () => 'ok';
+    this.probeError = undefined;
+  }
+
   async probe(): Promise<void> {
     this.probes++;
     if (this.probeError) throw this.probeError;

@@ -1,18 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../src/errors/index.js';
-import { memoryBus } from '../helpers/bus-parts.js';
+import { memoryBus, primaryClosed } from '../helpers/bus-parts.js';
+
+const fastReset = { breaker: { volumeThreshold: 2, resetTimeoutMs: 20 } };
 
 describe('reconciler', () => {
-  it('drains spool and secondary back into the primary in send order, once each', async () => {
-    const { bus, primary, secondary, spool } = memoryBus();
-    primary.script = () => new TransientError('down');
+  it('drains spool and secondary back into the primary in send order, once each, after the breaker closes', async () => {
+    const { bus, primary, secondary, spool } = memoryBus(fastReset);
+    primary.down(new TransientError('down'));
     const first = await bus.sendBatch(Array.from({ length: 40 }, (_, i) => ({ partitionKey: `k${i % 3}`, data: i })));
-    secondary.script = () => new TransientError('down too');
+    secondary.down(new TransientError('down too'));
     const second = await bus.sendBatch(Array.from({ length: 30 }, (_, i) => ({ partitionKey: `k${i % 3}`, data: 100 + i })));
     expect(first.every((r) => r.ok && r.landedOn.tier === 'secondary')).toBe(true);
     expect(second.every((r) => r.ok && r.landedOn.tier === 'spool')).toBe(true);
+    expect(primary.stored).toHaveLength(0);
 
-    primary.script = () => 'ok';
+    primary.up();
+    secondary.up();
+    await primaryClosed(bus);
+    expect(primary.probes).toBeGreaterThan(0);
     const summary = await bus.reconcile();
     expect(summary.error).toBeUndefined();
     expect(summary.written).toBe(70);
@@ -26,9 +32,43 @@ describe('reconciler', () => {
     await bus.close();
   });
 
+  const autoReconcile = { ...fastReset, reconciler: { enabled: true, intervalMs: 60_000, maxRecordsPerSecond: 1e6, maxBytesPerSecond: 1e12 } };
+  const drained = (bus: ReturnType<typeof memoryBus>['bus']) =>
+    new Promise<number>((resolve) => bus.events.on('reconciler.done', (s) => s.written > 0 && resolve(s.written)));
+
+  it('starts by itself when the primary breaker closes', async () => {
+    const { bus, primary, secondary } = memoryBus(autoReconcile);
+    primary.down(new TransientError('down'));
+    secondary.down(new TransientError('down'));
+    const sent = [];
+    for (let i = 0; i < 3; i++) sent.push(...(await bus.sendBatch(Array.from({ length: 10 }, (_, j) => ({ partitionKey: 'k', data: i * 10 + j })))));
+    expect(sent.every((r) => r.ok && r.landedOn.tier === 'spool')).toBe(true);
+    expect((await bus.stats()).breakers[0]?.state).not.toBe('closed');
+    const done = drained(bus);
+    primary.up();
+    expect(await done).toBe(30);
+    expect(primary.ids()).toEqual(sent.map((r) => (r.ok ? r.id : '')));
+    await bus.close();
+  });
+
+  it('starts by itself when the primary takes a write again after a failover that did not open the breaker', async () => {
+    const { bus, primary, secondary } = memoryBus(autoReconcile);
+    secondary.down(new TransientError('down'));
+    primary.script = (_batch, call) => (call === 0 ? new TransientError('one blip') : 'ok');
+    const first = await bus.send({ partitionKey: 'k', data: 'spooled' });
+    expect(first.landedOn.tier).toBe('spool');
+    expect((await bus.stats()).breakers[0]?.state).toBe('closed');
+    const done = drained(bus);
+    const second = await bus.send({ partitionKey: 'k', data: 'direct' });
+    expect(second.landedOn.tier).toBe('primary');
+    expect(await done).toBe(1);
+    expect(primary.ids()).toEqual([second.id, first.id]);
+    await bus.close();
+  });
+
   it('replays every delta but only the latest snapshot per coalesce key', async () => {
-    const { bus, primary } = memoryBus();
-    primary.script = () => new TransientError('down');
+    const { bus, primary } = memoryBus(fastReset);
+    primary.down(new TransientError('down'));
     const sent = await bus.sendBatch([
       { partitionKey: 'a', data: 'delta 1' },
       { partitionKey: 'a', data: 'balance 10', kind: 'snapshot', coalesceKey: 'acct-a' },
@@ -36,7 +76,8 @@ describe('reconciler', () => {
       { partitionKey: 'a', data: 'balance 12', kind: 'snapshot', coalesceKey: 'acct-a' },
       { partitionKey: 'b', data: 'balance 5', kind: 'snapshot', coalesceKey: 'acct-b' },
     ]);
-    primary.script = () => 'ok';
+    primary.up();
+    await primaryClosed(bus);
     const summary = await bus.reconcile();
     const ids = sent.map((r) => (r.ok ? r.id : ''));
     expect(primary.ids()).toEqual([ids[0], ids[2], ids[3], ids[4]]);
@@ -45,11 +86,17 @@ describe('reconciler', () => {
   });
 
   it('stops when the primary fails mid-drain, keeps the rest, and finishes later without duplicates', async () => {
-    const { bus, primary, spool } = memoryBus({
+    const { bus, primary, secondary, spool } = memoryBus({
+      ...fastReset,
       reconciler: { enabled: false, windowRecords: 100, maxRecordsPerSecond: 1e6, maxBytesPerSecond: 1e12 },
     });
-    primary.script = () => new TransientError('down');
-    const sent = await bus.sendBatch(Array.from({ length: 1000 }, (_, i) => ({ partitionKey: `k${i % 7}`, data: i })));
+    primary.down(new TransientError('down'));
+    const onSecondary = await bus.sendBatch(Array.from({ length: 500 }, (_, i) => ({ partitionKey: `k${i % 7}`, data: i })));
+    secondary.down(new TransientError('down'));
+    const spooled = await bus.sendBatch(Array.from({ length: 500 }, (_, i) => ({ partitionKey: `k${i % 7}`, data: i })));
+    secondary.up();
+    primary.up();
+    await primaryClosed(bus);
     let writes = 0;
     primary.script = (batch) => {
       writes += batch.length;
@@ -60,22 +107,13 @@ describe('reconciler', () => {
     expect(partial.written).toBeGreaterThan(0);
     expect(partial.written).toBeLessThan(1000);
 
-    primary.script = () => 'ok';
-    const done = await waitForDrain(bus);
-    expect(done).toBe(true);
-    const ids = sent.map((r) => (r.ok ? r.id : ''));
-    expect(new Set(primary.ids())).toEqual(new Set(ids));
-    expect(primary.stored).toHaveLength(1000);
+    primary.up();
+    await primaryClosed(bus);
+    const rest = await bus.reconcile();
+    expect(rest.error).toBeUndefined();
+    const ids = [...onSecondary, ...spooled].map((r) => (r.ok ? r.id : ''));
+    expect(primary.ids()).toEqual(ids);
     expect((await spool.stats()).records).toBe(0);
     await bus.close();
   });
 });
-
-async function waitForDrain(bus: ReturnType<typeof memoryBus>['bus']): Promise<boolean> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const s = await bus.reconcile();
-    if (!s.error && s.written === 0) return true;
-  }
-  return false;
-}
