@@ -1,0 +1,84 @@
+/**
+ * End to end against real Kinesis emulator processes behind fault proxies:
+ * nothing about Kinesis is mocked. Counts every record in and out.
+ */
+import { describe, expect, it } from 'vitest';
+import type { BatchItemResult } from '../../src/bus/bus.js';
+import { idCounts, useTwoRegions } from '../helpers/two-regions.js';
+
+const batchOf = (n: number, phase: string) => Array.from({ length: n }, (_, i) => ({ partitionKey: `customer-${i % 50}`, data: { phase, i } }));
+
+describe('failover end to end (kinesalite)', () => {
+  const regions = useTwoRegions('kinesalite');
+
+  it('keeps all 10,000 records through a primary outage and then a secondary outage, exactly once in the primary', async () => {
+    const { bus, stream } = await regions.bus();
+    const results: BatchItemResult[] = [];
+    const phase = async (name: string) => {
+      for (let i = 0; i < 5; i++) results.push(...(await bus.sendBatch(batchOf(500, name))));
+    };
+    await phase('healthy');
+    regions.east.proxy.setFault({ mode: 'refuse' });
+    await phase('primary-down');
+    regions.west.proxy.setFault({ mode: 'refuse' });
+    await phase('both-down');
+    regions.east.proxy.setFault({ mode: 'none' });
+    regions.west.proxy.setFault({ mode: 'none' });
+    await phase('recovered');
+
+    expect(results).toHaveLength(10_000);
+    const failed = results.filter((r) => !r.ok);
+    expect(failed).toEqual([]);
+    const tiers = { primary: 0, secondary: 0, spool: 0 };
+    for (const r of results) if (r.ok) tiers[r.landedOn.tier]++;
+    expect(tiers.primary).toBeGreaterThanOrEqual(2_500);
+    expect(tiers.secondary).toBeGreaterThanOrEqual(2_500);
+    expect(tiers.spool).toBeGreaterThanOrEqual(2_500);
+
+    await regions.drain(bus);
+    const counts = idCounts(await regions.read(regions.east, stream));
+    const sentIds = results.map((r) => (r.ok ? r.id : ''));
+    expect(counts.size).toBe(10_000);
+    expect(sentIds.filter((id) => counts.get(id) !== 1)).toEqual([]);
+    expect((await bus.stats()).spool.records).toBe(0);
+  }, 180_000);
+
+  it('retries only the failed entries of a partial PutRecords failure', async () => {
+    const { bus, stream } = await regions.bus();
+    regions.east.proxy.setFault({ mode: 'partial', failEvery: 5, errorCode: 'InternalFailure', operations: ['PutRecords'], times: 1 });
+    const before = regions.east.proxy.stats();
+    const results = await bus.sendBatch(batchOf(100, 'partial'));
+    const after = regions.east.proxy.stats();
+    expect(results.every((r) => r.ok && r.landedOn.tier === 'primary')).toBe(true);
+    expect(after.failedRecords - before.failedRecords).toBe(20);
+    expect((after.byOperation.PutRecords ?? 0) - (before.byOperation.PutRecords ?? 0)).toBe(2);
+    const counts = idCounts(await regions.read(regions.east, stream));
+    expect(counts.size).toBe(100);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(await regions.read(regions.west, stream)).toHaveLength(0);
+  });
+
+  it('backs off on throttling and neither fails over nor opens the breaker', async () => {
+    const { bus, stream } = await regions.bus();
+    const opened: string[] = [];
+    bus.events.on('breaker.open', (e) => opened.push(e.target));
+    regions.east.proxy.setFault({ mode: 'throttle', operations: ['PutRecords'], times: 4 });
+    const results = await bus.sendBatch(batchOf(50, 'throttled'));
+    expect(results.every((r) => r.ok && r.landedOn.tier === 'primary')).toBe(true);
+    expect(opened).toEqual([]);
+    expect((await bus.stats()).breakers[0]?.state).toBe('closed');
+    expect(idCounts(await regions.read(regions.east, stream)).size).toBe(50);
+    expect(await regions.read(regions.west, stream)).toHaveLength(0);
+  });
+
+  it('fails over when the primary hangs, within the request timeout', async () => {
+    const { bus, stream } = await regions.bus();
+    regions.east.proxy.setFault({ mode: 'hang' });
+    const results = await bus.sendBatch(batchOf(20, 'hang'));
+    expect(results.every((r) => r.ok && r.landedOn.tier === 'secondary')).toBe(true);
+    regions.east.proxy.setFault({ mode: 'none' });
+    await regions.drain(bus);
+    const counts = idCounts(await regions.read(regions.east, stream));
+    expect(counts.size).toBe(20);
+  });
+});
