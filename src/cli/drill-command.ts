@@ -23,6 +23,8 @@ export function drillCommand(): Command {
     .option('--json <file>', 'also write the full result as JSON')
     .option('--log-level <level>', 'spillway log level on stderr', 'error')
     .action(async (opts: { engine: 'kinesalite' | 'kinesis-local'; rate: number; phaseMs: number; shards: number; pace: number; timeoutMs: number; json?: string; logLevel: string }) => {
+      // Ctrl-C: exit through process 'exit', which stops the emulator child processes.
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
       const result = await runDrill({
         engine: opts.engine,
         rate: opts.rate,

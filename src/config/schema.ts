@@ -21,7 +21,7 @@ export const kinesisTargetSchema = z
     stream: z
       .string({ error: 'stream is required: the Kinesis stream name' })
       .regex(/^[a-zA-Z0-9_.-]{1,128}$/, { error: 'stream must be 1-128 characters of letters, digits, "_", "-" or "."' }),
-    endpoint: z.url({ error: 'endpoint must be a URL such as "http://localhost:4566"' }).optional(),
+    endpoint: z.url({ protocol: /^https?$/, error: 'endpoint must be an http(s) URL such as "http://localhost:4566"' }).optional(),
     requestTimeoutMs: z.number().int().positive().optional(),
     credentials: credentials.optional(),
   })
