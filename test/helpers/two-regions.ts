@@ -77,6 +77,7 @@ export function useTwoRegions(engine: KinesisEngine = 'kinesalite'): TwoRegions 
       const stream = uniqueName();
       await Promise.all([ensureStream(east.admin, stream, shards), ensureStream(west.admin, stream, shards)]);
       const spoolDir = await mkdtemp(join(tmpdir(), 'spillway-test-'));
+      cleanup.push(() => rm(spoolDir, { recursive: true, force: true }));
       const bus = await createBus(
         {
           primary: { kind: 'kinesis', region: east.name, stream, endpoint: east.proxy.url, credentials: FAKE_CREDENTIALS, requestTimeoutMs: 1_000 },
@@ -89,7 +90,7 @@ export function useTwoRegions(engine: KinesisEngine = 'kinesalite'): TwoRegions 
         },
         { logger: silentLogger },
       );
-      cleanup.push(() => rm(spoolDir, { recursive: true, force: true }), () => bus.close());
+      cleanup.push(() => bus.close());
       return { bus, stream, spoolDir };
     },
     async read(r, stream) {

@@ -1,0 +1,253 @@
+/**
+ * A {@link DedupeStore} on local disk: an append-only journal of
+ * `["<id>",<expiresAt>]` lines, fdatasync'd before `markSeen` resolves (one
+ * sync serves every concurrent call), loaded into a Map on open with expired
+ * entries dropped. When the journal grows well past the live set it is
+ * compacted: live entries are written to a tmp file, fsync'd and renamed over
+ * the journal. A torn tail (a crash mid-append) is cut off on open.
+ */
+import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { DedupeStore } from '../../src/contracts/stores.js';
+import { ClosedError, ConfigError, SpoolCorruptError, ValidationError } from '../../src/errors/index.js';
+import { createCoalescer } from './coalescer.js';
+import { FILE_MODE, ensurePrivateDir, errnoCode, fsyncDir, ioError } from './fs-util.js';
+import { acquireDirLock, type DirLock } from './lock.js';
+
+/** Options for {@link createDiskDedupeStore}. */
+export interface DiskDedupeStoreOptions {
+  /** Directory for `dedupe.journal` (created with mode 0700). One process per directory. */
+  dir: string;
+  /** Wall-clock milliseconds; injected by tests. */
+  clock?: () => number;
+  /** Never compact a journal shorter than this many lines. Default 10,000. */
+  compactMinLines?: number;
+  /** Compact once the journal holds more than this many lines per live id. Default 4. */
+  compactRatio?: number;
+}
+
+/** A {@link DedupeStore} that also reports its journal's size. */
+export interface DiskDedupeStore extends DedupeStore {
+  /** Ids held (live, or expired but not yet purged) and lines in the journal file. */
+  stats(): { ids: number; journalLines: number; compactions: number };
+}
+
+/** File name of the journal inside the directory. */
+export const DEDUPE_JOURNAL_FILE = 'dedupe.journal';
+
+/**
+ * Open (or create) the dedupe journal in `options.dir`. Throws
+ * {@link ConfigError} for an unusable or locked directory and
+ * {@link SpoolCorruptError} for a journal damaged before its tail.
+ */
+export async function createDiskDedupeStore(options: DiskDedupeStoreOptions): Promise<DiskDedupeStore> {
+  if (typeof options?.dir !== 'string' || options.dir.length === 0) {
+    throw new ConfigError('the dedupe store needs a dir: the directory for its journal', { field: 'stateDir' });
+  }
+  const dir = resolve(options.dir);
+  await ensurePrivateDir(dir, 'stateDir');
+  const lock = await acquireDirLock(dir, 'dedupe.lock', 'stateDir');
+  try {
+    const journal = new DedupeJournal(dir, options, lock);
+    await journal.open();
+    return journal;
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+class DedupeJournal implements DiskDedupeStore {
+  private readonly file: string;
+  private readonly clock: () => number;
+  private readonly minLines: number;
+  private readonly ratio: number;
+  private readonly seen = new Map<string, number>();
+  private readonly writer = createCoalescer(() => this.flush());
+  private pending: string[] = [];
+  private lines = 0;
+  private nextCheck = 0;
+  private compactions = 0;
+  private handle: FileHandle | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly dir: string,
+    options: DiskDedupeStoreOptions,
+    private readonly lock: DirLock,
+  ) {
+    this.file = join(dir, DEDUPE_JOURNAL_FILE);
+    this.clock = options.clock ?? Date.now;
+    this.minLines = options.compactMinLines ?? 10_000;
+    this.ratio = options.compactRatio ?? 4;
+    this.nextCheck = this.minLines;
+  }
+
+  async open(): Promise<void> {
+    const { entries, validBytes, totalBytes } = await readJournal(this.file);
+    const now = this.clock();
+    for (const [id, expiresAt] of entries) if (expiresAt > now) this.remember(id, expiresAt);
+    this.lines = entries.length;
+    this.handle = await this.openAppend();
+    if (validBytes < totalBytes) {
+      await this.handle.truncate(validBytes);
+      await this.handle.sync();
+    }
+    if (this.shouldCompact()) await this.compact();
+  }
+
+  async filterUnseen(ids: readonly string[]): Promise<string[]> {
+    this.assertOpen();
+    const now = this.clock();
+    return ids.filter((id) => {
+      const expiresAt = this.seen.get(id);
+      return expiresAt === undefined || expiresAt <= now;
+    });
+  }
+
+  async markSeen(ids: readonly string[], ttlMs: number): Promise<void> {
+    this.assertOpen();
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new ValidationError(`markSeen needs a ttlMs > 0, got ${String(ttlMs)}`);
+    if (ids.length === 0) return;
+    const expiresAt = this.clock() + ttlMs;
+    for (const id of ids) {
+      if (typeof id !== 'string') throw new ValidationError('record ids must be strings');
+      this.remember(id, expiresAt);
+      this.pending.push(`${JSON.stringify([id, expiresAt])}\n`);
+    }
+    await this.writer.request();
+  }
+
+  stats(): { ids: number; journalLines: number; compactions: number } {
+    return { ids: this.seen.size, journalLines: this.lines, compactions: this.compactions };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.writer
+      .idle()
+      .then(() => this.handle?.close())
+      .finally(() => this.lock.release());
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new ClosedError(`dedupe store ${this.dir} is closed`);
+  }
+
+  private remember(id: string, expiresAt: number): void {
+    this.seen.set(id, Math.max(expiresAt, this.seen.get(id) ?? 0));
+  }
+
+  private async openAppend(): Promise<FileHandle> {
+    try {
+      return await open(this.file, 'a', FILE_MODE);
+    } catch (cause) {
+      throw ioError('open the dedupe journal', this.file, cause);
+    }
+  }
+
+  /** Append every pending line with one write and one fdatasync, then compact if due. */
+  private async flush(): Promise<void> {
+    const lines = this.pending;
+    this.pending = [];
+    if (lines.length === 0) return;
+    this.handle ??= await this.openAppend();
+    try {
+      await this.handle.write(lines.join(''));
+      await this.handle.datasync();
+    } catch (cause) {
+      throw ioError('append to the dedupe journal', this.file, cause);
+    }
+    this.lines += lines.length;
+    if (this.shouldCompact()) await this.compact();
+  }
+
+  /**
+   * Checked after every `max(compactMinLines, ids held)` appended lines (so
+   * the purge costs O(1) per line): purge expired ids, then compact if the
+   * journal holds more than `ratio` lines per live id.
+   */
+  private shouldCompact(): boolean {
+    if (this.lines < this.nextCheck) return false;
+    const now = this.clock();
+    for (const [id, expiresAt] of this.seen) if (expiresAt <= now) this.seen.delete(id);
+    this.nextCheck = this.lines + Math.max(this.minLines, this.seen.size);
+    return this.lines > this.ratio * this.seen.size;
+  }
+
+  /** Rewrite the live entries to a tmp file, fsync it, rename it over the journal. */
+  private async compact(): Promise<void> {
+    const tmp = `${this.file}.tmp`;
+    const body = [...this.seen].map(([id, expiresAt]) => `${JSON.stringify([id, expiresAt])}\n`).join('');
+    try {
+      const out = await open(tmp, 'w', FILE_MODE);
+      try {
+        await out.writeFile(body);
+        await out.sync();
+      } finally {
+        await out.close();
+      }
+      await rename(tmp, this.file);
+      await fsyncDir(this.dir);
+      const old = this.handle;
+      this.handle = undefined;
+      await old?.close();
+      this.handle = await this.openAppend();
+    } catch (cause) {
+      throw ioError('compact the dedupe journal', this.file, cause);
+    }
+    this.lines = this.seen.size;
+    this.nextCheck = this.lines + Math.max(this.minLines, this.seen.size);
+    this.compactions += 1;
+  }
+}
+
+interface JournalContents {
+  entries: Array<[string, number]>;
+  /** Bytes up to the end of the last good line. */
+  validBytes: number;
+  totalBytes: number;
+}
+
+/** Parse the journal; a bad tail is left out, a bad line before good ones throws. */
+async function readJournal(file: string): Promise<JournalContents> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch (cause) {
+    if (errnoCode(cause) === 'ENOENT') return { entries: [], validBytes: 0, totalBytes: 0 };
+    throw ioError('read the dedupe journal', file, cause);
+  }
+  const entries: Array<[string, number]> = [];
+  let at = 0;
+  let bad: number | undefined;
+  while (at < data.length) {
+    const newline = data.indexOf(0x0a, at);
+    const end = newline === -1 ? data.length : newline + 1;
+    const entry = newline === -1 ? undefined : parseLine(data.toString('utf8', at, newline));
+    if (entry === undefined) bad ??= at;
+    else if (bad !== undefined) throw journalCorrupt(file, bad);
+    else entries.push(entry);
+    at = end;
+  }
+  return { entries, validBytes: bad ?? data.length, totalBytes: data.length };
+}
+
+function parseLine(line: string): [string, number] | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'number') {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // not a journal line
+  }
+  return undefined;
+}
+
+function journalCorrupt(file: string, offset: number): SpoolCorruptError {
+  return new SpoolCorruptError(
+    `the dedupe journal ${file} is corrupt at byte ${offset} (a bad line is followed by good ones). ` +
+      `Move it aside to inspect it; without it, records already delivered may be delivered once more`,
+  );
+}

@@ -1,0 +1,284 @@
+/**
+ * The disk spool: the last, always-available tier.
+ *
+ * Invariants
+ * - `append` resolves only after its frames are written to a segment AND that
+ *   segment is fdatasync'd; a new segment's directory entry is fsync'd before
+ *   any data goes into it. One fdatasync serves every append that queued up
+ *   while the previous one was in flight (group commit).
+ * - Segments are append-only; bytes are never rewritten. Each record is framed
+ *   with its length and CRC-32.
+ * - The cursor file holds the durable "acknowledged up to" position. It moves
+ *   only over a contiguous prefix of acknowledged records and is replaced
+ *   atomically (tmp + fsync + rename + directory fsync) before `ack` resolves.
+ * - A crash can leave behind: a torn tail in the last segment (an append that
+ *   never resolved; cut off on open), records acknowledged out of order
+ *   (handed out again after restart: delivery is at least once), and segments
+ *   the cursor has moved past (deleted on open).
+ * - Readers acknowledge, then the spool deletes: a segment file is removed
+ *   only after the cursor durably moved past its end, and never while it is
+ *   the one being appended to. Nothing else deletes spool files.
+ * - One process per directory, enforced by the `LOCK` file.
+ */
+import { unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Lease } from '../../src/contracts/spool.js';
+import type { Envelope } from '../../src/envelope/types.js';
+import { ClosedError, ValidationError } from '../../src/errors/index.js';
+import { createCoalescer, type Coalescer } from './coalescer.js';
+import { writeCursor, type SpoolPosition } from './cursor.js';
+import { encodeFrames, type EncodedBatch } from './framing.js';
+import { ensurePrivateDir, errnoCode, ioError } from './fs-util.js';
+import { LeaseBook, type BookEntry } from './lease-book.js';
+import { acquireDirLock, type DirLock } from './lock.js';
+import { recoverSpool, type RecoveredState, type SegmentInfo, type SpoolRecoveryInfo } from './recovery.js';
+import { SegmentReader } from './segment-reader.js';
+import { segmentName } from './segment.js';
+import { SegmentWriter } from './segment-writer.js';
+import {
+  DEFAULT_SEGMENT_BYTES,
+  DEFAULT_SPOOL_MAX_BYTES,
+  checkSpoolOptions,
+  spoolFullError,
+  type DiskSpool,
+  type DiskSpoolOptions,
+  type DiskSpoolStats,
+} from './spool-options.js';
+
+export type { DiskSpool, DiskSpoolOptions, DiskSpoolStats } from './spool-options.js';
+export type { SpoolRecoveryInfo, TruncatedTail } from './recovery.js';
+export { DEFAULT_SEGMENT_BYTES, DEFAULT_SPOOL_MAX_BYTES } from './spool-options.js';
+
+const EMPTY_LEASE: Lease = Object.freeze({ envelopes: Object.freeze([]) });
+
+/**
+ * Open (or create) the spool in `options.dir`, recovering what a previous
+ * process left. Throws `ConfigError` for bad options, an unusable
+ * directory or a directory locked by another process, and
+ * `SpoolCorruptError` for data it cannot read back.
+ */
+export async function createDiskSpool(options: DiskSpoolOptions): Promise<DiskSpool> {
+  const dir = resolve(checkSpoolOptions(options));
+  await ensurePrivateDir(dir, 'spool.dir');
+  const lock = await acquireDirLock(dir, 'LOCK', 'spool.dir');
+  try {
+    const state = await recoverSpool(dir);
+    const spool = new DiskSpoolImpl(dir, options, lock, state);
+    await spool.settleRecovered();
+    if (state.info.records > 0 || state.info.bytesDropped > 0) options.onRecovered?.(state.info);
+    return spool;
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+class DiskSpoolImpl implements DiskSpool {
+  readonly id: string;
+  readonly dir: string;
+  readonly recovery: SpoolRecoveryInfo;
+  private readonly maxBytes: number;
+  private readonly segments: SegmentInfo[];
+  private readonly writer: SegmentWriter;
+  private readonly cursor: Coalescer;
+  private readonly book = new LeaseBook();
+  private readonly leases = new WeakMap<Lease, BookEntry[]>();
+  private acked: SpoolPosition;
+  private records: number;
+  private bytes: number;
+  private pendingBytes = 0;
+  private syncs = 0;
+  private readonly reader: SegmentReader;
+  private leaseChain: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+
+  constructor(dir: string, options: DiskSpoolOptions, private readonly lock: DirLock, state: RecoveredState) {
+    this.dir = dir;
+    this.id = options.id ?? `disk:${dir}`;
+    this.recovery = state.info;
+    this.maxBytes = options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
+    this.segments = state.segments;
+    this.reader = new SegmentReader(dir, state.segments, state.position);
+    this.acked = state.position;
+    this.records = state.info.records;
+    this.bytes = state.info.bytes;
+    this.cursor = createCoalescer(() => this.persistCursor());
+    this.writer = new SegmentWriter(dir, state.nextSeq, options.maxSegmentBytes ?? DEFAULT_SEGMENT_BYTES, {
+      onSegmentCreated: (seq) => this.segments.push({ seq, size: 0 }),
+      onDurable: (seq, batches) => this.onDurable(seq, batches),
+      onSync: () => {
+        this.syncs += 1;
+        options.onSync?.();
+      },
+    });
+  }
+
+  /** On open: move the cursor past fully acknowledged segments and delete them. */
+  async settleRecovered(): Promise<void> {
+    if (this.advanceAcked()) await this.cursor.request();
+  }
+
+  async append(batch: readonly Envelope[]): Promise<void> {
+    this.assertOpen();
+    if (batch.length === 0) return;
+    const encoded = encodeFrames(batch);
+    const size = encoded.buffer.length;
+    const used = this.usedBytes();
+    if (used + size > this.maxBytes) throw spoolFullError(this.dir, this.maxBytes, { count: batch.length, size, used });
+    this.pendingBytes += size;
+    try {
+      await this.writer.write(encoded);
+    } catch (error) {
+      this.pendingBytes -= size;
+      throw error;
+    }
+  }
+
+  lease(max: number): Promise<Lease> {
+    try {
+      this.assertOpen();
+      checkMax(max);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const run = this.leaseChain.then(() => this.leaseNow(max));
+    this.leaseChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async ack(lease: Lease): Promise<void> {
+    this.assertOpen();
+    const entries = this.claim(lease, 'acknowledge');
+    if (entries === undefined) return;
+    this.book.ack(entries);
+    for (const entry of entries) {
+      this.records -= 1;
+      this.bytes -= entry.bytes;
+    }
+    if (this.advanceAcked()) await this.cursor.request();
+  }
+
+  async release(lease: Lease): Promise<void> {
+    this.assertOpen();
+    const entries = this.claim(lease, 'release');
+    if (entries !== undefined) this.book.release(entries);
+  }
+
+  async stats(): Promise<DiskSpoolStats> {
+    this.assertOpen();
+    const diskBytes = this.segments.reduce((sum, s) => sum + s.size, 0);
+    return {
+      records: this.records,
+      bytes: this.bytes,
+      segments: this.segments.length,
+      diskBytes,
+      usedBytes: this.usedBytes(),
+      maxBytes: this.maxBytes,
+      syncs: this.syncs,
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    try {
+      await this.writer.close();
+      await this.leaseChain;
+      await this.cursor.idle();
+      await this.reader.close();
+    } finally {
+      await this.lock.release();
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new ClosedError(`spool ${this.id} is closed`);
+  }
+
+  private claim(lease: Lease, verb: string): BookEntry[] | undefined {
+    if (lease.envelopes.length === 0) return undefined;
+    const entries = this.leases.get(lease);
+    if (entries === undefined) {
+      throw new ValidationError(`cannot ${verb} this lease: spool ${this.id} did not hand it out since it was opened, or it was already acknowledged or released`);
+    }
+    this.leases.delete(lease);
+    return entries;
+  }
+
+  private onDurable(seq: number, batches: readonly EncodedBatch[]): void {
+    const segment = this.segments.at(-1);
+    if (segment?.seq !== seq) throw new Error(`spool invariant broken: segment ${seq} is not the last one`);
+    for (const batch of batches) {
+      const size = batch.buffer.length;
+      this.pendingBytes -= size;
+      segment.size += size;
+      this.records += batch.frameLengths.length;
+      this.bytes += size;
+    }
+  }
+
+  private usedBytes(): number {
+    let used = this.pendingBytes;
+    for (const segment of this.segments) {
+      if (segment.seq > this.acked.seq) used += segment.size;
+      else if (segment.seq === this.acked.seq) used += segment.size - this.acked.offset;
+    }
+    return used;
+  }
+
+  private async leaseNow(max: number): Promise<Lease> {
+    const entries = this.book.takeReleased(max);
+    try {
+      if (entries.length < max) {
+        const fresh = await this.reader.read(max - entries.length);
+        this.book.add(fresh);
+        entries.push(...fresh);
+      }
+    } catch (error) {
+      this.book.release(entries);
+      throw error;
+    }
+    if (entries.length === 0) return EMPTY_LEASE;
+    const lease: Lease = Object.freeze({ envelopes: Object.freeze(entries.map((e) => e.envelope)) });
+    this.leases.set(lease, entries);
+    return lease;
+  }
+
+  /** Pop the acknowledged prefix and skip sealed segments it covers; true if the position moved. */
+  private advanceAcked(): boolean {
+    const last = this.book.popAckedPrefix();
+    let pos: SpoolPosition = last === undefined ? this.acked : { seq: last.seq, offset: last.end };
+    for (;;) {
+      const index = this.segments.findIndex((s) => s.seq >= pos.seq);
+      const segment = this.segments[index];
+      if (segment === undefined || segment.seq === this.writer.activeSeq) break;
+      if (segment.seq > pos.seq) pos = { seq: segment.seq, offset: 0 };
+      if (pos.offset < segment.size) break;
+      pos = { seq: this.segments[index + 1]?.seq ?? segment.seq + 1, offset: 0 };
+    }
+    const moved = pos.seq !== this.acked.seq || pos.offset !== this.acked.offset;
+    this.acked = pos;
+    return moved;
+  }
+
+  /** Write the cursor, then delete the segments it has moved past. */
+  private async persistCursor(): Promise<void> {
+    const pos = this.acked;
+    await writeCursor(this.dir, pos);
+    while (this.segments[0] !== undefined && this.segments[0].seq < pos.seq) {
+      const segment = this.segments.shift() as SegmentInfo;
+      await this.reader.forget(segment.seq);
+      const file = join(this.dir, segmentName(segment.seq));
+      await unlink(file).catch((cause: unknown) => {
+        if (errnoCode(cause) !== 'ENOENT') throw ioError('delete the acknowledged spool segment', file, cause);
+      });
+    }
+  }
+}
+
+function checkMax(max: number): void {
+  if (!Number.isSafeInteger(max) || max < 0) throw new ValidationError(`lease(max) needs a whole number of records >= 0, got ${String(max)}`);
+}

@@ -1,0 +1,87 @@
+/**
+ * Opening a spool directory: read the cursor, remove segments it has moved
+ * past, and scan the rest (cutting a torn tail off the last segment).
+ */
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readCursor, type SpoolPosition } from './cursor.js';
+import { errnoCode, fsyncDir, ioError } from './fs-util.js';
+import { listSegments, scanSegment, segmentName } from './segment.js';
+
+/** A torn tail cut off one segment on open. */
+export interface TruncatedTail {
+  /** Path of the segment. */
+  readonly file: string;
+  /** Byte offset the segment was cut back to. */
+  readonly offset: number;
+  readonly bytesDropped: number;
+}
+
+/** What opening a spool found; passed to `onRecovered` and kept as `spool.recovery`. */
+export interface SpoolRecoveryInfo {
+  readonly dir: string;
+  /** Unacknowledged records found, to be leased again. */
+  readonly records: number;
+  /** Their bytes, framing included. */
+  readonly bytes: number;
+  /** Segment files holding them. */
+  readonly segments: number;
+  /** Bytes of torn tail cut off (records whose append never resolved). */
+  readonly bytesDropped: number;
+  readonly truncated: readonly TruncatedTail[];
+}
+
+/** The durable size of one segment. */
+export interface SegmentInfo {
+  readonly seq: number;
+  size: number;
+}
+
+/** Everything the spool needs to resume. */
+export interface RecoveredState {
+  readonly segments: SegmentInfo[];
+  /** Where leasing starts: the cursor, or the first segment after it. */
+  readonly position: SpoolPosition;
+  readonly nextSeq: number;
+  readonly info: SpoolRecoveryInfo;
+}
+
+/** Recover the spool in `dir` (which the caller has locked). */
+export async function recoverSpool(dir: string): Promise<RecoveredState> {
+  const cursor = await readCursor(dir);
+  const all = await listSegments(dir);
+  await removeSegments(
+    dir,
+    all.filter((seq) => seq < cursor.seq),
+  );
+  const live = all.filter((seq) => seq >= cursor.seq);
+  const segments: SegmentInfo[] = [];
+  const truncated: TruncatedTail[] = [];
+  let records = 0;
+  let bytes = 0;
+  for (const [i, seq] of live.entries()) {
+    const file = join(dir, segmentName(seq));
+    const scan = await scanSegment(file, seq === cursor.seq ? cursor.offset : 0, i === live.length - 1);
+    segments.push({ seq, size: scan.size });
+    records += scan.records;
+    bytes += scan.bytes;
+    if (scan.dropped > 0) truncated.push({ file, offset: scan.size, bytesDropped: scan.dropped });
+  }
+  const first = segments[0];
+  const position = first === undefined || first.seq === cursor.seq ? cursor : { seq: first.seq, offset: 0 };
+  const nextSeq = Math.max(cursor.seq, all.at(-1) ?? 0) + 1;
+  const bytesDropped = truncated.reduce((sum, t) => sum + t.bytesDropped, 0);
+  return { segments, position, nextSeq, info: { dir, records, bytes, segments: segments.length, bytesDropped, truncated } };
+}
+
+/** Segments the cursor has moved past: a crash came between the cursor write and their deletion. */
+async function removeSegments(dir: string, seqs: readonly number[]): Promise<void> {
+  if (seqs.length === 0) return;
+  for (const seq of seqs) {
+    const file = join(dir, segmentName(seq));
+    await unlink(file).catch((cause: unknown) => {
+      if (errnoCode(cause) !== 'ENOENT') throw ioError('delete the acknowledged spool segment', file, cause);
+    });
+  }
+  await fsyncDir(dir);
+}
