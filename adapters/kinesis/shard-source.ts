@@ -33,7 +33,7 @@ export async function createKinesisDrainSources(options: KinesisDrainOptions): P
   return shards.map((shard) => createShardSource(options, shard.ShardId as string));
 }
 
-async function listShards(options: KinesisDrainOptions): Promise<Shard[]> {
+async function listShards(options: Pick<KinesisDrainOptions, 'client' | 'region' | 'stream'>): Promise<Shard[]> {
   const context = { target: `kinesis:${options.region}:${options.stream}`, region: options.region, stream: options.stream };
   const shards: Shard[] = [];
   let nextToken: string | undefined;
@@ -108,4 +108,47 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
       iterator = undefined; // reread from the last committed checkpoint
     },
   };
+}
+
+/** Options for {@link findIdsSince}. */
+export interface FindIdsOptions {
+  client: KinesisClient;
+  region: string;
+  stream: string;
+  /** Read every shard from this moment (ms since the epoch) to its end. */
+  sinceMs: number;
+  ids: ReadonlySet<string>;
+  signal: AbortSignal;
+}
+
+/**
+ * Which of `ids` are in the stream among the records written since
+ * `sinceMs`: how the reconciler settles a batch whose fate a crash hid.
+ */
+export async function findIdsSince(options: FindIdsOptions): Promise<string[]> {
+  const context = { target: `kinesis:${options.region}:${options.stream}`, region: options.region, stream: options.stream };
+  const found = new Set<string>();
+  try {
+    for (const shard of await listShards(options)) {
+      let iterator = (
+        await options.client.send(
+          new GetShardIteratorCommand({ StreamName: options.stream, ShardId: shard.ShardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(options.sinceMs) }),
+          { abortSignal: options.signal },
+        )
+      ).ShardIterator;
+      while (iterator) {
+        const page = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }), { abortSignal: options.signal });
+        for (const r of page.Records ?? []) {
+          if (!r.Data || !isEnvelopeBytes(r.Data)) continue;
+          const id = decodeEnvelope(r.Data).id;
+          if (options.ids.has(id)) found.add(id);
+        }
+        iterator = page.NextShardIterator;
+        if ((page.Records ?? []).length === 0 && page.MillisBehindLatest === 0) break;
+      }
+    }
+  } catch (error) {
+    throw classifyAwsError(error, context);
+  }
+  return [...found];
 }

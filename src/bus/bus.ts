@@ -14,7 +14,7 @@ import type { BreakerOptions } from '../failover/breaker.js';
 import type { DeliveryOptions } from '../failover/deliver.js';
 import { FailoverRouter, type LandedOn } from '../failover/router.js';
 import { spoolAsTarget } from '../failover/spool-target.js';
-import { Reconciler, type ReconcilerOptions } from '../reconciler/reconciler.js';
+import { Reconciler, type ReconcilerOptions, type WriteIntents } from '../reconciler/reconciler.js';
 import { spoolAsSource } from '../reconciler/spool-source.js';
 
 /** Where a sent record landed. */
@@ -56,6 +56,8 @@ export interface BusParts {
   dedupe: DedupeStore;
   /** Drain sources of the secondaries (the spool's is added by the bus). */
   secondarySources?: () => Promise<DrainSource[]>;
+  /** Lets the reconciler settle a batch a crash left unconfirmed. */
+  intents?: WriteIntents;
   /** Closed with the bus (checkpoint stores and the like). */
   closeAlso?: Array<{ close(): Promise<void> }>;
   logger: Logger;
@@ -91,6 +93,7 @@ export function assembleBus(parts: BusParts): Bus {
       primary: router.primary,
       sources: async () => [spoolAsSource(parts.spool), ...((await parts.secondarySources?.()) ?? [])],
       dedupe: parts.dedupe,
+      ...(parts.intents ? { intents: parts.intents } : {}),
       events,
       logger,
     },

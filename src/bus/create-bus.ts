@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createDiskCheckpointStore, createDiskDedupeStore, createDiskSpool } from '../../adapters/disk/index.js';
-import { createKinesisDrainSources } from '../../adapters/kinesis/shard-source.js';
+import { createKinesisDrainSources, findIdsSince } from '../../adapters/kinesis/shard-source.js';
 import { createKinesisTarget, type KinesisTarget } from '../../adapters/kinesis/kinesis-target.js';
 import { type BusConfigInput, type KinesisTargetConfig } from '../config/schema.js';
 import { parseBusConfig } from '../config/parse.js';
@@ -53,6 +53,10 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     spool,
     dedupe,
     secondarySources,
+    intents: {
+      store: checkpoints,
+      findWritten: (ids, sinceMs, signal) => findIdsSince({ client: primary.client, region: primary.region, stream: primary.stream, sinceMs, ids, signal }),
+    },
     closeAlso: [checkpoints],
     logger,
     ...(deps.clock ? { clock: deps.clock } : {}),

@@ -36,6 +36,8 @@ export interface ReconcileSummary {
   coalesced: number;
   /** Records the primary rejected as invalid; they stay out of the stream and are logged. */
   rejected: number;
+  /** Ids of a batch an earlier, interrupted drain left unconfirmed, found already in the primary. */
+  settled: number;
   foreign: number;
   durationMs: number;
   /** Sources that could not be read this run (retried next run). */

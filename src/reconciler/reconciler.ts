@@ -10,14 +10,18 @@
  *   superseded by a later one that the primary acknowledged.
  * - Ids are marked seen only after the primary acknowledged them, and a
  *   window's records are filtered against the seen ids before writing, so a
- *   crash after the mark does not duplicate. A crash between the primary's
- *   acknowledgement and the mark can write that batch twice: consumers dedupe
- *   by id.
+ *   crash after the mark does not duplicate.
+ * - Before each batch goes to the primary, its ids and the time are recorded
+ *   durably (the write intent). A crash between the primary's acknowledgement
+ *   and the mark leaves that intent behind; the next run first reads the
+ *   primary from the intent's time, marks the ids it finds as seen, and only
+ *   then drains, so the batch is not written twice. Without `intents`, such a
+ *   batch can be written twice.
  * - One run at a time. A failed write stops the run, hands every uncommitted
  *   chunk back to its source, and waits for the primary's breaker.
  */
 import type { Logger } from 'pino';
-import type { DedupeStore, DrainSource, SourceChunk } from '../contracts/index.js';
+import type { CheckpointStore, DedupeStore, DrainSource, SourceChunk } from '../contracts/index.js';
 import type { Envelope } from '../envelope/index.js';
 import type { BusEvents, ReconcileSummary } from '../events/bus-events.js';
 import type { GuardedTarget } from '../failover/breaker.js';
@@ -38,12 +42,25 @@ export interface ReconcilerOptions extends PacerOptions {
   delivery?: DeliveryOptions;
 }
 
+/** Durable record of the batch in flight, and a way to check the primary for it. */
+export interface WriteIntents {
+  store: CheckpointStore;
+  /** Which of `ids` the primary holds among the records written since `sinceMs`. */
+  findWritten(ids: ReadonlySet<string>, sinceMs: number, signal: AbortSignal): Promise<string[]>;
+}
+
+const INTENT_KEY = 'reconciler/write-intent';
+/** How far before a recorded intent to read the primary, for clock skew between us and the service. */
+const INTENT_SKEW_MS = 60_000;
+
 /** What the reconciler needs; built by the bus. */
 export interface ReconcilerDeps {
   primary: GuardedTarget;
   /** The sources to drain, listed afresh for each run. */
   sources: () => Promise<DrainSource[]>;
   dedupe: DedupeStore;
+  /** Settles a batch a crash left unconfirmed (see the invariants). */
+  intents?: WriteIntents;
   events: BusEvents;
   logger: Logger;
 }
@@ -83,12 +100,13 @@ export class Reconciler {
 
   async #drain(): Promise<ReconcileSummary> {
     const started = performance.now();
-    const summary: ReconcileSummary = { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, foreign: 0, durationMs: 0, unavailable: [] };
+    const summary: ReconcileSummary = { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, durationMs: 0, unavailable: [] };
     const sources = await this.#listSources(summary);
     const reader = new MergedReader(sources, this.#options.readRecords ?? 1_000, this.#abort.signal);
     this.#deps.events.emit('reconciler.start', { sources: sources.map((s) => s.id) });
     let pending: SourceChunk[] = [];
     try {
+      await this.#settleIntent(summary);
       for (;;) {
         const window = await reader.next(this.#options.windowRecords ?? 5_000);
         if (!window) break;
@@ -97,6 +115,7 @@ export class Reconciler {
         for (const chunk of window.completed) await chunk.commit();
         pending = [];
       }
+      await this.#deps.intents?.store.set(INTENT_KEY, '');
     } catch (error) {
       summary.error = error instanceof Error ? error.message : String(error);
       this.#deps.logger.warn({ err: error, written: summary.written }, 'Reconciler stopped before draining everything; it resumes when the primary is healthy.');
@@ -106,6 +125,23 @@ export class Reconciler {
     summary.durationMs = Math.round(performance.now() - started);
     this.#deps.events.emit('reconciler.done', summary);
     return summary;
+  }
+
+  /** A crash may have hidden whether the last batch reached the primary: look, and mark what is there. */
+  async #settleIntent(summary: ReconcileSummary): Promise<void> {
+    const intents = this.#deps.intents;
+    const raw = await intents?.store.get(INTENT_KEY);
+    if (!intents || !raw) return;
+    const intent = JSON.parse(raw) as { at: number; ids: string[] };
+    const found = await intents.findWritten(new Set(intent.ids), intent.at - INTENT_SKEW_MS, this.#abort.signal);
+    if (found.length > 0) await this.#deps.dedupe.markSeen(found, this.#ttl());
+    await intents.store.set(INTENT_KEY, '');
+    summary.settled = found.length;
+    this.#deps.logger.info({ batch: intent.ids.length, found: found.length }, 'Settled the batch an earlier drain left unconfirmed.');
+  }
+
+  #ttl(): number {
+    return this.#options.dedupeTtlMs ?? 7 * 86_400_000;
   }
 
   async #listSources(summary: ReconcileSummary): Promise<DrainSource[]> {
@@ -122,9 +158,10 @@ export class Reconciler {
     const target = this.#deps.primary.target;
     for (const batch of chunkBatch(toWrite, target.maxBatchRecords, target.maxBatchBytes)) {
       await this.#pacer.take(batch.length, batch.reduce((n, r) => n + recordBytes(r), 0), this.#abort.signal);
+      await this.#deps.intents?.store.set(INTENT_KEY, JSON.stringify({ at: Date.now(), ids: batch.map((r) => r.id) }));
       const outcome = await deliverToTier(this.#deps.primary, batch, this.#options.delivery ?? {}, this.#abort.signal);
       const accepted = outcome.accepted.map((a) => a.envelope.id);
-      if (accepted.length > 0) await this.#deps.dedupe.markSeen(accepted, this.#options.dedupeTtlMs ?? 7 * 86_400_000);
+      if (accepted.length > 0) await this.#deps.dedupe.markSeen(accepted, this.#ttl());
       summary.written += accepted.length;
       if (outcome.throttledRounds > 0) this.#pacer.slowDown();
       else this.#pacer.speedUp();

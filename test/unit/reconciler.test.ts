@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../src/errors/index.js';
+import { createMemoryCheckpointStore, createMemoryDedupeStore } from '../../adapters/memory/index.js';
+import type { DedupeStore } from '../../src/contracts/index.js';
 import { memoryBus, primaryClosed } from '../helpers/bus-parts.js';
+import type { MemoryTarget } from '../helpers/memory-target.js';
 
 const fastReset = { breaker: { volumeThreshold: 2, resetTimeoutMs: 20 } };
 
@@ -115,5 +118,61 @@ describe('reconciler', () => {
     expect(primary.ids()).toEqual(ids);
     expect((await spool.stats()).records).toBe(0);
     await bus.close();
+  });
+
+  describe('a crash between the primary acknowledging a batch and marking it seen', () => {
+    /** A dedupe store whose first markSeen dies, as the process would. */
+    function crashingDedupe(): DedupeStore & { crashed: boolean } {
+      const inner = createMemoryDedupeStore();
+      const store = {
+        crashed: false,
+        filterUnseen: (ids: readonly string[]) => inner.filterUnseen(ids),
+        markSeen: async (ids: readonly string[], ttl: number) => {
+          if (!store.crashed) {
+            store.crashed = true;
+            throw new Error('process died before the dedupe journal was fsynced');
+          }
+          await inner.markSeen(ids, ttl);
+        },
+        close: () => inner.close(),
+      };
+      return store;
+    }
+
+    async function crashThenResume(withIntents: boolean): Promise<{ primary: MemoryTarget; sent: string[]; settled: number }> {
+      const dedupe = crashingDedupe();
+      const checkpoints = createMemoryCheckpointStore();
+      let primaryRef: MemoryTarget | undefined;
+      const intents = {
+        store: checkpoints,
+        findWritten: async (ids: ReadonlySet<string>) => (primaryRef?.ids() ?? []).filter((id) => ids.has(id)),
+      };
+      const { bus, primary, secondary } = memoryBus({ ...fastReset, dedupe, ...(withIntents ? { intents } : {}) });
+      primaryRef = primary;
+      primary.down(new TransientError('down'));
+      secondary.down(new TransientError('down'));
+      const results = await bus.sendBatch(Array.from({ length: 1200 }, (_, i) => ({ partitionKey: `k${i % 5}`, data: i })));
+      primary.up();
+      await primaryClosed(bus);
+      const crashed = await bus.reconcile();
+      expect(crashed.error).toMatch(/process died/);
+      expect(dedupe.crashed).toBe(true);
+      const resumed = await bus.reconcile();
+      expect(resumed.error).toBeUndefined();
+      await bus.close();
+      return { primary, sent: results.map((r) => (r.ok ? r.id : '')), settled: resumed.settled };
+    }
+
+    it('does not write the batch twice: the next run finds it in the primary first', async () => {
+      const { primary, sent, settled } = await crashThenResume(true);
+      expect(settled).toBe(500);
+      expect(primary.ids()).toEqual(sent);
+    });
+
+    it('would write it twice without the write intent (the control for the test above)', async () => {
+      const { primary, sent } = await crashThenResume(false);
+      expect(new Set(primary.ids())).toEqual(new Set(sent));
+      expect(primary.stored.length).toBe(sent.length + 500);
+    });
   });
 });
