@@ -6,12 +6,12 @@
  * compacted: live entries are written to a tmp file, fsync'd and renamed over
  * the journal. A torn tail (a crash mid-append) is cut off on open.
  */
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DedupeStore } from '../../src/contracts/stores.js';
 import { ClosedError, ConfigError, SpoolCorruptError, ValidationError } from '../../src/errors/index.js';
 import { createCoalescer } from './coalescer.js';
-import { FILE_MODE, ensurePrivateDir, errnoCode, fsyncDir, ioError } from './fs-util.js';
+import { FILE_MODE, ensurePrivateDir, errnoCode, ioError, writeFileAtomic } from './fs-util.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 
 /** Options for {@link createDiskDedupeStore}. */
@@ -177,18 +177,9 @@ class DedupeJournal implements DiskDedupeStore {
 
   /** Rewrite the live entries to a tmp file, fsync it, rename it over the journal. */
   private async compact(): Promise<void> {
-    const tmp = `${this.file}.tmp`;
     const body = [...this.seen].map(([id, expiresAt]) => `${JSON.stringify([id, expiresAt])}\n`).join('');
     try {
-      const out = await open(tmp, 'w', FILE_MODE);
-      try {
-        await out.writeFile(body);
-        await out.sync();
-      } finally {
-        await out.close();
-      }
-      await rename(tmp, this.file);
-      await fsyncDir(this.dir);
+      await writeFileAtomic(this.dir, this.file, body);
       const old = this.handle;
       this.handle = undefined;
       await old?.close();

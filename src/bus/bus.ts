@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { DedupeStore, DrainSource, Spool, SpoolStats, Target } from '../contracts/index.js';
-import { type Clock, createStamper, type RecordInput } from '../envelope/index.js';
+import { type Clock, createStamper, type Envelope, type RecordInput } from '../envelope/index.js';
 import { ClosedError, type SpillwayError } from '../errors/index.js';
 import { BusEvents, type ReconcileSummary } from '../events/bus-events.js';
 import { type BatcherOptions, SendBatcher } from '../failover/batcher.js';
@@ -79,7 +79,7 @@ export function assembleBus(parts: BusParts): Bus {
   events.on('bus.failover', () => {
     backlog = true;
   });
-  const dispatch = async (batch: Parameters<FailoverRouter['dispatch']>[0]) => {
+  const dispatch = async (batch: readonly Envelope[]) => {
     const outcomes = await router.dispatch(batch);
     if (backlog && outcomes.some((o) => o.ok && o.landedOn.tier === 'primary')) {
       backlog = false;

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { createDiskCheckpointStore, createDiskDedupeStore, createDiskSpool } from '../../adapters/disk/index.js';
+import { createDiskCheckpointStore, createDiskDedupeStore, createDiskSpool, type DiskSpool } from '../../adapters/disk/index.js';
+import type { CheckpointStore, DedupeStore } from '../contracts/index.js';
 import { createKinesisDrainSources, findIdsSince } from '../../adapters/kinesis/shard-source.js';
 import { createKinesisTarget, type KinesisTarget } from '../../adapters/kinesis/kinesis-target.js';
-import { type BusConfigInput, type KinesisTargetConfig } from '../config/schema.js';
+import type { BusConfig, BusConfigInput, KinesisTargetConfig } from '../config/schema.js';
 import { parseBusConfig } from '../config/parse.js';
 import type { Clock } from '../envelope/index.js';
 import { ConfigError, hasCode, TargetRejectedError } from '../errors/index.js';
@@ -32,19 +33,19 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
   const logger = deps.logger ?? defaultLogger();
   const primary = kinesisTarget(config.primary);
   const secondaries = config.secondaries.map(kinesisTarget);
-  if (config.verifyStreams) {
-    await Promise.all([
-      verifyStream(primary, 'primary', logger),
-      ...secondaries.map((t, i) => verifyStream(t, `secondaries.${i}`, logger)),
-    ]).catch(async (error: unknown) => {
-      for (const t of [primary, ...secondaries]) await t.close();
-      throw error;
-    });
+  const opened: Closable[] = [primary, ...secondaries];
+  let state: LocalState;
+  try {
+    if (config.verifyStreams) {
+      await Promise.all([verifyStream(primary, 'primary', logger), ...secondaries.map((t, i) => verifyStream(t, `secondaries.${i}`, logger))]);
+    }
+    state = await openLocalState(config, opened);
+  } catch (error) {
+    // Nothing half-open is left behind: release what was opened, then report the problem.
+    for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
+    throw error;
   }
-  const stateDir = config.stateDir ?? join(config.spool.dir, 'state');
-  const spool = await createDiskSpool({ dir: config.spool.dir, ...pick(config.spool, ['maxBytes', 'maxSegmentBytes']) });
-  const dedupe = await createDiskDedupeStore({ dir: join(stateDir, 'dedupe') });
-  const checkpoints = await createDiskCheckpointStore({ dir: join(stateDir, 'checkpoints') });
+  const { spool, dedupe, checkpoints } = state;
   const secondarySources = async () =>
     (await Promise.all(secondaries.map((t) => createKinesisDrainSources({ client: t.client, region: t.region, stream: t.stream, checkpoints })))).flat();
   return assembleBus({
@@ -65,6 +66,27 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     batching: config.batching,
     reconciler: config.reconciler,
   });
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+interface LocalState {
+  spool: DiskSpool;
+  dedupe: DedupeStore;
+  checkpoints: CheckpointStore;
+}
+
+/** Open the spool and the reconciler's state, pushing each onto `opened` as it opens. */
+async function openLocalState(config: BusConfig, opened: Closable[]): Promise<LocalState> {
+  const stateDir = config.stateDir ?? join(config.spool.dir, 'state');
+  const spool = await createDiskSpool({ dir: config.spool.dir, ...pick(config.spool, ['maxBytes', 'maxSegmentBytes']) });
+  opened.push(spool);
+  const dedupe = await createDiskDedupeStore({ dir: join(stateDir, 'dedupe') });
+  opened.push(dedupe);
+  const checkpoints = await createDiskCheckpointStore({ dir: join(stateDir, 'checkpoints') });
+  return { spool, dedupe, checkpoints };
 }
 
 function kinesisTarget(c: KinesisTargetConfig): KinesisTarget {

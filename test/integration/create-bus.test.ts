@@ -1,5 +1,5 @@
 /** createBus against a real emulator: start-up checks and a region that is down at start. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { findFreePort } from '../../src/drill/emulators.js';
 import { FAKE_CREDENTIALS, readAllRecords } from '../../src/drill/kinesis-admin.js';
 import { startFaultProxy } from '../../src/drill/fault-proxy.js';
 import { decodeEnvelope } from '../../src/envelope/index.js';
-import { ConfigError } from '../../src/errors/index.js';
+import { ConfigError, isSpillwayError } from '../../src/errors/index.js';
 import { silentLogger } from '../helpers/bus-parts.js';
 import { uniqueName, useKinesisEmulator, waitFor } from '../helpers/emulators.js';
 
@@ -70,5 +70,32 @@ describe('createBus start-up', () => {
       await bus.close();
       await region.close();
     }
+  });
+
+  it('refuses a second bus on the same spool directory with a typed error naming spool.dir', async () => {
+    const stream = await kinesis.createStream();
+    const dir = await spoolDir();
+    const config = { primary: { kind: 'kinesis' as const, region: 'us-east-1', stream, endpoint: kinesis.endpoint, credentials: FAKE_CREDENTIALS }, spool: { kind: 'disk' as const, dir } };
+    const first = await createBus(config, { logger: silentLogger });
+    try {
+      const error = await createBus(config, { logger: silentLogger }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).field).toBe('spool.dir');
+      expect((await first.send({ partitionKey: 'k', data: 'still works' })).landedOn.tier).toBe('primary');
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('says what to fix when the spool directory is not a directory', async () => {
+    const stream = await kinesis.createStream();
+    const file = join(await spoolDir(), 'not-a-dir');
+    await writeFile(file, 'x');
+    const error = await createBus(
+      { primary: { kind: 'kinesis', region: 'us-east-1', stream, endpoint: kinesis.endpoint, credentials: FAKE_CREDENTIALS }, spool: { kind: 'disk', dir: file } },
+      { logger: silentLogger },
+    ).catch((e: unknown) => e);
+    expect(isSpillwayError(error)).toBe(true);
+    expect((error as Error).message).toContain(file);
   });
 });
