@@ -2,7 +2,7 @@
  * Reads a secondary Kinesis stream back for the reconciler: one
  * {@link DrainSource} per shard, resuming after the last committed sequence
  * number (kept in a {@link CheckpointStore}), TRIM_HORIZON the first time.
- * Records that are not spillway envelopes are skipped and counted.
+ * Records that are not spillway envelopes are skipped and counted on the chunk.
  */
 import {
   GetRecordsCommand,
@@ -21,8 +21,6 @@ export interface KinesisDrainOptions {
   region: string;
   stream: string;
   checkpoints: CheckpointStore;
-  /** Called for each record that is not a spillway envelope (it is skipped). */
-  onForeignRecord?: (shardId: string, sequenceNumber: string) => void;
   /** Empty pages to read through while the shard is still behind (default 20). */
   maxEmptyPages?: number;
 }
@@ -74,12 +72,9 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
 
   function toChunk(records: Array<{ Data?: Uint8Array; SequenceNumber?: string }>): SourceChunk {
     const envelopes: Envelope[] = [];
-    for (const r of records) {
-      if (r.Data && isEnvelopeBytes(r.Data)) envelopes.push(decodeEnvelope(r.Data));
-      else options.onForeignRecord?.(shardId, r.SequenceNumber ?? '');
-    }
+    for (const r of records) if (r.Data && isEnvelopeBytes(r.Data)) envelopes.push(decodeEnvelope(r.Data));
     const last = records.at(-1)?.SequenceNumber as string;
-    return { envelopes, commit: () => options.checkpoints.set(id, last) };
+    return { envelopes, foreign: records.length - envelopes.length, commit: () => options.checkpoints.set(id, last) };
   }
 
   async function next(max: number, signal: AbortSignal): Promise<SourceChunk | undefined> {

@@ -3,6 +3,8 @@ import type { Envelope } from '../envelope/types.js';
 /** A chunk read from a {@link DrainSource}; commit it once every record in it is handled. */
 export interface SourceChunk {
   readonly envelopes: readonly Envelope[];
+  /** Records read with this chunk that are not spillway envelopes (skipped, not replayed). */
+  readonly foreign?: number;
   commit(): Promise<void>;
 }
 

@@ -38,6 +38,7 @@ export interface ReconcileSummary {
   rejected: number;
   /** Ids of a batch an earlier, interrupted drain left unconfirmed, found already in the primary. */
   settled: number;
+  /** Records on a secondary that are not spillway envelopes: skipped, never replayed. */
   foreign: number;
   durationMs: number;
   /** Sources that could not be read this run (retried next run). */

@@ -112,7 +112,10 @@ export class Reconciler {
         if (!window) break;
         pending = window.completed;
         await this.#writeWindow(window.envelopes, summary);
-        for (const chunk of window.completed) await chunk.commit();
+        for (const chunk of window.completed) {
+          await chunk.commit();
+          summary.foreign += chunk.foreign ?? 0;
+        }
         pending = [];
       }
       await this.#deps.intents?.store.set(INTENT_KEY, '');

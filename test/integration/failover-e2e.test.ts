@@ -3,7 +3,9 @@
  * nothing about Kinesis is mocked. Counts every record in and out.
  */
 import { describe, expect, it } from 'vitest';
+import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import type { BatchItemResult } from '../../src/bus/bus.js';
+import type { ReconcileSummary } from '../../src/events/bus-events.js';
 import { idCounts, useTwoRegions } from '../helpers/two-regions.js';
 
 const batchOf = (n: number, phase: string) => Array.from({ length: n }, (_, i) => ({ partitionKey: `customer-${i % 50}`, data: { phase, i } }));
@@ -80,5 +82,20 @@ describe('failover end to end (kinesalite)', () => {
     await regions.drain(bus);
     const counts = idCounts(await regions.read(regions.east, stream));
     expect(counts.size).toBe(20);
+  });
+
+  it('skips and counts records on the secondary that spillway did not write', async () => {
+    const { bus, stream } = await regions.bus();
+    await regions.west.admin.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'other-app', Data: Buffer.from('{"not":"spillway"}') }));
+    regions.east.proxy.setFault({ mode: 'refuse' });
+    const results = await bus.sendBatch(batchOf(30, 'foreign'));
+    expect(results.every((r) => r.ok && r.landedOn.tier === 'secondary')).toBe(true);
+    regions.east.proxy.setFault({ mode: 'none' });
+    const summaries: ReconcileSummary[] = [];
+    bus.events.on('reconciler.done', (s) => summaries.push(s));
+    await regions.drain(bus);
+    expect(summaries.reduce((n, s) => n + s.foreign, 0)).toBe(1);
+    const primary = await regions.read(regions.east, stream);
+    expect(primary.map((e) => e.id).sort()).toEqual(results.map((r) => (r.ok ? r.id : '')).sort());
   });
 });
