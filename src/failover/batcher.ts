@@ -34,7 +34,7 @@ export class SendBatcher {
   readonly #maxQueued: number;
   #queue: Pending[] = [];
   #running: Promise<void> | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: { cancel(): void } | undefined;
   #roomWaiters: Array<() => void> = [];
 
   constructor(dispatch: (batch: readonly Envelope[]) => Promise<DispatchOutcome[]>, options: BatcherOptions = {}) {
@@ -61,7 +61,7 @@ export class SendBatcher {
   /** Resolves once every record submitted so far has an outcome. */
   async flush(): Promise<void> {
     if (this.#timer) {
-      clearTimeout(this.#timer);
+      this.#timer.cancel();
       this.#timer = undefined;
       this.#start();
     }
@@ -70,11 +70,14 @@ export class SendBatcher {
 
   #schedule(): void {
     if (this.#running || this.#timer) return;
+    // setImmediate, not setTimeout(0): Node rounds a 0 ms timer up to 1 ms, which a lone awaited send would pay.
     if (this.#queue.length >= this.#maxRecords || this.#lingerMs === 0) {
-      this.#timer = setTimeout(() => this.#start(), 0);
+      const handle = setImmediate(() => this.#start());
+      this.#timer = { cancel: () => clearImmediate(handle) };
       return;
     }
-    this.#timer = setTimeout(() => this.#start(), this.#lingerMs);
+    const handle = setTimeout(() => this.#start(), this.#lingerMs);
+    this.#timer = { cancel: () => clearTimeout(handle) };
   }
 
   #start(): void {
