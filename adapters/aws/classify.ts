@@ -36,10 +36,10 @@ const REJECTED = new Set([
 /** Error names that mean "this request is malformed everywhere". */
 const INVALID = new Set(['ValidationException', 'InvalidArgumentException', 'SerializationException']);
 
-const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET',
-]);
+/** Network failures where the request never reached the service: nothing can have been applied. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** Network failures after the request may have been sent: it may have been applied. */
+const MAYBE_SENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
 
 interface SdkLikeError {
   name?: string;
@@ -57,7 +57,7 @@ export function classifyAwsError(error: unknown, context: ErrorContext): Spillwa
   const where = context.target ?? 'target';
   const options = { ...context, cause: error };
   if (name === 'AbortError' || name === 'TimeoutError') {
-    return new TransientError(`${where} did not answer in time (${e.message ?? name})`, options);
+    return new TransientError(`${where} did not answer in time (${e.message ?? name})`, { ...options, ambiguous: true });
   }
   if (isThrottlingError(error as never)) {
     return new ThrottledError(`${where} is throttling writes (${name}); backing off on the same target`, options);
@@ -68,16 +68,21 @@ export function classifyAwsError(error: unknown, context: ErrorContext): Spillwa
   if (INVALID.has(name)) {
     return new ValidationError(`${where} says the request is invalid: ${name}: ${e.message ?? ''}`.trim(), options);
   }
-  const status = e.$metadata?.httpStatusCode;
-  if (isTransientError(error as never) || isServerError(error as never) || NETWORK_CODES.has(e.code ?? '') || (status !== undefined && status >= 500)) {
-    return new TransientError(`${where} is unavailable: ${name}: ${e.message ?? ''}`.trim(), options);
+  if (NOT_SENT_CODES.has(e.code ?? '')) {
+    return new TransientError(`${where} is unreachable: ${e.code}: ${e.message ?? ''}`.trim(), options);
   }
-  // Unknown errors are treated as outages: failing over is safe, dropping is not.
-  return new TransientError(`${where} failed: ${name}: ${e.message ?? ''}`.trim(), options);
+  const status = e.$metadata?.httpStatusCode;
+  if (isTransientError(error as never) || isServerError(error as never) || MAYBE_SENT_CODES.has(e.code ?? '') || (status !== undefined && status >= 500)) {
+    return new TransientError(`${where} is unavailable: ${name}: ${e.message ?? ''}`.trim(), { ...options, ambiguous: true });
+  }
+  // Unknown errors are treated as outages (failing over is safe, dropping is not), and as possibly applied.
+  return new TransientError(`${where} failed: ${name}: ${e.message ?? ''}`.trim(), { ...options, ambiguous: true });
 }
 
 /** Classify one failed entry of a batch call (Kinesis PutRecords `ErrorCode`, and the like). */
 export function classifyEntryError(code: string, message: string | undefined, context: ErrorContext): SpillwayError {
   const synthetic = { name: code, message: message ?? code, $metadata: {} };
-  return classifyAwsError(synthetic, context);
+  const error = classifyAwsError(synthetic, context);
+  // A failed entry in an answered batch call was not written: never ambiguous.
+  return error instanceof TransientError && error.ambiguous ? new TransientError(error.message, { ...context, cause: synthetic }) : error;
 }

@@ -118,32 +118,58 @@ export interface FindIdsOptions {
 
 /**
  * Which of `ids` are in the stream among the records written since
- * `sinceMs`: how the reconciler settles a batch whose fate a crash hid.
+ * `sinceMs`: how the reconciler settles writes whose fate was unknown.
+ * Shards are read in parallel, each from AT_TIMESTAMP to its end.
  */
 export async function findIdsSince(options: FindIdsOptions): Promise<string[]> {
   const context = { target: `kinesis:${options.region}:${options.stream}`, region: options.region, stream: options.stream };
-  const found = new Set<string>();
   try {
-    for (const shard of await listShards(options)) {
-      let iterator = (
-        await options.client.send(
-          new GetShardIteratorCommand({ StreamName: options.stream, ShardId: shard.ShardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(options.sinceMs) }),
-          { abortSignal: options.signal },
-        )
-      ).ShardIterator;
-      while (iterator) {
-        const page = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }), { abortSignal: options.signal });
-        for (const r of page.Records ?? []) {
-          if (!r.Data || !isEnvelopeBytes(r.Data)) continue;
-          const id = decodeEnvelope(r.Data).id;
-          if (options.ids.has(id)) found.add(id);
-        }
-        iterator = page.NextShardIterator;
-        if ((page.Records ?? []).length === 0 && page.MillisBehindLatest === 0) break;
-      }
-    }
+    const shards = await listShards(options);
+    const found = await Promise.all(shards.map((shard) => findInShard(options, shard.ShardId as string)));
+    return [...new Set(found.flat())];
   } catch (error) {
     throw classifyAwsError(error, context);
   }
-  return [...found];
+}
+
+/** How long an AT_TIMESTAMP iterator may take before the shard is read from its start instead. */
+const AT_TIMESTAMP_DEADLINE_MS = 3_000;
+/** Empty pages read while the shard still reports being behind, before giving up on it. */
+const MAX_EMPTY_PAGES = 50;
+
+async function findInShard(options: FindIdsOptions, shardId: string): Promise<string[]> {
+  const found: string[] = [];
+  let iterator = await timestampIterator(options, shardId);
+  let empty = 0;
+  while (iterator) {
+    const page = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }), { abortSignal: options.signal });
+    const records = page.Records ?? [];
+    for (const r of records) {
+      if (!r.Data || !isEnvelopeBytes(r.Data)) continue;
+      const id = decodeEnvelope(r.Data).id;
+      if (options.ids.has(id)) found.push(id);
+    }
+    iterator = page.NextShardIterator;
+    if (records.length > 0) empty = 0;
+    else if (!page.MillisBehindLatest || ++empty >= MAX_EMPTY_PAGES) break;
+  }
+  return found;
+}
+
+/**
+ * An AT_TIMESTAMP iterator; if it does not come within its deadline (the
+ * kinesalite emulator never answers one for a shard with nothing after the
+ * timestamp), a TRIM_HORIZON iterator: slower to read, never wrong.
+ */
+async function timestampIterator(options: FindIdsOptions, shardId: string): Promise<string | undefined> {
+  const base = { StreamName: options.stream, ShardId: shardId };
+  try {
+    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(AT_TIMESTAMP_DEADLINE_MS)]);
+    const out = await options.client.send(new GetShardIteratorCommand({ ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(options.sinceMs) }), { abortSignal: signal });
+    return out.ShardIterator;
+  } catch (error) {
+    if (options.signal.aborted || (error as { name?: string }).name !== 'AbortError') throw error;
+    const out = await options.client.send(new GetShardIteratorCommand({ ...base, ShardIteratorType: 'TRIM_HORIZON' }), { abortSignal: options.signal });
+    return out.ShardIterator;
+  }
 }

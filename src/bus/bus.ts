@@ -5,7 +5,7 @@
  * create-bus.ts builds them from configuration.
  */
 import type { Logger } from 'pino';
-import type { DedupeStore, DrainSource, Spool, SpoolStats, Target } from '../contracts/index.js';
+import type { CheckpointStore, DedupeStore, DrainSource, Spool, SpoolStats, Target } from '../contracts/index.js';
 import { type Clock, createStamper, type Envelope, type RecordInput } from '../envelope/index.js';
 import { ClosedError, type SpillwayError } from '../errors/index.js';
 import { BusEvents, type ReconcileSummary } from '../events/bus-events.js';
@@ -14,7 +14,8 @@ import type { BreakerOptions } from '../failover/breaker.js';
 import type { DeliveryOptions } from '../failover/deliver.js';
 import { FailoverRouter, type LandedOn } from '../failover/router.js';
 import { spoolAsTarget } from '../failover/spool-target.js';
-import { Reconciler, type ReconcilerOptions, type WriteIntents } from '../reconciler/reconciler.js';
+import { Reconciler, type ReconcilerOptions, type UncertainWriteChecks } from '../reconciler/reconciler.js';
+import { UncertainWrites } from '../reconciler/uncertain-writes.js';
 import { spoolAsSource } from '../reconciler/spool-source.js';
 
 /** Where a sent record landed. */
@@ -56,8 +57,12 @@ export interface BusParts {
   dedupe: DedupeStore;
   /** Drain sources of the secondaries (the spool's is added by the bus). */
   secondarySources?: () => Promise<DrainSource[]>;
-  /** Lets the reconciler settle a batch a crash left unconfirmed. */
-  intents?: WriteIntents;
+  /**
+   * Where writes of unknown fate are recorded, and how to look for ids in the
+   * primary; without it, an ambiguous timeout or a crash mid-drain can
+   * duplicate records in the primary.
+   */
+  uncertain?: { store: CheckpointStore; findWritten: UncertainWriteChecks['findWritten'] };
   /** Closed with the bus (checkpoint stores and the like). */
   closeAlso?: Array<{ close(): Promise<void> }>;
   logger: Logger;
@@ -72,7 +77,14 @@ export interface BusParts {
 export function assembleBus(parts: BusParts): Bus {
   const events = new BusEvents();
   const { logger } = parts;
-  const router = new FailoverRouter({ ...parts, spool: spoolAsTarget(parts.spool), events, logger });
+  const uncertain = parts.uncertain ? { writes: new UncertainWrites(parts.uncertain.store), findWritten: parts.uncertain.findWritten } : undefined;
+  const router = new FailoverRouter({
+    ...parts,
+    spool: spoolAsTarget(parts.spool),
+    ...(uncertain ? { onUncertain: (batch: { at: number; ids: string[] }) => uncertain.writes.add(batch) } : {}),
+    events,
+    logger,
+  });
   const stamp = createStamper(parts.clock ? { clock: parts.clock } : {});
   // Records left the primary: once the primary takes a write again, drain them without waiting for the timer.
   let backlog = false;
@@ -93,7 +105,7 @@ export function assembleBus(parts: BusParts): Bus {
       primary: router.primary,
       sources: async () => [spoolAsSource(parts.spool), ...((await parts.secondarySources?.()) ?? [])],
       dedupe: parts.dedupe,
-      ...(parts.intents ? { intents: parts.intents } : {}),
+      ...(uncertain ? { uncertain } : {}),
       events,
       logger,
     },

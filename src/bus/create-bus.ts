@@ -54,7 +54,7 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     spool,
     dedupe,
     secondarySources,
-    intents: {
+    uncertain: {
       store: checkpoints,
       findWritten: (ids, sinceMs, signal) => findIdsSince({ client: primary.client, region: primary.region, stream: primary.stream, sinceMs, ids, signal }),
     },

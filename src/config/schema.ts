@@ -69,6 +69,7 @@ export const busConfigSchema = z
         maxBytesPerSecond: z.number().positive().optional(),
         windowRecords: z.number().int().positive().optional(),
         dedupeTtlMs: z.number().int().positive().optional(),
+        uncertainSettleMs: z.number().int().nonnegative().optional(),
       })
       .strict()
       .default({ enabled: true, intervalMs: 30_000 }),

@@ -101,7 +101,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         secondaries: [{ kind: 'kinesis', region: 'us-west-2', stream, endpoint: west.proxy.url, credentials: FAKE_CREDENTIALS, requestTimeoutMs: 1_000 }],
         spool: { kind: 'disk', dir: spoolDir },
         breaker: { resetTimeoutMs: 1_000, volumeThreshold: 2 },
-        reconciler: { enabled: true, intervalMs: 2_000, maxRecordsPerSecond: options.paceRecordsPerSecond, maxBytesPerSecond: 50 * 1_048_576 },
+        reconciler: { enabled: true, intervalMs: 2_000, maxRecordsPerSecond: options.paceRecordsPerSecond, maxBytesPerSecond: 50 * 1_048_576, uncertainSettleMs: 1_500 },
       },
       { logger: options.logger },
     );
@@ -181,8 +181,9 @@ function watch(bus: Bus, at: (what: string) => void, drained: () => void): void 
   });
   bus.events.on('reconciler.done', (s) => {
     if (s.written > 0) drained();
-    if (s.written + s.skippedDuplicates + s.coalesced > 0 || s.error) {
-      at(`drain: ${s.written} written, ${s.skippedDuplicates} duplicates skipped, ${s.coalesced} snapshots coalesced in ${s.durationMs} ms${s.error ? ` (stopped: ${s.error.split('\n')[0]})` : ''}`);
+    if (s.written + s.skippedDuplicates + s.coalesced + s.settled > 0 || s.error) {
+      const settled = s.settled > 0 ? `, ${s.settled} timed-out writes found already in the primary` : '';
+      at(`drain: ${s.written} written, ${s.skippedDuplicates} duplicates skipped, ${s.coalesced} snapshots coalesced${settled} in ${s.durationMs} ms${s.error ? ` (stopped: ${s.error.split('\n')[0]})` : ''}`);
     }
   });
 }

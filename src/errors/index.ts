@@ -2,6 +2,7 @@ export { SpillwayError, isSpillwayError, hasCode, type ErrorContext, type Spillw
 export {
   ThrottledError,
   TransientError,
+  isAmbiguousFailure,
   TargetRejectedError,
   ClosedError,
   AllTiersFailedError,

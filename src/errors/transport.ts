@@ -1,4 +1,4 @@
-import { SpillwayError, type SpillwayErrorOptions } from './base.js';
+import { isSpillwayError, SpillwayError, type SpillwayErrorOptions } from './base.js';
 
 /**
  * The target is throttling us. Back off and retry the same target: throttling
@@ -14,12 +14,23 @@ export class ThrottledError extends SpillwayError {
 /**
  * The target did not answer well: refused connection, timeout, 5xx, internal
  * failure. Retryable, and a reason to fail over to the next tier.
+ *
+ * `ambiguous` is true when the request may have been applied anyway (a
+ * timeout after it was sent, a reset connection, a 5xx): the record may be in
+ * the target although the call failed.
  */
 export class TransientError extends SpillwayError {
   static readonly code = 'spillway:transient';
-  constructor(message: string, options?: SpillwayErrorOptions) {
+  readonly ambiguous: boolean;
+  constructor(message: string, options: SpillwayErrorOptions & { ambiguous?: boolean } = {}) {
     super(TransientError.code, message, true, options);
+    this.ambiguous = options.ambiguous ?? false;
   }
+}
+
+/** True for a TransientError whose request may have been applied (see {@link TransientError}). */
+export function isAmbiguousFailure(error: unknown): boolean {
+  return isSpillwayError(error) && error.code === TransientError.code && (error as TransientError).ambiguous === true;
 }
 
 /**

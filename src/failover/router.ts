@@ -5,10 +5,10 @@
  * Invariants
  * - A record's outcome is `ok` only once some tier durably accepted it: the
  *   remote target acknowledged it, or the spool fsync'd it.
- * - A record is offered to tier n+1 only after tier n failed it; it is never
- *   accepted by two tiers in one dispatch (an ambiguous timeout can still
- *   leave a copy behind on a failed tier: the reconciler and consumers dedupe
- *   by id).
+ * - A record is offered to tier n+1 only after tier n failed it. A primary
+ *   failure that may still have been applied (a timeout after sending) is
+ *   recorded through `onUncertain`, and awaited, before the records move on,
+ *   so the reconciler can find such copies in the primary and skip them.
  * - A ValidationError is final: the record is bad everywhere and is never
  *   offered to another tier.
  * - A record fails only when every tier, the spool included, failed it; the
@@ -17,7 +17,7 @@
 import type { Logger } from 'pino';
 import type { Receipt, Target } from '../contracts/index.js';
 import type { Envelope } from '../envelope/index.js';
-import { AllTiersFailedError, type SpillwayError, type TierFailure } from '../errors/index.js';
+import { AllTiersFailedError, isAmbiguousFailure, type SpillwayError, type TierFailure } from '../errors/index.js';
 import type { BusEvents, TierName } from '../events/bus-events.js';
 import { type BreakerOptions, type GuardedTarget, guardTarget } from './breaker.js';
 import { type DeliveryOptions, deliverToTier, type TierOutcome } from './deliver.js';
@@ -41,6 +41,12 @@ export interface FailoverRouterOptions {
   spool: Target;
   breaker?: BreakerOptions;
   delivery?: DeliveryOptions;
+  /**
+   * Called, and awaited, with the ids of primary writes that failed
+   * ambiguously (they may be in the primary) before those records are offered
+   * to the next tier. The reconciler settles them before replaying.
+   */
+  onUncertain?: (batch: { at: number; ids: string[] }) => Promise<void>;
   events: BusEvents;
   logger: Logger;
 }
@@ -78,7 +84,9 @@ export class FailoverRouter {
     let pending: readonly Envelope[] = batch;
     for (const [index, tier] of this.tiers.entries()) {
       if (pending.length === 0) break;
+      const at = Date.now();
       const result = await deliverToTier(tier, pending, this.#options.delivery ?? {}, this.#abort.signal);
+      if (index === 0) await this.#recordUncertain(at, result.passed);
       for (const { envelope, receipt } of result.accepted) {
         outcomes.set(envelope.id, { ok: true, landedOn: { tier: tier.tier, target: tier.target.id, ...(receipt ? { receipt } : {}) } });
       }
@@ -99,6 +107,17 @@ export class FailoverRouter {
       outcomes.set(envelope.id, { ok: false, error: new AllTiersFailedError(envelope.id, failures.get(envelope.id) ?? []) });
     }
     return batch.map((e) => outcomes.get(e.id) as DispatchOutcome);
+  }
+
+  async #recordUncertain(at: number, passed: TierOutcome['passed']): Promise<void> {
+    const ids = passed.filter((p) => isAmbiguousFailure(p.error)).map((p) => p.envelope.id);
+    if (ids.length === 0 || !this.#options.onUncertain) return;
+    try {
+      await this.#options.onUncertain({ at, ids });
+    } catch (error) {
+      // Availability first: the records still move on; a copy may end up in the primary twice.
+      this.#options.logger.error({ err: error, records: ids.length }, 'Could not record writes of unknown fate; they may be replayed twice.');
+    }
   }
 
   #reportFailover(from: GuardedTarget, to: GuardedTarget | undefined, passed: TierOutcome['passed']): void {

@@ -12,24 +12,28 @@
  *   window's records are filtered against the seen ids before writing, so a
  *   crash after the mark does not duplicate.
  * - Before each batch goes to the primary, its ids and the time are recorded
- *   durably (the write intent). A crash between the primary's acknowledgement
- *   and the mark leaves that intent behind; the next run first reads the
- *   primary from the intent's time, marks the ids it finds as seen, and only
- *   then drains, so the batch is not written twice. Without `intents`, such a
- *   batch can be written twice.
+ *   durably as an uncertain write, and removed once marked seen. The router
+ *   records the same for a primary write that failed ambiguously before it
+ *   offers the records to another tier. Before each window the reconciler
+ *   settles every uncertain write: it reads the primary from that time, marks
+ *   the ids it finds as seen, and only then drains, so neither a crash between
+ *   the primary's acknowledgement and the mark nor a write that timed out after
+ *   it landed is written twice. Without `uncertain`, both can be.
  * - One run at a time. A failed write stops the run, hands every uncommitted
  *   chunk back to its source, and waits for the primary's breaker.
  */
 import type { Logger } from 'pino';
-import type { CheckpointStore, DedupeStore, DrainSource, SourceChunk } from '../contracts/index.js';
+import type { DedupeStore, DrainSource, SourceChunk } from '../contracts/index.js';
 import type { Envelope } from '../envelope/index.js';
 import type { BusEvents, ReconcileSummary } from '../events/bus-events.js';
 import type { GuardedTarget } from '../failover/breaker.js';
 import { chunkBatch, recordBytes } from '../failover/chunk.js';
+import { wait } from '../failover/backoff.js';
 import { type DeliveryOptions, deliverToTier } from '../failover/deliver.js';
 import { coalesceWindow } from './coalesce.js';
 import { MergedReader } from './merge.js';
 import { Pacer, type PacerOptions } from './pacer.js';
+import type { UncertainBatch, UncertainWrites } from './uncertain-writes.js';
 
 /** Reconciler tuning; all have defaults. */
 export interface ReconcilerOptions extends PacerOptions {
@@ -39,19 +43,24 @@ export interface ReconcilerOptions extends PacerOptions {
   readRecords?: number;
   /** How long drained ids are remembered, in ms (default 7 days). */
   dedupeTtlMs?: number;
+  /**
+   * How old an uncertain write must be before the primary is searched for it,
+   * in ms (default 10000): a request that timed out on our side may still be
+   * applied a little later, and searching too early would miss it.
+   */
+  uncertainSettleMs?: number;
   delivery?: DeliveryOptions;
 }
 
-/** Durable record of the batch in flight, and a way to check the primary for it. */
-export interface WriteIntents {
-  store: CheckpointStore;
+/** The uncertain-writes list, and a way to check the primary for ids. */
+export interface UncertainWriteChecks {
+  writes: UncertainWrites;
   /** Which of `ids` the primary holds among the records written since `sinceMs`. */
   findWritten(ids: ReadonlySet<string>, sinceMs: number, signal: AbortSignal): Promise<string[]>;
 }
 
-const INTENT_KEY = 'reconciler/write-intent';
-/** How far before a recorded intent to read the primary, for clock skew between us and the service. */
-const INTENT_SKEW_MS = 60_000;
+/** How far before an uncertain write to read the primary, for clock skew between us and the service. */
+const SKEW_MS = 60_000;
 
 /** What the reconciler needs; built by the bus. */
 export interface ReconcilerDeps {
@@ -59,8 +68,8 @@ export interface ReconcilerDeps {
   /** The sources to drain, listed afresh for each run. */
   sources: () => Promise<DrainSource[]>;
   dedupe: DedupeStore;
-  /** Settles a batch a crash left unconfirmed (see the invariants). */
-  intents?: WriteIntents;
+  /** Settles writes whose fate in the primary is unknown (see the invariants). */
+  uncertain?: UncertainWriteChecks;
   events: BusEvents;
   logger: Logger;
 }
@@ -106,8 +115,8 @@ export class Reconciler {
     this.#deps.events.emit('reconciler.start', { sources: sources.map((s) => s.id) });
     let pending: SourceChunk[] = [];
     try {
-      await this.#settleIntent(summary);
       for (;;) {
+        await this.#settle(summary);
         const window = await reader.next(this.#options.windowRecords ?? 5_000);
         if (!window) break;
         pending = window.completed;
@@ -118,7 +127,6 @@ export class Reconciler {
         }
         pending = [];
       }
-      await this.#deps.intents?.store.set(INTENT_KEY, '');
     } catch (error) {
       summary.error = error instanceof Error ? error.message : String(error);
       this.#deps.logger.warn({ err: error, written: summary.written }, 'Reconciler stopped before draining everything; it resumes when the primary is healthy.');
@@ -130,17 +138,21 @@ export class Reconciler {
     return summary;
   }
 
-  /** A crash may have hidden whether the last batch reached the primary: look, and mark what is there. */
-  async #settleIntent(summary: ReconcileSummary): Promise<void> {
-    const intents = this.#deps.intents;
-    const raw = await intents?.store.get(INTENT_KEY);
-    if (!intents || !raw) return;
-    const intent = JSON.parse(raw) as { at: number; ids: string[] };
-    const found = await intents.findWritten(new Set(intent.ids), intent.at - INTENT_SKEW_MS, this.#abort.signal);
+  /** Look in the primary for every uncertain write, mark what is there as seen, and forget the batches. */
+  async #settle(summary: ReconcileSummary): Promise<void> {
+    const uncertain = this.#deps.uncertain;
+    const batches = (await uncertain?.writes.list()) ?? [];
+    if (!uncertain || batches.length === 0) return;
+    const youngest = Math.max(...batches.map((b) => b.at));
+    const waitMs = youngest + (this.#options.uncertainSettleMs ?? 10_000) - Date.now();
+    if (waitMs > 0) await wait(waitMs, this.#abort.signal);
+    const ids = new Set(batches.flatMap((b) => b.ids));
+    const since = Math.min(...batches.map((b) => b.at)) - SKEW_MS;
+    const found = await uncertain.findWritten(ids, since, this.#abort.signal);
     if (found.length > 0) await this.#deps.dedupe.markSeen(found, this.#ttl());
-    await intents.store.set(INTENT_KEY, '');
-    summary.settled = found.length;
-    this.#deps.logger.info({ batch: intent.ids.length, found: found.length }, 'Settled the batch an earlier drain left unconfirmed.');
+    await uncertain.writes.remove(batches);
+    summary.settled += found.length;
+    this.#deps.logger.info({ batches: batches.length, ids: ids.size, found: found.length }, 'Settled writes whose fate in the primary was unknown.');
   }
 
   #ttl(): number {
@@ -161,10 +173,13 @@ export class Reconciler {
     const target = this.#deps.primary.target;
     for (const batch of chunkBatch(toWrite, target.maxBatchRecords, target.maxBatchBytes)) {
       await this.#pacer.take(batch.length, batch.reduce((n, r) => n + recordBytes(r), 0), this.#abort.signal);
-      await this.#deps.intents?.store.set(INTENT_KEY, JSON.stringify({ at: Date.now(), ids: batch.map((r) => r.id) }));
+      const inFlight: UncertainBatch = { at: Date.now(), ids: batch.map((r) => r.id) };
+      await this.#deps.uncertain?.writes.add(inFlight);
       const outcome = await deliverToTier(this.#deps.primary, batch, this.#options.delivery ?? {}, this.#abort.signal);
       const accepted = outcome.accepted.map((a) => a.envelope.id);
       if (accepted.length > 0) await this.#deps.dedupe.markSeen(accepted, this.#ttl());
+      // A batch that failed stays uncertain (some of it may have landed); the next settle decides.
+      if (outcome.passed.length === 0) await this.#deps.uncertain?.writes.remove([inFlight]);
       summary.written += accepted.length;
       if (outcome.throttledRounds > 0) this.#pacer.slowDown();
       else this.#pacer.speedUp();

@@ -29,7 +29,7 @@ export function memoryBus(overrides: Partial<BusParts> = {}): MemoryBus {
     logger: silentLogger,
     breaker: { volumeThreshold: 2, resetTimeoutMs: 60_000 },
     delivery: { backoff: { baseMs: 1, capMs: 5 } },
-    reconciler: { enabled: false, maxRecordsPerSecond: 1e6, maxBytesPerSecond: 1e12 },
+    reconciler: { enabled: false, maxRecordsPerSecond: 1e6, maxBytesPerSecond: 1e12, uncertainSettleMs: 0 },
     ...overrides,
   });
   return { bus, primary, secondary, spool };

@@ -85,7 +85,7 @@ export function useTwoRegions(engine: KinesisEngine = 'kinesalite'): TwoRegions 
           spool: { kind: 'disk', dir: spoolDir },
           breaker: { resetTimeoutMs: 300, volumeThreshold: 2 },
           delivery: { throttleBudgetMs: 10_000 },
-          reconciler: { enabled: true, intervalMs: 60_000, maxRecordsPerSecond: 100_000, maxBytesPerSecond: 1e9 },
+          reconciler: { enabled: true, intervalMs: 60_000, maxRecordsPerSecond: 100_000, maxBytesPerSecond: 1e9, uncertainSettleMs: 500 },
           ...overrides,
         },
         { logger: silentLogger },

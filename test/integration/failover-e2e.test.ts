@@ -98,4 +98,20 @@ describe('failover end to end (kinesalite)', () => {
     const primary = await regions.read(regions.east, stream);
     expect(primary.map((e) => e.id).sort()).toEqual(results.map((r) => (r.ok ? r.id : '')).sort());
   });
+
+  it('finds a primary write that timed out but landed, so the replay does not duplicate it', async () => {
+    const { bus, stream } = await regions.bus({ reconciler: { enabled: false, maxRecordsPerSecond: 1e5, maxBytesPerSecond: 1e9, uncertainSettleMs: 2_500 } });
+    // The proxy forwards the PutRecords 1.5 s late, after the client's 1 s timeout: the write lands, the answer is lost.
+    regions.east.proxy.setFault({ mode: 'delay', ms: 1_500, operations: ['PutRecords'], times: 1 });
+    const results = await bus.sendBatch(batchOf(100, 'ambiguous'));
+    expect(results.every((r) => r.ok && r.landedOn.tier === 'secondary')).toBe(true);
+    const summaries: ReconcileSummary[] = [];
+    bus.events.on('reconciler.done', (s) => summaries.push(s));
+    await regions.drain(bus);
+    const counts = idCounts(await regions.read(regions.east, stream));
+    expect(counts.size).toBe(100);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(summaries.reduce((n, s) => n + s.settled, 0)).toBe(100);
+    expect(summaries.reduce((n, s) => n + s.written, 0)).toBe(0);
+  });
 });

@@ -73,7 +73,7 @@ describe('reconciler crash', () => {
         expect(before).toBeLessThan(RECORDS);
 
         const bus = await createBus(
-          { primary: { kind: 'kinesis', region: 'us-east-1', stream, endpoint: kinesis.endpoint, credentials: FAKE_CREDENTIALS }, spool: { kind: 'disk', dir }, reconciler: { enabled: false, maxRecordsPerSecond: 1e5, maxBytesPerSecond: 1e9 } },
+          { primary: { kind: 'kinesis', region: 'us-east-1', stream, endpoint: kinesis.endpoint, credentials: FAKE_CREDENTIALS }, spool: { kind: 'disk', dir }, reconciler: { enabled: false, maxRecordsPerSecond: 1e5, maxBytesPerSecond: 1e9, uncertainSettleMs: 500 } },
           { logger: silentLogger },
         );
         try {

@@ -143,11 +143,11 @@ describe('reconciler', () => {
       const dedupe = crashingDedupe();
       const checkpoints = createMemoryCheckpointStore();
       let primaryRef: MemoryTarget | undefined;
-      const intents = {
+      const uncertain = {
         store: checkpoints,
         findWritten: async (ids: ReadonlySet<string>) => (primaryRef?.ids() ?? []).filter((id) => ids.has(id)),
       };
-      const { bus, primary, secondary } = memoryBus({ ...fastReset, dedupe, ...(withIntents ? { intents } : {}) });
+      const { bus, primary, secondary } = memoryBus({ ...fastReset, dedupe, ...(withIntents ? { uncertain } : {}) });
       primaryRef = primary;
       primary.down(new TransientError('down'));
       secondary.down(new TransientError('down'));
@@ -173,6 +173,77 @@ describe('reconciler', () => {
       const { primary, sent } = await crashThenResume(false);
       expect(new Set(primary.ids())).toEqual(new Set(sent));
       expect(primary.stored.length).toBe(sent.length + 500);
+    });
+  });
+
+  describe('a primary write that failed ambiguously (it timed out, but landed)', () => {
+    async function timeoutThatLanded(recordUncertain: boolean) {
+      const checkpoints = createMemoryCheckpointStore();
+      let primaryRef: MemoryTarget | undefined;
+      const uncertain = { store: checkpoints, findWritten: async (ids: ReadonlySet<string>) => (primaryRef?.ids() ?? []).filter((id) => ids.has(id)) };
+      const { bus, primary, secondary } = memoryBus({ ...fastReset, ...(recordUncertain ? { uncertain } : {}) });
+      primaryRef = primary;
+      primary.script = (batch, call) => {
+        if (call > 0) return 'ok';
+        primary.stored.push(...batch); // the write landed; the answer was lost
+        return new TransientError('timed out', { ambiguous: true });
+      };
+      const results = await bus.sendBatch(Array.from({ length: 40 }, (_, i) => ({ partitionKey: 'k', data: i })));
+      expect(results.every((r) => r.ok && r.landedOn.tier === 'secondary')).toBe(true);
+      expect(secondary.stored).toHaveLength(40);
+      const summary = await bus.reconcile();
+      await bus.close();
+      return { primary, sent: results.map((r) => (r.ok ? r.id : '')), summary };
+    }
+
+    it('is recorded before failing over, and settled so the replay skips it', async () => {
+      const { primary, sent, summary } = await timeoutThatLanded(true);
+      expect(summary.settled).toBe(40);
+      expect(summary.written).toBe(0);
+      expect(primary.ids()).toEqual(sent);
+    });
+
+    it('is replayed twice without the record (the control)', async () => {
+      const { primary, summary } = await timeoutThatLanded(false);
+      expect(summary.written).toBe(40);
+      expect(primary.stored).toHaveLength(80);
+    });
+
+    it('is searched for only once it is older than the settle delay, so a late landing is still found', async () => {
+      const outcome = async (uncertainSettleMs: number) => {
+        const checkpoints = createMemoryCheckpointStore();
+        let primaryRef: MemoryTarget | undefined;
+        const uncertain = { store: checkpoints, findWritten: async (ids: ReadonlySet<string>) => (primaryRef?.ids() ?? []).filter((id) => ids.has(id)) };
+        const { bus, primary } = memoryBus({ ...fastReset, uncertain, reconciler: { enabled: false, maxRecordsPerSecond: 1e6, maxBytesPerSecond: 1e12, uncertainSettleMs } });
+        primaryRef = primary;
+        let landed!: Promise<void>;
+        primary.script = (batch, call) => {
+          if (call > 0) return 'ok';
+          // the service applies the request 150 ms after the client gave up on it
+          landed = new Promise((resolve) => setTimeout(() => resolve(void primary.stored.push(...batch)), 150));
+          return new TransientError('timed out', { ambiguous: true });
+        };
+        await bus.sendBatch(Array.from({ length: 10 }, (_, i) => ({ partitionKey: 'k', data: i })));
+        await bus.reconcile();
+        await landed;
+        await bus.close();
+        return primary.stored.length;
+      };
+      expect(await outcome(400)).toBe(10);
+      expect(await outcome(0)).toBe(20); // searched too early: the late copy is missed
+    });
+
+    it('is not recorded when the primary was never reached', async () => {
+      const checkpoints = createMemoryCheckpointStore();
+      let scans = 0;
+      const uncertain = { store: checkpoints, findWritten: async () => (scans++, []) };
+      const { bus, primary } = memoryBus({ ...fastReset, uncertain });
+      primary.script = (_batch, call) => (call > 0 ? 'ok' : new TransientError('connection refused', { ambiguous: false }));
+      await bus.sendBatch(Array.from({ length: 5 }, (_, i) => ({ partitionKey: 'k', data: i })));
+      const summary = await bus.reconcile();
+      expect(summary.written).toBe(5);
+      expect(scans).toBe(0);
+      await bus.close();
     });
   });
 });
