@@ -54,7 +54,8 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
     }
     const entries = response.Records ?? [];
     if (entries.length !== batch.length) {
-      throw new TransientError(`${id} answered PutRecords with ${entries.length} results for ${batch.length} records`, context);
+      // An answered call: some records may have been written.
+      throw new TransientError(`${id} answered PutRecords with ${entries.length} results for ${batch.length} records`, { ...context, ambiguous: true });
     }
     const failed: Array<{ envelope: Envelope; error: SpillwayError }> = [];
     const receipts = new Map<string, Receipt>();

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { CheckpointStore, DrainSource, SourceChunk } from '../../src/contracts/index.js';
 import { decodeEnvelope, type Envelope, isEnvelopeBytes } from '../../src/envelope/index.js';
+import { TransientError } from '../../src/errors/index.js';
 import { classifyAwsError } from '../aws/classify.js';
 
 /** Options for {@link createKinesisDrainSources}. */
@@ -23,6 +24,14 @@ export interface KinesisDrainOptions {
   checkpoints: CheckpointStore;
   /** Empty pages to read through while the shard is still behind (default 20). */
   maxEmptyPages?: number;
+}
+
+/** Longest a single read call may take before it counts as failed (the source is then unavailable this run). */
+const READ_TIMEOUT_MS = 10_000;
+
+/** The caller's signal, bounded by the per-call read timeout. */
+function bounded(signal: AbortSignal): AbortSignal {
+  return AbortSignal.any([signal, AbortSignal.timeout(READ_TIMEOUT_MS)]);
 }
 
 /** One drain source per shard of the stream, parents before children. */
@@ -65,7 +74,7 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
         ShardId: shardId,
         ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
       }),
-      { abortSignal: signal },
+      { abortSignal: bounded(signal) },
     );
     return out.ShardIterator;
   }
@@ -82,7 +91,7 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
     try {
       iterator ??= await openIterator(signal);
       for (let page = 0; page < maxEmptyPages && iterator; page++) {
-        const out = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(max, 10_000) }), { abortSignal: signal });
+        const out = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(max, 10_000) }), { abortSignal: bounded(signal) });
         iterator = out.NextShardIterator;
         const records = out.Records ?? [];
         if (records.length > 0) return toChunk(records);
@@ -142,7 +151,7 @@ async function findInShard(options: FindIdsOptions, shardId: string): Promise<st
   let iterator = await timestampIterator(options, shardId);
   let empty = 0;
   while (iterator) {
-    const page = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }), { abortSignal: options.signal });
+    const page = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }), { abortSignal: bounded(options.signal) });
     const records = page.Records ?? [];
     for (const r of records) {
       if (!r.Data || !isEnvelopeBytes(r.Data)) continue;
@@ -151,7 +160,11 @@ async function findInShard(options: FindIdsOptions, shardId: string): Promise<st
     }
     iterator = page.NextShardIterator;
     if (records.length > 0) empty = 0;
-    else if (!page.MillisBehindLatest || ++empty >= MAX_EMPTY_PAGES) break;
+    else if (!page.MillisBehindLatest) break;
+    else if (++empty >= MAX_EMPTY_PAGES) {
+      // Not caught up: saying "not there" could duplicate; fail, and the uncertain writes stay for the next run.
+      throw new TransientError(`shard ${shardId} of ${options.stream} is still ${page.MillisBehindLatest} ms behind after ${MAX_EMPTY_PAGES} empty pages`);
+    }
   }
   return found;
 }
@@ -169,7 +182,7 @@ async function timestampIterator(options: FindIdsOptions, shardId: string): Prom
     return out.ShardIterator;
   } catch (error) {
     if (options.signal.aborted || (error as { name?: string }).name !== 'AbortError') throw error;
-    const out = await options.client.send(new GetShardIteratorCommand({ ...base, ShardIteratorType: 'TRIM_HORIZON' }), { abortSignal: options.signal });
+    const out = await options.client.send(new GetShardIteratorCommand({ ...base, ShardIteratorType: 'TRIM_HORIZON' }), { abortSignal: bounded(options.signal) });
     return out.ShardIterator;
   }
 }

@@ -81,7 +81,7 @@ export function assembleBus(parts: BusParts): Bus {
   const router = new FailoverRouter({
     ...parts,
     spool: spoolAsTarget(parts.spool),
-    ...(uncertain ? { onUncertain: (batch: { at: number; ids: string[] }) => uncertain.writes.add(batch) } : {}),
+    ...(uncertain ? { onUncertain: (batch: { at: number; recordedAt: number; ids: string[] }) => uncertain.writes.add(batch) } : {}),
     events,
     logger,
   });
@@ -103,7 +103,7 @@ export function assembleBus(parts: BusParts): Bus {
   const reconciler = new Reconciler(
     {
       primary: router.primary,
-      sources: async () => [spoolAsSource(parts.spool), ...((await parts.secondarySources?.()) ?? [])],
+      sources: async () => [spoolAsSource(parts.spool), ...(await secondarySourcesOrUnavailable(parts.secondarySources))],
       dedupe: parts.dedupe,
       ...(uncertain ? { uncertain } : {}),
       events,
@@ -165,4 +165,13 @@ export function assembleBus(parts: BusParts): Bus {
       for (const c of parts.closeAlso ?? []) await c.close();
     },
   };
+}
+
+/** The secondaries' drain sources; if they cannot be listed, one source that reports why, so the spool still drains. */
+async function secondarySourcesOrUnavailable(list: BusParts['secondarySources']): Promise<DrainSource[]> {
+  try {
+    return (await list?.()) ?? [];
+  } catch (error) {
+    return [{ id: 'secondaries', next: () => Promise.reject(error) }];
+  }
 }

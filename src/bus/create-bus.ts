@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createDiskCheckpointStore, createDiskDedupeStore, createDiskSpool, type DiskSpool } from '../../adapters/disk/index.js';
-import type { CheckpointStore, DedupeStore } from '../contracts/index.js';
+import type { CheckpointStore, DedupeStore, DrainSource } from '../contracts/index.js';
 import { createKinesisDrainSources, findIdsSince } from '../../adapters/kinesis/shard-source.js';
 import { createKinesisTarget, type KinesisTarget } from '../../adapters/kinesis/kinesis-target.js';
 import type { BusConfig, BusConfigInput, KinesisTargetConfig } from '../config/schema.js';
@@ -46,8 +46,17 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     throw error;
   }
   const { spool, dedupe, checkpoints } = state;
+  // One unreachable region must not stop the others (or the spool) from draining: it becomes one unavailable source.
   const secondarySources = async () =>
-    (await Promise.all(secondaries.map((t) => createKinesisDrainSources({ client: t.client, region: t.region, stream: t.stream, checkpoints })))).flat();
+    (
+      await Promise.all(
+        secondaries.map((t) =>
+          createKinesisDrainSources({ client: t.client, region: t.region, stream: t.stream, checkpoints }).catch((error: unknown): DrainSource[] => [
+            { id: t.id, next: () => Promise.reject(error) },
+          ]),
+        ),
+      )
+    ).flat();
   return assembleBus({
     primary,
     secondaries,

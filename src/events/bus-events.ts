@@ -34,7 +34,7 @@ export interface ReconcileSummary {
   written: number;
   skippedDuplicates: number;
   coalesced: number;
-  /** Records the primary rejected as invalid; they stay out of the stream and are logged. */
+  /** Records the primary rejected as invalid; the run stops and keeps them (they are not deleted). */
   rejected: number;
   /** Ids of a batch an earlier, interrupted drain left unconfirmed, found already in the primary. */
   settled: number;

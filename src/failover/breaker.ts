@@ -55,6 +55,7 @@ export function guardTarget(target: Target, tier: TierName, options: BreakerOpti
   const consecutiveLimit = options.consecutiveFailures ?? 3;
   let consecutive = 0;
   breaker.on('open', () => {
+    consecutive = 0;
     logger.warn({ target: target.id, tier }, 'Breaker opened; writes for this target go to the next tier.');
     events.emit('breaker.open', { target: target.id, tier });
   });
@@ -65,6 +66,7 @@ export function guardTarget(target: Target, tier: TierName, options: BreakerOpti
     });
   });
   breaker.on('close', () => {
+    consecutive = 0;
     logger.info({ target: target.id, tier }, 'Breaker closed; the target takes writes again.');
     events.emit('breaker.close', { target: target.id, tier });
   });

@@ -46,7 +46,7 @@ export interface FailoverRouterOptions {
    * ambiguously (they may be in the primary) before those records are offered
    * to the next tier. The reconciler settles them before replaying.
    */
-  onUncertain?: (batch: { at: number; ids: string[] }) => Promise<void>;
+  onUncertain?: (batch: { at: number; recordedAt: number; ids: string[] }) => Promise<void>;
   events: BusEvents;
   logger: Logger;
 }
@@ -113,7 +113,7 @@ export class FailoverRouter {
     const ids = passed.filter((p) => isAmbiguousFailure(p.error)).map((p) => p.envelope.id);
     if (ids.length === 0 || !this.#options.onUncertain) return;
     try {
-      await this.#options.onUncertain({ at, ids });
+      await this.#options.onUncertain({ at, recordedAt: Date.now(), ids });
     } catch (error) {
       // Availability first: the records still move on; a copy may end up in the primary twice.
       this.#options.logger.error({ err: error, records: ids.length }, 'Could not record writes of unknown fate; they may be replayed twice.');

@@ -52,14 +52,19 @@ export class MergedReader {
     return window.envelopes.length === 0 && window.completed.length === 0 ? undefined : window;
   }
 
-  /** Hand back every chunk read but not yet committed, so the next run rereads it. */
-  async abandon(uncommitted: readonly SourceChunk[]): Promise<void> {
+  /**
+   * Hand back every chunk read but not yet committed, so the next run rereads
+   * it. Keeps going past a chunk that cannot be handed back; returns those errors.
+   */
+  async abandon(uncommitted: readonly SourceChunk[]): Promise<unknown[]> {
+    const errors: unknown[] = [];
     for (const head of this.#heads) {
       const chunks = uncommitted.filter((c) => owner.get(c) === head.source);
       if (head.chunk) chunks.push(head.chunk);
-      for (const chunk of chunks) await head.source.abandon?.(chunk);
       head.chunk = undefined;
+      for (const chunk of chunks) await head.source.abandon?.(chunk).catch((error: unknown) => errors.push(error));
     }
+    return errors;
   }
 
   async #fill(window: MergeWindow): Promise<void> {

@@ -116,21 +116,22 @@ export class Reconciler {
     let pending: SourceChunk[] = [];
     try {
       for (;;) {
-        await this.#settle(summary);
         const window = await reader.next(this.#options.windowRecords ?? 5_000);
         if (!window) break;
-        pending = window.completed;
+        pending = [...window.completed];
+        // Settle after reading: every uncertain write recorded before these records reached a source is covered.
+        await this.#settle(summary);
         await this.#writeWindow(window.envelopes, summary);
         for (const chunk of window.completed) {
           await chunk.commit();
+          pending.shift();
           summary.foreign += chunk.foreign ?? 0;
         }
-        pending = [];
       }
     } catch (error) {
       summary.error = error instanceof Error ? error.message : String(error);
       this.#deps.logger.warn({ err: error, written: summary.written }, 'Reconciler stopped before draining everything; it resumes when the primary is healthy.');
-      await reader.abandon(pending).catch((e: unknown) => this.#deps.logger.error({ err: e }, 'Could not hand chunks back to their sources.'));
+      for (const e of await reader.abandon(pending)) this.#deps.logger.error({ err: e }, 'Could not hand a chunk back to its source; it is reread after a restart.');
     }
     summary.unavailable.push(...reader.unavailable);
     summary.durationMs = Math.round(performance.now() - started);
@@ -143,7 +144,7 @@ export class Reconciler {
     const uncertain = this.#deps.uncertain;
     const batches = (await uncertain?.writes.list()) ?? [];
     if (!uncertain || batches.length === 0) return;
-    const youngest = Math.max(...batches.map((b) => b.at));
+    const youngest = Math.max(...batches.map((b) => b.recordedAt ?? b.at));
     const waitMs = youngest + (this.#options.uncertainSettleMs ?? 10_000) - Date.now();
     if (waitMs > 0) await wait(waitMs, this.#abort.signal);
     const ids = new Set(batches.flatMap((b) => b.ids));
@@ -183,9 +184,11 @@ export class Reconciler {
       summary.written += accepted.length;
       if (outcome.throttledRounds > 0) this.#pacer.slowDown();
       else this.#pacer.speedUp();
-      summary.rejected += outcome.rejected.length;
-      for (const r of outcome.rejected) {
-        this.#deps.logger.error({ id: r.envelope.id, err: r.error }, 'The primary rejects this record as invalid; it cannot be replayed and is left out of the drain.');
+      if (outcome.rejected.length > 0) {
+        // Never commit (and so delete) records the primary refused: stop loudly and keep them.
+        summary.rejected += outcome.rejected.length;
+        this.#deps.logger.error({ records: outcome.rejected.length, err: outcome.rejected[0]?.error }, 'The primary rejects replayed records as invalid; the drain stops and keeps them until this is fixed.');
+        throw outcome.rejected[0]?.error;
       }
       if (outcome.passed.length > 0) throw outcome.passed[0]?.error;
     }

@@ -9,7 +9,10 @@ import type { CheckpointStore } from '../contracts/index.js';
 
 /** Ids written to the primary at about `at` (ms since the epoch), fate unknown. */
 export interface UncertainBatch {
+  /** When the first attempt started: where the search of the primary begins. */
   readonly at: number;
+  /** When the fate became unknown (the last attempt failed); settling waits from here. Defaults to `at`. */
+  readonly recordedAt?: number;
   readonly ids: readonly string[];
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TransientError } from '../../src/errors/index.js';
+import { TransientError, ValidationError } from '../../src/errors/index.js';
 import { createMemoryCheckpointStore, createMemoryDedupeStore } from '../../adapters/memory/index.js';
 import type { DedupeStore } from '../../src/contracts/index.js';
 import { memoryBus, primaryClosed } from '../helpers/bus-parts.js';
@@ -243,6 +243,104 @@ describe('reconciler', () => {
       const summary = await bus.reconcile();
       expect(summary.written).toBe(5);
       expect(scans).toBe(0);
+      await bus.close();
+    });
+  });
+
+  describe('found in review', () => {
+    it('stops and keeps the records when the primary rejects a replay batch as invalid', async () => {
+      const { bus, primary, secondary, spool } = memoryBus(fastReset);
+      primary.down(new TransientError('down'));
+      secondary.down(new TransientError('down'));
+      await bus.sendBatch(Array.from({ length: 12 }, (_, i) => ({ partitionKey: 'k', data: i })));
+      primary.up();
+      await primaryClosed(bus);
+      primary.script = () => new ValidationError('SerializationException: truncated body');
+      const summary = await bus.reconcile();
+      expect(summary.error).toMatch(/SerializationException/);
+      expect(summary.rejected).toBe(12);
+      expect((await spool.stats()).records).toBe(12);
+      primary.up();
+      const retry = await bus.reconcile();
+      expect(retry.written).toBe(12);
+      expect((await spool.stats()).records).toBe(0);
+      await bus.close();
+    });
+
+    it('settles uncertain writes recorded while the window was being read', async () => {
+      const outcome = async () => {
+        const checkpoints = createMemoryCheckpointStore();
+        let primaryRef: MemoryTarget | undefined;
+        const uncertain = { store: checkpoints, findWritten: async (ids: ReadonlySet<string>) => (primaryRef?.ids() ?? []).filter((id) => ids.has(id)) };
+        let busRef: ReturnType<typeof memoryBus>['bus'] | undefined;
+        let secondaryRef: MemoryTarget | undefined;
+        let raced = false;
+        const racingSource = {
+          id: 'racing',
+          async next(max: number) {
+            if (!raced) {
+              raced = true;
+              // While the drain reads, a live send times out on the primary (but lands there) and fails over.
+              const p = primaryRef as MemoryTarget;
+              p.script = (batch) => (p.stored.push(...batch), new TransientError('timed out', { ambiguous: true }));
+              await busRef?.send({ partitionKey: 'k', data: 'raced' });
+              p.script = () => 'ok';
+            }
+            const stored = secondaryRef?.stored ?? [];
+            return this.read < stored.length ? { envelopes: stored.slice(this.read, (this.read += max)), commit: async () => undefined } : undefined;
+          },
+          read: 0,
+        };
+        const parts = memoryBus({ ...fastReset, uncertain, secondarySources: async () => [racingSource] });
+        ({ bus: busRef } = parts);
+        primaryRef = parts.primary;
+        secondaryRef = parts.secondary;
+        const summary = await parts.bus.reconcile();
+        await parts.bus.close();
+        return { stored: parts.primary.stored.length, summary };
+      };
+      const { stored, summary } = await outcome();
+      expect(summary.settled).toBe(1);
+      expect(stored).toBe(1);
+    });
+
+    it('still drains the spool when the secondaries cannot be listed', async () => {
+      const { bus, primary, secondary, spool } = memoryBus({ ...fastReset, secondarySources: async () => Promise.reject(new Error('us-west-2 unreachable')) });
+      primary.down(new TransientError('down'));
+      secondary.down(new TransientError('down'));
+      await bus.sendBatch(Array.from({ length: 9 }, (_, i) => ({ partitionKey: 'k', data: i })));
+      primary.up();
+      await primaryClosed(bus);
+      const summary = await bus.reconcile();
+      expect(summary.written).toBe(9);
+      expect(summary.unavailable).toEqual(['secondaries']);
+      expect((await spool.stats()).records).toBe(0);
+      await bus.close();
+    });
+
+    it('hands back the uncommitted chunks when a commit fails midway, so none is stranded', async () => {
+      const { bus, primary, secondary, spool } = memoryBus({
+        ...fastReset,
+        reconciler: { enabled: false, readRecords: 10, windowRecords: 100, maxRecordsPerSecond: 1e6, maxBytesPerSecond: 1e12, uncertainSettleMs: 0 },
+      });
+      primary.down(new TransientError('down'));
+      secondary.down(new TransientError('down'));
+      const sent = await bus.sendBatch(Array.from({ length: 30 }, (_, i) => ({ partitionKey: 'k', data: i })));
+      primary.up();
+      secondary.up();
+      await primaryClosed(bus);
+      const ack = spool.ack.bind(spool);
+      let acks = 0;
+      spool.ack = async (lease) => {
+        if (++acks === 2) throw new Error('ENOSPC writing the cursor');
+        return ack(lease);
+      };
+      const failed = await bus.reconcile();
+      expect(failed.error).toMatch(/ENOSPC/);
+      const retry = await bus.reconcile();
+      expect(retry.error).toBeUndefined();
+      expect((await spool.stats()).records).toBe(0);
+      expect(primary.ids()).toEqual(sent.map((r) => (r.ok ? r.id : '')));
       await bus.close();
     });
   });
