@@ -194,6 +194,9 @@ async function awaitRecovery(bus: Bus, timeoutMs: number): Promise<void> {
     const stats = await bus.stats();
     const primaryClosed = stats.breakers.find((b) => b.tier === 'primary')?.state === 'closed';
     if (primaryClosed) {
+      // reconcile() joins a run already going, which may have read its sources before the last records landed;
+      // only a run started after it proves the backlog is gone.
+      await bus.reconcile();
       const summary = await bus.reconcile();
       const after = await bus.stats();
       if (!summary.error && summary.unavailable.length === 0 && after.spool.records === 0 && summary.written === 0) return;

@@ -102,7 +102,8 @@ export function useTwoRegions(engine: KinesisEngine = 'kinesalite'): TwoRegions 
         async () => {
           const stats = await bus.stats();
           if (stats.breakers.find((b) => b.tier === 'primary')?.state !== 'closed') return false;
-          const summary = await bus.reconcile();
+          await bus.reconcile(); // may join a run that began before the last records landed
+          const summary = await bus.reconcile(); // so judge only a run started after it
           return !summary.error && summary.written === 0 && (await bus.stats()).spool.records === 0;
         },
         { timeoutMs, intervalMs: 50, message: 'the reconciler to drain spool and secondary' },
