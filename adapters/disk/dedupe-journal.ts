@@ -4,14 +4,18 @@
  * sync serves every concurrent call), loaded into a Map on open with expired
  * entries dropped. When the journal grows well past the live set it is
  * compacted: live entries are written to a tmp file, fsync'd and renamed over
- * the journal. A torn tail (a crash mid-append) is cut off on open.
+ * the journal. A torn tail (a crash mid-append) is cut off on open. A write
+ * that fails (or writes short and then fails) is cut back off at once, so a
+ * broken line is never followed by good ones; if even that cut fails, the
+ * store refuses further writes until it is reopened.
  */
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DedupeStore } from '../../src/contracts/stores.js';
 import { ClosedError, ConfigError, SpoolCorruptError, ValidationError } from '../../src/errors/index.js';
 import { createCoalescer } from './coalescer.js';
-import { FILE_MODE, ensurePrivateDir, errnoCode, ioError, writeFileAtomic } from './fs-util.js';
+import { FILE_MODE, describeFsError, ensurePrivateDir, errnoCode, ioError, writeFileAtomic } from './fs-util.js';
+import { diskIo } from './io-seam.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 
 /** Options for {@link createDiskDedupeStore}. */
@@ -66,6 +70,10 @@ class DedupeJournal implements DiskDedupeStore {
   private readonly writer = createCoalescer(() => this.flush());
   private pending: string[] = [];
   private lines = 0;
+  /** Bytes of whole, durable lines in the journal file. */
+  private size = 0;
+  /** Set when a failed append could not be cut back off; every later write rejects with it. */
+  private failure: SpoolCorruptError | undefined;
   private nextCheck = 0;
   private compactions = 0;
   private handle: FileHandle | undefined;
@@ -88,6 +96,7 @@ class DedupeJournal implements DiskDedupeStore {
     const now = this.clock();
     for (const [id, expiresAt] of entries) if (expiresAt > now) this.remember(id, expiresAt);
     this.lines = entries.length;
+    this.size = validBytes;
     this.handle = await this.openAppend();
     if (validBytes < totalBytes) {
       await this.handle.truncate(validBytes);
@@ -109,6 +118,7 @@ class DedupeJournal implements DiskDedupeStore {
     this.assertOpen();
     if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new ValidationError(`markSeen needs a ttlMs > 0, got ${String(ttlMs)}`);
     if (ids.length === 0) return;
+    if (this.failure !== undefined) throw this.failure;
     const expiresAt = this.clock() + ttlMs;
     for (const id of ids) {
       if (typeof id !== 'string') throw new ValidationError('record ids must be strings');
@@ -151,15 +161,43 @@ class DedupeJournal implements DiskDedupeStore {
     const lines = this.pending;
     this.pending = [];
     if (lines.length === 0) return;
+    if (this.failure !== undefined) throw this.failure;
     this.handle ??= await this.openAppend();
-    try {
-      await this.handle.write(lines.join(''));
-      await this.handle.datasync();
-    } catch (cause) {
-      throw ioError('append to the dedupe journal', this.file, cause);
-    }
+    const data = Buffer.from(lines.join(''));
+    await this.append(this.handle, data);
+    this.size += data.length;
     this.lines += lines.length;
     if (this.shouldCompact()) await this.compact();
+  }
+
+  /** Write all of `data` (finishing short writes) and fdatasync; on failure cut the file back to its last good size. */
+  private async append(handle: FileHandle, data: Buffer): Promise<void> {
+    try {
+      for (let done = 0; done < data.length; ) {
+        const { bytesWritten } = await diskIo.writeJournal(handle, data, done, data.length - done);
+        if (bytesWritten <= 0) throw new Error(`a write of ${data.length - done} bytes wrote nothing`);
+        done += bytesWritten;
+      }
+      await handle.datasync();
+    } catch (cause) {
+      throw await this.undo(handle, cause);
+    }
+  }
+
+  /** Cut a failed append back off; if even that fails, refuse all further writes. */
+  private async undo(handle: FileHandle, cause: unknown): Promise<SpoolCorruptError> {
+    try {
+      await handle.truncate(this.size);
+      await handle.datasync();
+    } catch {
+      this.failure = new SpoolCorruptError(
+        `could not append to the dedupe journal ${this.file} (${describeFsError(cause)}) nor cut the failed write back off; ` +
+          `the dedupe store refuses further writes. Check the disk (dmesg, df), then restart to reopen it`,
+        { cause },
+      );
+      return this.failure;
+    }
+    return ioError('append to the dedupe journal', this.file, cause);
   }
 
   /**
@@ -180,6 +218,7 @@ class DedupeJournal implements DiskDedupeStore {
     const body = [...this.seen].map(([id, expiresAt]) => `${JSON.stringify([id, expiresAt])}\n`).join('');
     try {
       await writeFileAtomic(this.dir, this.file, body);
+      this.size = Buffer.byteLength(body);
       const old = this.handle;
       this.handle = undefined;
       await old?.close();

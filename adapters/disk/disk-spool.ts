@@ -11,14 +11,25 @@
  * - The cursor file holds the durable "acknowledged up to" position. It moves
  *   only over a contiguous prefix of acknowledged records and is replaced
  *   atomically (tmp + fsync + rename + directory fsync) before `ack` resolves.
- * - A crash can leave behind: a torn tail in the last segment (an append that
- *   never resolved; cut off on open), records acknowledged out of order
- *   (handed out again after restart: delivery is at least once), and segments
- *   the cursor has moved past (deleted on open).
+ * - The read position moves only over records that reach the lease book: a
+ *   lease that fails hands out nothing and leaves the position where it was.
+ * - A crash can leave behind, in the last segment only, appends that never
+ *   resolved: torn, or never fdatasync'd and written back out of order before
+ *   a power loss (a hole followed by data). Every resolved append was
+ *   fdatasync'd and appends to the last segment are sequential, so nothing
+ *   from its first bad frame on was acknowledged: on open that tail is copied
+ *   to `<segment>.torn-<offset>` (0600; skipped if all zeros), then cut off,
+ *   and reported in `recovery.truncated`. A bad frame in any other segment,
+ *   or a checksummed frame that is not an envelope, throws SpoolCorruptError.
+ *   A crash can also leave records acknowledged out of order (handed out
+ *   again after restart: delivery is at least once) and segments the cursor
+ *   has moved past (deleted on open).
  * - Readers acknowledge, then the spool deletes: a segment file is removed
  *   only after the cursor durably moved past its end, and never while it is
- *   the one being appended to. Nothing else deletes spool files.
- * - One process per directory, enforced by the `LOCK` file.
+ *   the one being appended to. Nothing else deletes spool files; `.torn-`
+ *   copies are left for the operator.
+ * - One process per directory, enforced by the `LOCK` file (one holding this
+ *   process's pid is stale unless this process has the spool open).
  */
 import { unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

@@ -60,14 +60,14 @@ export function checkFrame(buf: Buffer, at: number): FrameCheck {
 }
 
 /**
- * Whether a bad frame at `at` is a torn write at the very end of the data
- * (a crash during the last, unacknowledged write) rather than corruption:
- * a short header or payload, a bad final frame, or a zero-filled tail.
+ * Whether the first bad frame found in the last segment, and everything after
+ * it, may be cut off on open. Every append was fdatasync'd before it resolved
+ * and appends to the last segment are sequential, so from its first bad frame
+ * on the last segment holds only writes that never resolved: torn, or never
+ * synced and written back out of order before a power loss (a hole followed
+ * by data). The one exception is a whole frame whose CRC matches but whose
+ * payload is not an envelope: no torn write makes that, so it is refused.
  */
-export function isTornTail(buf: Buffer, at: number, check: Extract<FrameCheck, { ok: false }>): boolean {
-  if (check.kind === 'short-header' || check.kind === 'short-payload') return true;
-  if (check.kind === 'not-envelope') return false;
-  if (check.end === buf.length) return true;
-  for (let i = at; i < buf.length; i += 1) if (buf[i] !== 0) return false;
-  return true;
+export function isUnacknowledgedTail(check: Extract<FrameCheck, { ok: false }>): boolean {
+  return check.kind !== 'not-envelope';
 }

@@ -1,12 +1,16 @@
 /**
  * A pid lock file, so two processes never open the same directory. Created
- * with O_EXCL; a lock whose pid no longer runs is stale and taken over.
+ * with O_EXCL; a lock whose pid no longer runs is stale and taken over. A
+ * lock holding this process's own pid is stale too unless this process holds
+ * it (tracked in memory): a restarted container often gets the pid its
+ * crashed predecessor had (pid 1). A second open in the same process is
+ * refused from memory, before the file is touched.
  *
  * Known gap: two processes that find the same stale lock at the same instant
  * may both take it over. Spillway runs one process per spool directory.
  */
 import { open, readFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { ConfigError } from '../../src/errors/index.js';
 import { FILE_MODE, describeFsError, errnoCode, fsyncDir } from './fs-util.js';
 
@@ -16,28 +20,58 @@ export interface DirLock {
   release(): Promise<void>;
 }
 
+/** Resolved paths of the lock files this process holds right now. */
+const heldHere = new Set<string>();
+
 /**
  * Take `dir/name` for this process. Throws {@link ConfigError} (field
- * `field`) when another live process holds it.
+ * `field`) when another live process, or this one, holds it.
  */
 export async function acquireDirLock(dir: string, name: string, field: string): Promise<DirLock> {
-  const path = join(dir, name);
+  const path = resolve(dir, name);
+  if (heldHere.has(path)) throw inUse(dir, path, field, process.pid);
+  heldHere.add(path); // before any await: a concurrent open in this process is refused above
+  try {
+    await takeFile(dir, path, field);
+  } catch (error) {
+    heldHere.delete(path);
+    throw error;
+  }
+  let released: Promise<void> | undefined;
+  const release = async (): Promise<void> => {
+    await unlink(path).catch(() => undefined);
+    heldHere.delete(path);
+  };
+  return { path, release: () => (released ??= release()) };
+}
+
+/** Create the lock file, taking over a stale one; the caller has checked that this process does not hold it. */
+async function takeFile(dir: string, path: string, field: string): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt += 1) {
     if (await tryCreate(path, field)) {
       await fsyncDir(dir);
-      return { path, release: () => unlink(path).catch(() => undefined) };
+      return;
     }
     const holder = await readHolder(path);
-    if (holder !== undefined && isAlive(holder)) {
-      throw new ConfigError(
-        `${dir} is in use by process ${holder} (lock file ${path}); two processes must not share it. ` +
-          `Give each process its own ${field}, or stop process ${holder}. If no such process uses it, delete ${path}`,
-        { field },
-      );
-    }
+    if (holder !== undefined && holder !== process.pid && isAlive(holder)) throw inUse(dir, path, field, holder);
     await unlink(path).catch(() => undefined);
   }
   throw new ConfigError(`could not take the lock file ${path}: it keeps reappearing; another process is starting on ${dir}`, { field });
+}
+
+function inUse(dir: string, path: string, field: string, holder: number): ConfigError {
+  if (holder === process.pid) {
+    return new ConfigError(
+      `${dir} is already open in this process (process ${holder}, lock file ${path}); open it once and share that instance, ` +
+        `or give each user its own ${field}`,
+      { field },
+    );
+  }
+  return new ConfigError(
+    `${dir} is in use by process ${holder} (lock file ${path}); two processes must not share it. ` +
+      `Give each process its own ${field}, or stop process ${holder}. If no such process uses it, delete ${path}`,
+    { field },
+  );
 }
 
 async function tryCreate(path: string, field: string): Promise<boolean> {

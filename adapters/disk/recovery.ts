@@ -1,6 +1,7 @@
 /**
  * Opening a spool directory: read the cursor, remove segments it has moved
- * past, and scan the rest (cutting a torn tail off the last segment).
+ * past, and scan the rest (cutting the unacknowledged tail off the last
+ * segment, after keeping a copy of it beside the segment).
  */
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,13 +9,18 @@ import { readCursor, type SpoolPosition } from './cursor.js';
 import { errnoCode, fsyncDir, ioError } from './fs-util.js';
 import { listSegments, scanSegment, segmentName } from './segment.js';
 
-/** A torn tail cut off one segment on open. */
+/** An unacknowledged tail (from the first bad frame on) cut off the last segment on open. */
 export interface TruncatedTail {
   /** Path of the segment. */
   readonly file: string;
-  /** Byte offset the segment was cut back to. */
+  /** Byte offset the segment was cut back to: where its first bad frame began. */
   readonly offset: number;
   readonly bytesDropped: number;
+  /**
+   * Path of the copy of the cut bytes, `<file>.torn-<offset>` (mode 0600), kept
+   * for inspection; absent when they were all zeros. The spool never deletes it.
+   */
+  readonly keptAs?: string;
 }
 
 /** What opening a spool found; passed to `onRecovered` and kept as `spool.recovery`. */
@@ -26,7 +32,7 @@ export interface SpoolRecoveryInfo {
   readonly bytes: number;
   /** Segment files holding them. */
   readonly segments: number;
-  /** Bytes of torn tail cut off (records whose append never resolved). */
+  /** Bytes cut off the end of the last segment (appends that never resolved); see `truncated`. */
   readonly bytesDropped: number;
   readonly truncated: readonly TruncatedTail[];
 }
@@ -65,7 +71,7 @@ export async function recoverSpool(dir: string): Promise<RecoveredState> {
     segments.push({ seq, size: scan.size });
     records += scan.records;
     bytes += scan.bytes;
-    if (scan.dropped > 0) truncated.push({ file, offset: scan.size, bytesDropped: scan.dropped });
+    if (scan.dropped > 0) truncated.push({ file, offset: scan.size, bytesDropped: scan.dropped, ...(scan.keptAs === undefined ? {} : { keptAs: scan.keptAs }) });
   }
   const first = segments[0];
   const position = first === undefined || first.seq === cursor.seq ? cursor : { seq: first.seq, offset: 0 };

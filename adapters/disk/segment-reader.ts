@@ -1,14 +1,16 @@
 /**
  * Reads never-leased records back out of the segments, in append order,
- * from a read position that only moves forward.
+ * from a read position that only moves forward (a read that fails puts it
+ * back where that read began).
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeEnvelope } from '../../src/envelope/codec.js';
 import type { Envelope } from '../../src/envelope/types.js';
 import { SpoolCorruptError } from '../../src/errors/index.js';
 import type { SpoolPosition } from './cursor.js';
 import { ioError } from './fs-util.js';
+import { diskIo } from './io-seam.js';
 import type { BookEntry } from './lease-book.js';
 import type { SegmentInfo } from './recovery.js';
 import { corruptMessage, readFrames, segmentName } from './segment.js';
@@ -27,8 +29,37 @@ export class SegmentReader {
     private position: SpoolPosition,
   ) {}
 
-  /** Up to `max` never-leased durable records, oldest first, as leased book entries. */
+  /**
+   * Up to `max` never-leased durable records, oldest first, as leased book
+   * entries. All or nothing: when it throws (a segment fails to open or
+   * read), the read position is put back where it was, so records already
+   * read in this call are read again next time instead of being skipped.
+   * The caller books whatever this returns.
+   */
   async read(max: number): Promise<BookEntry[]> {
+    const start = this.position;
+    try {
+      return await this.readFrom(max);
+    } catch (error) {
+      this.position = start;
+      throw error;
+    }
+  }
+
+  /** Close the open file if it belongs to segment `seq` (about to be deleted). */
+  async forget(seq: number): Promise<void> {
+    if (this.reader?.seq !== seq) return;
+    const { handle } = this.reader;
+    this.reader = undefined;
+    await handle.close();
+  }
+
+  /** Close the open file, if any. */
+  async close(): Promise<void> {
+    if (this.reader !== undefined) await this.forget(this.reader.seq);
+  }
+
+  private async readFrom(max: number): Promise<BookEntry[]> {
     const out: BookEntry[] = [];
     while (out.length < max) {
       const index = this.segments.findIndex((s) => s.seq >= this.position.seq);
@@ -44,19 +75,6 @@ export class SegmentReader {
       out.push(...(await this.readSegment(segment, max - out.length)));
     }
     return out;
-  }
-
-  /** Close the open file if it belongs to segment `seq` (about to be deleted). */
-  async forget(seq: number): Promise<void> {
-    if (this.reader?.seq !== seq) return;
-    const { handle } = this.reader;
-    this.reader = undefined;
-    await handle.close();
-  }
-
-  /** Close the open file, if any. */
-  async close(): Promise<void> {
-    if (this.reader !== undefined) await this.forget(this.reader.seq);
   }
 
   private async readSegment(segment: SegmentInfo, max: number): Promise<BookEntry[]> {
@@ -76,7 +94,7 @@ export class SegmentReader {
     if (this.reader?.seq === seq) return this.reader.handle;
     await this.close();
     try {
-      this.reader = { seq, handle: await open(file, 'r') };
+      this.reader = { seq, handle: await diskIo.openSegmentForRead(file) };
     } catch (cause) {
       throw ioError('open the spool segment', file, cause);
     }

@@ -107,9 +107,10 @@ export class SegmentWriter {
   private async roomFor(bytes: number): Promise<Active> {
     const current = this.active;
     if (current !== undefined && (current.size === 0 || current.size + bytes <= this.maxSegmentBytes)) return current;
+    // Taken before the attempt: a failed create may leave the file behind, and retrying its number would hit EEXIST forever.
     const seq = this.nextSeq;
-    const handle = await createSegment(this.dir, seq);
     this.nextSeq += 1;
+    const handle = await createSegment(this.dir, seq);
     this.active = { seq, handle, size: 0 };
     this.hooks.onSegmentCreated(seq);
     await current?.handle.close();

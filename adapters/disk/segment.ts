@@ -2,11 +2,12 @@
  * Segment files: naming, listing, the recovery scan on open, and reading
  * frames back for a lease.
  */
-import { open, readdir, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { SpoolCorruptError } from '../../src/errors/index.js';
-import { FRAME_HEADER_BYTES, checkFrame, isTornTail } from './framing.js';
-import { fsyncDir, ioError } from './fs-util.js';
+import { FRAME_HEADER_BYTES, checkFrame, isUnacknowledgedTail } from './framing.js';
+import { ioError, writeFileAtomic } from './fs-util.js';
+import { diskIo } from './io-seam.js';
 
 const SEGMENT_RE = /^(\d{20})\.seg$/;
 const READ_CHUNK_BYTES = 256 * 1024;
@@ -38,10 +39,12 @@ export interface SegmentScan {
   records: number;
   /** Bytes of those records, framing included. */
   bytes: number;
-  /** File size after any torn tail was cut off. */
+  /** File size after any unacknowledged tail was cut off. */
   size: number;
-  /** Bytes of torn tail cut off (only ever in the last segment). */
+  /** Bytes of unacknowledged tail cut off (only ever in the last segment). */
   dropped: number;
+  /** Where the cut bytes were kept, unless they were all zeros. */
+  keptAs?: string;
 }
 
 /** Message for a segment that cannot be read back. */
@@ -54,9 +57,11 @@ export function corruptMessage(file: string, offset: number, reason: string): st
 }
 
 /**
- * Check every frame of `file` from `start`. In the last segment a torn tail
- * is cut off (ftruncate + fsync); any other bad frame throws
- * {@link SpoolCorruptError} naming the file and byte offset.
+ * Check every frame of `file` from `start`. In the last segment, everything
+ * from the first bad frame on is cut off (see {@link isUnacknowledgedTail}):
+ * copied to `<file>.torn-<offset>` first (unless all zeros), then ftruncate +
+ * fsync. Any other bad frame throws {@link SpoolCorruptError} naming the file
+ * and byte offset.
  */
 export async function scanSegment(file: string, start: number, isLast: boolean): Promise<SegmentScan> {
   let handle: FileHandle;
@@ -80,9 +85,11 @@ export async function scanSegment(file: string, start: number, isLast: boolean):
         records += 1;
         continue;
       }
-      if (!isLast || !isTornTail(buf, at, check)) throw new SpoolCorruptError(corruptMessage(file, start + at, check.reason));
+      if (!isLast || !isUnacknowledgedTail(check)) throw new SpoolCorruptError(corruptMessage(file, start + at, check.reason));
+      const tail = buf.subarray(at);
+      const keptAs = tail.some((byte) => byte !== 0) ? await keepAside(file, start + at, tail) : undefined;
       await truncate(handle, file, start + at);
-      return { records, bytes: at, size: start + at, dropped: buf.length - at };
+      return { records, bytes: at, size: start + at, dropped: tail.length, ...(keptAs === undefined ? {} : { keptAs }) };
     }
     return { records, bytes: at, size, dropped: 0 };
   } finally {
@@ -90,12 +97,23 @@ export async function scanSegment(file: string, start: number, isLast: boolean):
   }
 }
 
+/** Copy the bytes about to be cut off `file` at `offset` to `<file>.torn-<offset>` (0600, fsync'd with its directory). */
+async function keepAside(file: string, offset: number, bytes: Buffer): Promise<string> {
+  const aside = `${file}.torn-${offset}`;
+  try {
+    await writeFileAtomic(dirname(file), aside, bytes);
+  } catch (cause) {
+    throw ioError('keep the unacknowledged tail of the last segment in', aside, cause);
+  }
+  return aside;
+}
+
 async function truncate(handle: FileHandle, file: string, size: number): Promise<void> {
   try {
     await handle.truncate(size);
     await handle.sync();
   } catch (cause) {
-    throw ioError('cut the torn tail off', file, cause);
+    throw ioError('cut the unacknowledged tail off', file, cause);
   }
 }
 
@@ -152,7 +170,11 @@ export async function readFrames(handle: FileHandle, file: string, from: number,
   return out;
 }
 
-/** Create segment `seq` (O_EXCL, append-only, mode 0600) and fsync the directory. */
+/**
+ * Create segment `seq` (O_EXCL, append-only, mode 0600) and fsync the
+ * directory. If the fsync fails, the new file is removed again (best effort:
+ * an empty segment left behind is harmless, and the writer never reuses `seq`).
+ */
 export async function createSegment(dir: string, seq: number): Promise<FileHandle> {
   const file = join(dir, segmentName(seq));
   let handle: FileHandle;
@@ -162,9 +184,10 @@ export async function createSegment(dir: string, seq: number): Promise<FileHandl
     throw ioError('create the spool segment', file, cause);
   }
   try {
-    await fsyncDir(dir);
+    await diskIo.fsyncDirAfterCreate(dir);
   } catch (cause) {
-    await handle.close();
+    await handle.close().catch(() => undefined);
+    await unlink(file).catch(() => undefined);
     throw ioError('fsync the spool directory after creating', file, cause);
   }
   return handle;

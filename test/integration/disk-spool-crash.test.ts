@@ -8,8 +8,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFile, readdir, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createDiskSpool, type SpoolRecoveryInfo } from '../../adapters/disk/index.js';
 import { encodeFrames } from '../../adapters/disk/framing.js';
@@ -145,9 +146,13 @@ describe('disk spool recovery from damaged files', () => {
     ['three bytes of a header', frame.subarray(0, 3)],
     ['a whole frame with a bad CRC', badCrc],
     ['a zero-filled tail', Buffer.alloc(300)],
+    // One group-commit write never fdatasync'd, its pages written back out of order before a power loss:
+    ['a hole followed by a whole frame', Buffer.concat([Buffer.alloc(4_096), frame])],
+    ['a bad frame followed by a good one', Buffer.concat([badCrc, frame])],
+    ['garbage followed by a good frame', Buffer.concat([Buffer.from('garbage, not a frame header'), frame])],
   ];
 
-  it.each(tails)('cuts %s off the end of the last segment and keeps everything before it', async (_label, tail) => {
+  it.each(tails)('cuts %s off the end of the last segment, keeps the cut bytes aside and everything before it', async (_label, tail) => {
     const { dir, cleanup, segments } = await spoolWith([records.slice(0, 4), records.slice(4)]);
     try {
       const last = segments.at(-1)!;
@@ -158,6 +163,17 @@ describe('disk spool recovery from damaged files', () => {
       expect(reports).toHaveLength(1);
       expect(reports[0]).toMatchObject({ records: 10, bytesDropped: tail.length, truncated: [{ file: last, offset: goodSize, bytesDropped: tail.length }] });
       expect((await stat(last)).size).toBe(goodSize);
+      const keptAs = reports[0]!.truncated[0]!.keptAs;
+      const aside = (await readdir(dir)).filter((f) => f.includes('.torn-'));
+      if (tail.every((b) => b === 0)) {
+        expect(keptAs).toBeUndefined(); // nothing but zeros: nothing to keep
+        expect(aside).toEqual([]);
+      } else {
+        expect(keptAs).toBe(`${last}.torn-${goodSize}`);
+        expect(aside).toEqual([basename(keptAs!)]);
+        expect(await readFile(keptAs!)).toEqual(tail);
+        expect((await stat(keptAs!)).mode & 0o777).toBe(0o600);
+      }
       const lease = await spool.lease(100);
       expect(lease.envelopes.map(plain)).toEqual(records.map(plain));
       await spool.close();
@@ -166,9 +182,10 @@ describe('disk spool recovery from damaged files', () => {
     }
   });
 
-  it('refuses a record corrupted in the middle of a segment, naming the file and offset', async () => {
-    const { dir, cleanup, segments } = await spoolWith([records]);
+  it('refuses a record corrupted in the middle of a segment that is not the last one, naming the file and offset', async () => {
+    const { dir, cleanup, segments } = await spoolWith([records, records.slice(0, 1)], encodeFrames(records).buffer.length);
     try {
+      expect(segments).toHaveLength(2);
       const file = segments[0]!;
       const offset = encodeFrames(records.slice(0, 3)).buffer.length;
       const bytes = await readFile(file);
@@ -181,7 +198,7 @@ describe('disk spool recovery from damaged files', () => {
       expect((error as Error).message).toMatch(/move the file/i);
       await rename(file, join(dir, '..', `${file.split('/').at(-1)}.inspect`)).catch(async () => rename(file, `${file}.inspect`));
       const spool = await createDiskSpool({ dir });
-      expect((await spool.stats()).records).toBe(0);
+      expect((await spool.stats()).records).toBe(1);
       await spool.close();
     } finally {
       await cleanup();
@@ -197,6 +214,24 @@ describe('disk spool recovery from damaged files', () => {
       const error = await createDiskSpool({ dir }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SpoolCorruptError);
       expect((error as Error).message).toContain(first);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('refuses a whole, checksummed frame that is not an envelope, even at the end of the last segment', async () => {
+    const { dir, cleanup, segments } = await spoolWith([records]);
+    try {
+      const last = segments.at(-1)!;
+      const goodSize = (await stat(last)).size;
+      const payload = Buffer.from('a payload some other program framed');
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(payload.length, 0);
+      header.writeUInt32BE(crc32(payload), 4);
+      await appendFile(last, Buffer.concat([header, payload]));
+      const error = await createDiskSpool({ dir }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SpoolCorruptError);
+      expect((error as Error).message).toContain(`${last} is corrupt at byte ${goodSize}`);
     } finally {
       await cleanup();
     }

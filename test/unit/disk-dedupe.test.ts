@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDiskDedupeStore, DEDUPE_JOURNAL_FILE, type DiskDedupeStoreOptions } from '../../adapters/disk/index.js';
 import { ClosedError, ConfigError, SpoolCorruptError } from '../../src/errors/index.js';
+import { fsError, replaceDiskIo } from '../helpers/spool-faults.js';
 import { makeTempDir } from '../helpers/spool-fixtures.js';
 
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
@@ -100,5 +101,75 @@ describe('disk dedupe journal', () => {
     await store.close();
     await expect(store.filterUnseen(['x'])).rejects.toThrow(ClosedError);
     await expect(store.markSeen(['x'], 1)).rejects.toThrow(ClosedError);
+  });
+});
+
+describe('disk dedupe journal: failed and short writes', () => {
+  /** Make the next journal write put `fraction` of its bytes in the file, then fail with `error` (or return short). */
+  function writePartlyOnce(fraction: number, error?: NodeJS.ErrnoException): { calls: () => number } {
+    let calls = 0;
+    cleanups.push(
+      replaceDiskIo('writeJournal', (original) => async (handle, data, offset, length) => {
+        calls += 1;
+        if (calls > 1) return original(handle, data, offset, length);
+        const { bytesWritten } = await original(handle, data, offset, Math.max(1, Math.floor(length * fraction)));
+        if (error !== undefined) throw error;
+        return { bytesWritten };
+      }),
+    );
+    return { calls: () => calls };
+  }
+
+  it('cuts a write that failed partway back off, so good lines never follow a broken one', async () => {
+    const dir = await tempDir();
+    const store = await createDiskDedupeStore({ dir });
+    await store.markSeen(['a'], 60_000);
+    const faults = writePartlyOnce(0.7, fsError('ENOSPC', 'ENOSPC: no space left on device, write'));
+    const error = await store.markSeen(['b', 'c'], 60_000).catch((e: unknown) => e);
+    expect(faults.calls()).toBe(1);
+    expect(error).toBeInstanceOf(SpoolCorruptError);
+    expect((error as Error).message).toMatch(/dedupe\.journal.*ENOSPC/);
+    await store.markSeen(['d'], 60_000);
+    await store.markSeen(['e'], 60_000);
+    await store.close();
+    const reopened = await open({ dir });
+    expect(await reopened.filterUnseen(['a', 'b', 'c', 'd', 'e'])).toEqual(['b', 'c']);
+    expect(await journalLines(dir)).toHaveLength(3);
+  });
+
+  it('finishes a short write instead of leaving half a line behind', async () => {
+    const dir = await tempDir();
+    const store = await createDiskDedupeStore({ dir });
+    const faults = writePartlyOnce(0.4);
+    await store.markSeen(['a', 'b', 'c'], 60_000);
+    await store.markSeen(['d'], 60_000);
+    await store.close();
+    const reopened = await open({ dir });
+    expect(await reopened.filterUnseen(['a', 'b', 'c', 'd', 'e'])).toEqual(['e']);
+    expect(await journalLines(dir)).toHaveLength(4);
+    expect(faults.calls()).toBeGreaterThan(2);
+  });
+
+  it('refuses further writes when a failed write cannot be cut back off; reopening cuts it', async () => {
+    const dir = await tempDir();
+    const store = await createDiskDedupeStore({ dir });
+    await store.markSeen(['a'], 60_000);
+    let calls = 0;
+    cleanups.push(
+      replaceDiskIo('writeJournal', (original) => async (handle, data, offset, length) => {
+        calls += 1;
+        if (calls > 1) return original(handle, data, offset, length);
+        await original(handle, data, offset, Math.floor(length / 2));
+        handle.truncate = () => Promise.reject(fsError('EIO', 'EIO: i/o error, ftruncate'));
+        throw fsError('EIO', 'EIO: i/o error, write');
+      }),
+    );
+    await expect(store.markSeen(['b'], 60_000)).rejects.toThrow(SpoolCorruptError);
+    await expect(store.markSeen(['c'], 60_000)).rejects.toThrow(/refuses further writes/);
+    expect(calls).toBe(1);
+    await store.close();
+    const reopened = await open({ dir });
+    expect(await reopened.filterUnseen(['a', 'b', 'c'])).toEqual(['b', 'c']);
+    expect(await journalLines(dir)).toHaveLength(1);
   });
 });

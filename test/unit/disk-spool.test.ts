@@ -108,6 +108,26 @@ describe('disk spool: lock', () => {
     expect((await readFile(join(dir, 'LOCK'), 'utf8')).trim()).toBe(String(process.pid));
     await spool.append(makeEnvelopes(0, 1));
   });
+
+  it('takes over a lock file holding our own pid when no spool in this process holds it (a restarted container is pid 1 again)', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'LOCK'), `${process.pid}\n`);
+    const spool = await openSpool({ dir });
+    await spool.append(makeEnvelopes(0, 1));
+    const error = await createDiskSpool({ dir }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(`process ${process.pid}`);
+  });
+
+  it('lets exactly one of two concurrent opens in this process have the directory', async () => {
+    const dir = await tempDir();
+    const results = await Promise.allSettled([createDiskSpool({ dir }), createDiskSpool({ dir })]);
+    const opened = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    for (const spool of opened) cleanups.push(() => spool.close());
+    expect(opened).toHaveLength(1);
+    expect(refused[0]).toBeInstanceOf(ConfigError);
+  });
 });
 
 describe('disk spool: limits', () => {

@@ -1,0 +1,106 @@
+/**
+ * The disk spool under one-off I/O failures injected through the internal
+ * seam (adapters/disk/io-seam.ts): nothing acknowledged may be lost, and the
+ * spool must keep working once the failure has passed.
+ */
+import { readdir } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDiskSpool, type DiskSpool, type DiskSpoolOptions } from '../../adapters/disk/index.js';
+import { segmentName } from '../../adapters/disk/segment.js';
+import { SpoolCorruptError } from '../../src/errors/index.js';
+import { fsError, replaceDiskIo } from '../helpers/spool-faults.js';
+import { makeEnvelopes, makeTempDir } from '../helpers/spool-fixtures.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function tempDir(): Promise<string> {
+  const { dir, cleanup } = await makeTempDir('faults');
+  cleanups.push(cleanup);
+  return dir;
+}
+
+async function openSpool(options: DiskSpoolOptions): Promise<DiskSpool> {
+  const spool = await createDiskSpool(options);
+  cleanups.push(() => spool.close());
+  return spool;
+}
+
+const segmentFiles = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((f) => f.endsWith('.seg')).sort();
+
+/** Lease and acknowledge until the spool is empty; the ids, in order. */
+async function drainAll(spool: DiskSpool): Promise<string[]> {
+  const out: string[] = [];
+  for (let lease = await spool.lease(100); lease.envelopes.length > 0; lease = await spool.lease(100)) {
+    out.push(...lease.envelopes.map((e) => e.id));
+    await spool.ack(lease);
+  }
+  return out;
+}
+
+describe('disk spool: a segment that fails to open once while leasing', () => {
+  it('hands out the rest of the previous segment again and loses nothing across reopen', async () => {
+    const dir = await tempDir();
+    const options = { dir, maxSegmentBytes: 400 };
+    const spool = await createDiskSpool(options);
+    const all = makeEnvelopes(0, 12, 'eof', 60);
+    for (let i = 0; i < all.length; i += 3) await spool.append(all.slice(i, i + 3));
+    const segments = await segmentFiles(dir);
+    expect(segments.length).toBeGreaterThan(2);
+
+    const out: string[] = [];
+    const first = await spool.lease(1); // the read position is now inside the first segment
+    out.push(...first.envelopes.map((e) => e.id));
+    await spool.ack(first);
+
+    let failures = 0;
+    cleanups.push(
+      replaceDiskIo('openSegmentForRead', (original) => async (file) => {
+        if (failures === 0 && file.endsWith(segments[1]!)) {
+          failures += 1;
+          throw fsError('EMFILE', 'EMFILE: too many open files');
+        }
+        return original(file);
+      }),
+    );
+    await expect(spool.lease(100)).rejects.toThrow(SpoolCorruptError);
+    expect(failures).toBe(1);
+    expect((await spool.stats()).records).toBe(all.length - 1);
+
+    out.push(...(await drainAll(spool)));
+    await spool.close();
+    const reopened = await openSpool(options);
+    out.push(...(await drainAll(reopened)));
+    expect(out).toEqual(all.map((e) => e.id));
+    expect((await reopened.stats()).records).toBe(0);
+  });
+});
+
+describe('disk spool: creating a segment fails after its file exists', () => {
+  it('takes the next segment number for the next append instead of failing with EEXIST forever', async () => {
+    const dir = await tempDir();
+    const spool = await openSpool({ dir });
+    let failures = 0;
+    cleanups.push(
+      replaceDiskIo('fsyncDirAfterCreate', (original) => async (d) => {
+        if (failures === 0) {
+          failures += 1;
+          throw fsError('EIO', 'EIO: i/o error, fsync');
+        }
+        return original(d);
+      }),
+    );
+    await expect(spool.append(makeEnvelopes(0, 2, 'mk'))).rejects.toThrow(SpoolCorruptError);
+    expect(failures).toBe(1);
+    await spool.append(makeEnvelopes(2, 2, 'mk'));
+    await spool.append(makeEnvelopes(4, 2, 'mk'));
+    expect(await segmentFiles(dir)).toEqual([segmentName(2)]); // the half-created segment 1 was removed
+    expect((await spool.stats()).records).toBe(4);
+    await spool.close();
+
+    const reopened = await openSpool({ dir });
+    expect(await drainAll(reopened)).toEqual(makeEnvelopes(2, 4, 'mk').map((e) => e.id));
+  });
+});
