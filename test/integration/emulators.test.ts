@@ -58,7 +58,13 @@ describe('emulator lifecycle', () => {
       await client.send(new ListStreamsCommand({}));
       await emulator.stop();
       expect(isAlive(emulator.pid)).toBe(false);
-      await expect(client.send(new ListStreamsCommand({}))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      // A fresh client: the first one's pooled keep-alive socket would fail with ECONNRESET instead.
+      const fresh = createKinesisClientFor(emulator.endpoint);
+      try {
+        await expect(fresh.send(new ListStreamsCommand({}))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      } finally {
+        fresh.destroy();
+      }
       await emulator.stop(); // idempotent
     } finally {
       client.destroy();
