@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Envelope } from '../../src/envelope/types.js';
+import { afterEach } from 'vitest';
 
 /** A valid envelope whose id and payload are derived from `n` (and an optional tag). */
 export function makeEnvelope(n: number, tag = 't', payloadBytes = 16): Envelope {
@@ -34,4 +35,33 @@ export function plain(envelope: Envelope): Record<string, unknown> {
 export async function makeTempDir(label = 'spool'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `spillway-${label}-${randomUUID().slice(0, 8)}-`));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Per-test scratch space for a test file: temp dirs and open resources are
+ * released after each test, last first. Call once at the top of the file.
+ */
+export function useScratch(label: string): {
+  tempDir(): Promise<string>;
+  defer(...fns: Array<() => Promise<void> | void>): void;
+  track<T extends { close(): Promise<void> }>(resource: T): T;
+} {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  });
+  return {
+    async tempDir() {
+      const { dir, cleanup } = await makeTempDir(label);
+      cleanups.push(cleanup);
+      return dir;
+    },
+    defer(...fns) {
+      cleanups.push(...fns);
+    },
+    track(resource) {
+      cleanups.push(() => resource.close());
+      return resource;
+    },
+  };
 }

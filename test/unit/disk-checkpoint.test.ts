@@ -1,20 +1,11 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CHECKPOINT_FILE, createDiskCheckpointStore } from '../../adapters/disk/index.js';
 import { ClosedError, ConfigError, SpoolCorruptError } from '../../src/errors/index.js';
-import { makeTempDir } from '../helpers/spool-fixtures.js';
+import { useScratch } from '../helpers/spool-fixtures.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-async function tempDir(): Promise<string> {
-  const { dir, cleanup } = await makeTempDir('checkpoint');
-  cleanups.push(cleanup);
-  return dir;
-}
+const { tempDir, defer } = useScratch('checkpoint');
 
 describe('disk checkpoint store', () => {
   it('keeps values across reopen, in a 0600 file with no tmp left behind', async () => {
@@ -26,7 +17,7 @@ describe('disk checkpoint store', () => {
     await store.set('shard-1', '5000');
     await store.close();
     const reopened = await createDiskCheckpointStore({ dir });
-    cleanups.push(() => reopened.close());
+    defer(() => reopened.close());
     expect(await reopened.get('shard-1')).toBe('5000');
     expect(await reopened.get('shard-2')).toBe('12');
     expect((await stat(join(dir, CHECKPOINT_FILE))).mode & 0o777).toBe(0o600);
@@ -39,7 +30,7 @@ describe('disk checkpoint store', () => {
     await Promise.all(Array.from({ length: 30 }, (_, i) => store.set('k', String(i))));
     await store.close();
     const reopened = await createDiskCheckpointStore({ dir });
-    cleanups.push(() => reopened.close());
+    defer(() => reopened.close());
     expect(await reopened.get('k')).toBe('29');
   });
 

@@ -1,26 +1,15 @@
 import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDiskDedupeStore, DEDUPE_JOURNAL_FILE, type DiskDedupeStoreOptions } from '../../adapters/disk/index.js';
 import { ClosedError, ConfigError, SpoolCorruptError } from '../../src/errors/index.js';
 import { fsError, replaceDiskIo } from '../helpers/spool-faults.js';
-import { makeTempDir } from '../helpers/spool-fixtures.js';
+import { useScratch } from '../helpers/spool-fixtures.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-async function tempDir(): Promise<string> {
-  const { dir, cleanup } = await makeTempDir('dedupe');
-  cleanups.push(cleanup);
-  return dir;
-}
+const { tempDir, defer, track } = useScratch('dedupe');
 
 async function open(options: DiskDedupeStoreOptions) {
-  const store = await createDiskDedupeStore(options);
-  cleanups.push(() => store.close());
-  return store;
+  return track(await createDiskDedupeStore(options));
 }
 
 const journalLines = async (dir: string): Promise<string[]> => (await readFile(join(dir, DEDUPE_JOURNAL_FILE), 'utf8')).split('\n').filter(Boolean);
@@ -108,7 +97,7 @@ describe('disk dedupe journal: failed and short writes', () => {
   /** Make the next journal write put `fraction` of its bytes in the file, then fail with `error` (or return short). */
   function writePartlyOnce(fraction: number, error?: NodeJS.ErrnoException): { calls: () => number } {
     let calls = 0;
-    cleanups.push(
+    defer(
       replaceDiskIo('writeJournal', (original) => async (handle, data, offset, length) => {
         calls += 1;
         if (calls > 1) return original(handle, data, offset, length);
@@ -155,7 +144,7 @@ describe('disk dedupe journal: failed and short writes', () => {
     const store = await createDiskDedupeStore({ dir });
     await store.markSeen(['a'], 60_000);
     let calls = 0;
-    cleanups.push(
+    defer(
       replaceDiskIo('writeJournal', (original) => async (handle, data, offset, length) => {
         calls += 1;
         if (calls > 1) return original(handle, data, offset, length);

@@ -4,28 +4,17 @@
  * spool must keep working once the failure has passed.
  */
 import { readdir } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDiskSpool, type DiskSpool, type DiskSpoolOptions } from '../../adapters/disk/index.js';
 import { segmentName } from '../../adapters/disk/segment.js';
 import { SpoolCorruptError } from '../../src/errors/index.js';
 import { fsError, replaceDiskIo } from '../helpers/spool-faults.js';
-import { makeEnvelopes, makeTempDir } from '../helpers/spool-fixtures.js';
+import { makeEnvelopes, useScratch } from '../helpers/spool-fixtures.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-async function tempDir(): Promise<string> {
-  const { dir, cleanup } = await makeTempDir('faults');
-  cleanups.push(cleanup);
-  return dir;
-}
+const { tempDir, defer, track } = useScratch('faults');
 
 async function openSpool(options: DiskSpoolOptions): Promise<DiskSpool> {
-  const spool = await createDiskSpool(options);
-  cleanups.push(() => spool.close());
-  return spool;
+  return track(await createDiskSpool(options));
 }
 
 const segmentFiles = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((f) => f.endsWith('.seg')).sort();
@@ -56,7 +45,7 @@ describe('disk spool: a segment that fails to open once while leasing', () => {
     await spool.ack(first);
 
     let failures = 0;
-    cleanups.push(
+    defer(
       replaceDiskIo('openSegmentForRead', (original) => async (file) => {
         if (failures === 0 && file.endsWith(segments[1]!)) {
           failures += 1;
@@ -83,7 +72,7 @@ describe('disk spool: creating a segment fails after its file exists', () => {
     const dir = await tempDir();
     const spool = await openSpool({ dir });
     let failures = 0;
-    cleanups.push(
+    defer(
       replaceDiskIo('fsyncDirAfterCreate', (original) => async (d) => {
         if (failures === 0) {
           failures += 1;

@@ -2,27 +2,16 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ioError } from '../../adapters/disk/fs-util.js';
 import { createDiskSpool, type DiskSpool, type DiskSpoolOptions } from '../../adapters/disk/index.js';
 import { ConfigError, SpoolCorruptError, SpoolFullError, ValidationError } from '../../src/errors/index.js';
-import { makeEnvelopes, makeTempDir } from '../helpers/spool-fixtures.js';
+import { makeEnvelopes, useScratch } from '../helpers/spool-fixtures.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-async function tempDir(): Promise<string> {
-  const { dir, cleanup } = await makeTempDir('unit');
-  cleanups.push(cleanup);
-  return dir;
-}
+const { tempDir, defer, track } = useScratch('unit');
 
 async function openSpool(options: DiskSpoolOptions): Promise<DiskSpool> {
-  const spool = await createDiskSpool(options);
-  cleanups.push(() => spool.close());
-  return spool;
+  return track(await createDiskSpool(options));
 }
 
 const mode = async (path: string): Promise<number> => (await stat(path)).mode & 0o777;
@@ -124,7 +113,7 @@ describe('disk spool: lock', () => {
     const results = await Promise.allSettled([createDiskSpool({ dir }), createDiskSpool({ dir })]);
     const opened = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-    for (const spool of opened) cleanups.push(() => spool.close());
+    for (const spool of opened) defer(() => spool.close());
     expect(opened).toHaveLength(1);
     expect(refused[0]).toBeInstanceOf(ConfigError);
   });
