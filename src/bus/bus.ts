@@ -86,6 +86,7 @@ export function assembleBus(parts: BusParts): Bus {
     logger,
   });
   const stamp = createStamper(parts.clock ? { clock: parts.clock } : {});
+  let closed = false;
   // Records left the primary: once the primary takes a write again, drain them without waiting for the timer.
   let backlog = false;
   events.on('bus.failover', () => {
@@ -116,7 +117,6 @@ export function assembleBus(parts: BusParts): Bus {
     if (!autoReconcile || closed || router.primary.state !== 'closed') return;
     reconciler.run().catch((error: unknown) => logger.error({ err: error }, 'Reconciler run failed.'));
   };
-  let closed = false;
   let timer: NodeJS.Timeout | undefined;
   if (autoReconcile) {
     events.on('breaker.close', ({ tier }) => tier === 'primary' && kick());
@@ -159,10 +159,10 @@ export function assembleBus(parts: BusParts): Bus {
       await batcher.flush();
       await reconciler.stop();
       router.shutdown();
-      for (const t of [parts.primary, ...(parts.secondaries ?? [])]) await t.close();
-      await parts.spool.close();
-      await parts.dedupe.close();
-      for (const c of parts.closeAlso ?? []) await c.close();
+      // Release everything even if one release fails; report the first failure.
+      const resources = [parts.primary, ...(parts.secondaries ?? []), parts.spool, parts.dedupe, ...(parts.closeAlso ?? [])];
+      const failures = (await Promise.allSettled(resources.map((r) => r.close()))).filter((r) => r.status === 'rejected');
+      if (failures[0]) throw failures[0].reason;
     },
   };
 }
