@@ -40,23 +40,24 @@ export async function createKinesisDrainSources(options: KinesisDrainOptions): P
   return shards.map((shard) => createShardSource(options, shard.ShardId as string));
 }
 
-async function listShards(options: Pick<KinesisDrainOptions, 'client' | 'region' | 'stream'>): Promise<Shard[]> {
-  const context = { target: `kinesis:${options.region}:${options.stream}`, region: options.region, stream: options.stream };
+/** Every shard of a stream, following ListShards pages; raw SDK errors (callers classify). */
+export async function listStreamShards(client: KinesisClient, stream: string, signal?: AbortSignal): Promise<Shard[]> {
   const shards: Shard[] = [];
   let nextToken: string | undefined;
-  try {
-    do {
-      const page = await options.client.send(
-        new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: options.stream }),
-        { abortSignal: AbortSignal.timeout(5_000) },
-      );
-      shards.push(...(page.Shards ?? []));
-      nextToken = page.NextToken;
-    } while (nextToken);
-  } catch (error) {
-    throw classifyAwsError(error, context);
-  }
+  do {
+    const page = await client.send(new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: stream }), signal ? { abortSignal: signal } : {});
+    shards.push(...(page.Shards ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken);
   return shards;
+}
+
+async function listShards(options: Pick<KinesisDrainOptions, 'client' | 'region' | 'stream'>): Promise<Shard[]> {
+  try {
+    return await listStreamShards(options.client, options.stream, AbortSignal.timeout(5_000));
+  } catch (error) {
+    throw classifyAwsError(error, { target: `kinesis:${options.region}:${options.stream}`, region: options.region, stream: options.stream });
+  }
 }
 
 function createShardSource(options: KinesisDrainOptions, shardId: string): DrainSource {

@@ -12,11 +12,10 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   KinesisClient,
-  ListShardsCommand,
   type KinesisClientConfig,
-  type Shard,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { listStreamShards } from '../../adapters/kinesis/shard-source.js';
 
 /** Fixed fake credentials; the emulators check only that a request is signed. */
 export const FAKE_CREDENTIALS = { accessKeyId: 'AKIDSPILLWAYLOCAL', secretAccessKey: 'spillway-local-secret' };
@@ -103,24 +102,11 @@ export async function readAllRecords(
 ): Promise<StreamRecord[]> {
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   const records: StreamRecord[] = [];
-  for (const shard of await listAllShards(client, stream)) {
+  for (const shard of await listStreamShards(client, stream)) {
     if (shard.ShardId === undefined) continue;
     records.push(...(await readShard(client, stream, shard.ShardId, deadline)));
   }
   return records;
-}
-
-async function listAllShards(client: KinesisClient, stream: string): Promise<Shard[]> {
-  const shards: Shard[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await client.send(
-      new ListShardsCommand(nextToken === undefined ? { StreamName: stream } : { NextToken: nextToken }),
-    );
-    shards.push(...(page.Shards ?? []));
-    nextToken = page.NextToken;
-  } while (nextToken !== undefined);
-  return shards;
 }
 
 async function readShard(
