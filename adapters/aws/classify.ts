@@ -49,15 +49,19 @@ interface SdkLikeError {
   $retryable?: unknown;
 }
 
-/** Classify any error thrown by an AWS SDK call (or the network under it). */
-export function classifyAwsError(error: unknown, context: ErrorContext): SpillwayError {
+/**
+ * Classify any error thrown by an AWS SDK call (or the network under it).
+ * `answered`: the error is a failed entry of a batch call that was answered,
+ * so nothing about it can have been applied (never ambiguous).
+ */
+export function classifyAwsError(error: unknown, context: ErrorContext, answered = false): SpillwayError {
   if (isSpillwayError(error)) return error;
   const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as SdkLikeError;
   const name = e.name ?? e.code ?? 'Error';
   const where = context.target ?? 'target';
   const options = { ...context, cause: error };
   if (name === 'AbortError' || name === 'TimeoutError') {
-    return new TransientError(`${where} did not answer in time (${e.message ?? name})`, { ...options, ambiguous: true });
+    return new TransientError(`${where} did not answer in time (${e.message ?? name})`, { ...options, ambiguous: !answered });
   }
   if (isThrottlingError(error as never)) {
     return new ThrottledError(`${where} is throttling writes (${name}); backing off on the same target`, options);
@@ -73,16 +77,14 @@ export function classifyAwsError(error: unknown, context: ErrorContext): Spillwa
   }
   const status = e.$metadata?.httpStatusCode;
   if (isTransientError(error as never) || isServerError(error as never) || MAYBE_SENT_CODES.has(e.code ?? '') || (status !== undefined && status >= 500)) {
-    return new TransientError(`${where} is unavailable: ${name}: ${e.message ?? ''}`.trim(), { ...options, ambiguous: true });
+    return new TransientError(`${where} is unavailable: ${name}: ${e.message ?? ''}`.trim(), { ...options, ambiguous: !answered });
   }
   // Unknown errors are treated as outages (failing over is safe, dropping is not), and as possibly applied.
-  return new TransientError(`${where} failed: ${name}: ${e.message ?? ''}`.trim(), { ...options, ambiguous: true });
+  return new TransientError(`${where} failed: ${name}: ${e.message ?? ''}`.trim(), { ...options, ambiguous: !answered });
 }
 
 /** Classify one failed entry of a batch call (Kinesis PutRecords `ErrorCode`, and the like). */
 export function classifyEntryError(code: string, message: string | undefined, context: ErrorContext): SpillwayError {
   const synthetic = { name: code, message: message ?? code, $metadata: {} };
-  const error = classifyAwsError(synthetic, context);
-  // A failed entry in an answered batch call was not written: never ambiguous.
-  return error instanceof TransientError && error.ambiguous ? new TransientError(error.message, { ...context, cause: synthetic }) : error;
+  return classifyAwsError(synthetic, context, true);
 }
