@@ -33,3 +33,15 @@ export interface Spool {
   stats(): Promise<SpoolStats>;
   close(): Promise<void>;
 }
+
+/**
+ * Encrypts spool records at rest (AES-256-GCM). `open` throws a
+ * SpoolCorruptError that names `where` when the key is wrong or the bytes
+ * were altered; it never returns garbage.
+ */
+export interface SpoolCipher {
+  /** Key id written next to sealed records, so a wrong key is told from damage. */
+  readonly keyId: string;
+  seal(plain: Uint8Array): Uint8Array;
+  open(sealed: Uint8Array, where: string): Uint8Array;
+}

@@ -30,6 +30,11 @@ export interface Target {
   readonly maxBatchRecords: number;
   /** Bytes per `put` the target accepts at most. */
   readonly maxBatchBytes: number;
+  /**
+   * Bytes one record may take, as spillway encodes it (default: `maxBatchBytes`).
+   * A larger record is passed to the next tier with a `bus.oversize` event, never truncated.
+   */
+  readonly maxRecordBytes?: number;
   put(batch: readonly Envelope[], signal: AbortSignal): Promise<PutResult>;
   /** A cheap call that succeeds only when the target can take writes. */
   probe(signal: AbortSignal): Promise<void>;
