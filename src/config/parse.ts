@@ -44,10 +44,10 @@ export function parseBusConfig(input: unknown, registry: TierRegistry = defaultR
 }
 
 function issuesError(error: z.ZodError, rootKeys: string[]): ConfigError {
-  const issues = error.issues.map((raw) => {
+  const issues = error.issues.flatMap((raw) => {
     const section = raw.path.length === 1 ? ROOT_SECTIONS[String(raw.path[0])] : undefined;
-    const issue = withKeyHint(raw as typeof raw & { keys?: string[] }, raw.path.length === 0 ? rootKeys : (section ?? []));
-    return { field: issue.path.join('.') || '(root)', message: issue.message };
+    const hinted = withKeyHint(raw as typeof raw & { keys?: string[] }, raw.path.length === 0 ? rootKeys : (section ?? []));
+    return hinted.map((issue) => ({ field: issue.path.join('.') || '(root)', message: issue.message }));
   });
   const lines = issues.map((i) => `  - ${i.field}: ${i.message}`);
   return new ConfigError(`invalid spillway configuration:\n${lines.join('\n')}`, { field: issues[0]?.field ?? '(root)', cause: z.treeifyError(error) });

@@ -57,10 +57,21 @@ function oneOfKinds(descriptors: TierRegistry['targets'] | TierRegistry['spools'
     const result = descriptor.schema.safeParse(value);
     if (!result.success) {
       const known = shapeKeys(descriptor.schema);
-      for (const issue of result.error.issues) ctx.addIssue(withKeyHint(issue, known) as Parameters<typeof ctx.addIssue>[0]);
+      for (const issue of result.error.issues.flatMap((i) => withKeyHint(i, known))) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
       return z.NEVER;
     }
     return result.data as { kind: string };
+  });
+}
+
+/** One spool or a non-empty list of them; issues keep their paths (`spool.dir`, `spool.1.url`). */
+function oneOrMany(item: ReturnType<typeof oneOfKinds>) {
+  const list = z.array(item).min(1, { error: 'spool list is empty; give at least one spool, e.g. { kind: "disk", dir }' });
+  return z.unknown().transform((value, ctx) => {
+    const result = Array.isArray(value) ? list.safeParse(value) : item.safeParse(value);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
   });
 }
 
@@ -72,7 +83,7 @@ export function buildBusSchema(registry: TierRegistry) {
     .object({
       primary: tier,
       secondaries: z.array(tier).default([]),
-      spool: z.union([z.array(spool).min(1, { error: 'spool list is empty; give at least one spool, e.g. { kind: "disk", dir }' }), spool]),
+      spool: oneOrMany(spool),
       ...commonShape,
     })
     .strict();
@@ -85,15 +96,17 @@ export function shapeKeys(schema: unknown): string[] {
   return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
-/** Rewrite a zod "unrecognized key" issue at an object whose keys are `known` to suggest the closest key. */
-export function withKeyHint<I extends { code: string; path: PropertyKey[]; message: string; keys?: string[] }>(issue: I, known: readonly string[]): I {
-  if (issue.code !== 'unrecognized_keys' || !issue.keys || known.length === 0) return issue;
-  const parts = issue.keys.map((key) => {
+/**
+ * Split a zod "unrecognized keys" issue at an object whose keys are `known`
+ * into one issue per key, each at the key's own path with the closest known
+ * key suggested. Other issues pass through.
+ */
+export function withKeyHint<I extends { code: string; path: PropertyKey[]; message: string; keys?: string[] }>(issue: I, known: readonly string[]): I[] {
+  if (issue.code !== 'unrecognized_keys' || !issue.keys || known.length === 0) return [issue];
+  return issue.keys.map((key) => {
     const hint = didYouMean(key, known);
-    return `unknown key "${key}"${hint ? `; ${hint}` : ''}`;
+    return { ...issue, keys: [key], path: [...issue.path, key], message: `unknown key "${key}"${hint ? `; ${hint}` : ''} (known keys: ${known.join(', ')})` };
   });
-  const path = issue.keys.length === 1 ? [...issue.path, issue.keys[0] as string] : issue.path;
-  return { ...issue, path, message: `${parts.join('; ')} (known keys: ${known.join(', ')})` };
 }
 
 /** The keys of the root object and of each section, for unknown-key hints. */
