@@ -54,6 +54,7 @@ export async function loadConfig(path: string, options: LoadConfigOptions = {}):
     throw new ConfigError(`configuration file ${path} could not be read: ${(cause as Error).message}`, { field: '(file)', cause });
   }
   const raw = parseText(path, text);
+  refuseSecrets(path, raw);
   const { config, sources } = applyEnvOverrides(raw, options.env ?? process.env);
   try {
     parseBusConfig(config, options.registry ?? defaultRegistry);
@@ -74,5 +75,20 @@ function parseText(path: string, text: string): unknown {
   } catch (cause) {
     const what = yaml ? 'YAML' : 'JSON';
     throw new ConfigError(`configuration file ${path} is not valid ${what}: ${(cause as Error).message.split('\n')[0]}; fix the syntax at the place named`, { field: '(file)', cause });
+  }
+}
+
+/** Credentials come from the AWS provider chain or from code, never from a file that may be committed or shared. */
+function refuseSecrets(path: string, raw: unknown): void {
+  if (typeof raw !== 'object' || raw === null) return;
+  const r = raw as Record<string, unknown>;
+  const places: Array<[string, unknown]> = [['', r], ['primary.', r.primary], ...(Array.isArray(r.secondaries) ? r.secondaries.map((t, i): [string, unknown] => [`secondaries.${i}.`, t]) : [])];
+  for (const [prefix, obj] of places) {
+    if (typeof obj === 'object' && obj !== null && 'credentials' in obj) {
+      throw new ConfigError(
+        `${path}: ${prefix}credentials may not be written in a configuration file; remove it and let the AWS provider chain find credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an instance or task role), or pass credentials from code`,
+        { field: `${prefix}credentials` },
+      );
+    }
   }
 }
