@@ -43,12 +43,12 @@ describe('spillway config check', () => {
     }
   }
 
-  async function configFile(dir: string, primaryStream: string): Promise<string> {
+  async function configFile(dir: string, primaryStream: string, spoolDir = join(dir, 'spool')): Promise<string> {
     const deadPort = await findFreePort();
     const config = {
       primary: { kind: 'kinesis', region: 'us-east-1', stream: primaryStream, endpoint: kinesis.endpoint },
       secondaries: [{ kind: 'kinesis', region: 'us-west-2', stream: primaryStream, endpoint: `http://127.0.0.1:${deadPort}` }],
-      spool: { kind: 'disk', dir: join(dir, 'spool') },
+      spool: { kind: 'disk', dir: spoolDir },
     };
     const path = join(dir, 'spillway.config.yaml');
     await writeFile(path, stringify(config));
@@ -75,6 +75,17 @@ describe('spillway config check', () => {
     const { code, stdout } = await check([], { ...env, SPILLWAY_CONFIG: path });
     expect(stdout).toMatch(/fix: primary\.stream: stream "no-such-stream" does not exist in us-east-1; create it/);
     expect(stdout).toMatch(/FAIL: the primary is not usable/);
+    expect(code).toBe(1);
+  });
+
+  it('exits 1 when the primary works but every fallback is unusable (secondary down, spool dir is a file)', async () => {
+    const { dir, env } = await scratch(true);
+    const notADir = join(dir, 'not-a-dir');
+    await writeFile(notADir, 'x');
+    const path = await configFile(dir, await kinesis.createStream(), notADir);
+    const { code, stdout } = await check(['--config', path], env);
+    expect(stdout).toMatch(/spool\s+spool\s+disk \S+\s+no\s+no/);
+    expect(stdout).toMatch(/FAIL: no fallback tier \(secondary or spool\) is usable/);
     expect(code).toBe(1);
   });
 
