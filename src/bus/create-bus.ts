@@ -12,7 +12,7 @@ import { checkTiers, type ComposedTier, composeTiers, misconfiguration, openSpoo
 import { parseBusConfig } from '../config/parse.js';
 import type { BusConfig, BusConfigInput } from '../config/schema.js';
 import { configWarnings } from '../config/warnings.js';
-import type { CheckpointStore, DrainSource } from '../contracts/index.js';
+import type { CheckpointStore, DrainSource, SpoolEvent } from '../contracts/index.js';
 import type { Clock } from '../envelope/index.js';
 import { assembleBus, type Bus, type BusParts } from './bus.js';
 
@@ -48,12 +48,13 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
   const warnings = configWarnings(config, registry);
   for (const w of warnings) logger.warn({ field: w.field }, w.message);
   const checkpoints = deferredCheckpoints();
+  const spoolEvents = eventForwarder();
   const tiers = composeTiers(config, registry, { logger, checkpoints: checkpoints.store });
   const opened: Closable[] = tiers.map((t) => t.tier.target);
   let parts: Pick<BusParts, 'spool' | 'dedupe'> & { checkpoints: CheckpointStore };
   try {
     if (config.verifyStreams) await verifyTiers(tiers, logger);
-    const spools = await openSpools(config, registry, logger, opened);
+    const spools = await openSpools(config, registry, logger, opened, spoolEvents.push);
     const stateDir = config.stateDir ?? join((config.spools.find((s) => typeof (s as { dir?: unknown }).dir === 'string') as { dir: string }).dir, 'state');
     const dedupe = await createDiskDedupeStore({ dir: join(stateDir, 'dedupe') });
     opened.push(dedupe);
@@ -66,6 +67,7 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     throw error;
   }
   const bus = assemble(config, tiers, parts, logger, deps.clock);
+  spoolEvents.attach(bus);
   // After the caller has had a chance to subscribe (createBus has resolved by then).
   if (warnings.length > 0) setImmediate(() => warnings.forEach((w) => bus.events.emit('config.warning', w)));
   return bus;
@@ -107,6 +109,28 @@ async function verifyTiers(tiers: readonly ComposedTier[], logger: Logger): Prom
   for (const { field, check } of checked) {
     if (!check.writable) logger.warn({ field, err: check.error }, `${check.detail}; writes fail over until it answers.`);
   }
+}
+
+/** Holds spool events from before the bus exists and forwards them (and later ones) as bus events once it does. */
+function eventForwarder(): { push(event: SpoolEvent): void; attach(bus: Bus): void } {
+  let held: SpoolEvent[] = [];
+  let bus: Bus | undefined;
+  const emit = (b: Bus, event: SpoolEvent): void => {
+    if (event.type === 'durability-warning') b.events.emit('spool.durability', { spool: event.spool, message: event.message });
+    else b.events.emit('spool.quarantined', { spool: event.spool, file: event.file, offset: event.offset, bytes: event.bytes, reason: event.reason });
+  };
+  return {
+    push(event) {
+      if (bus) emit(bus, event);
+      else held.push(event);
+    },
+    attach(b) {
+      bus = b;
+      const early = held;
+      held = [];
+      if (early.length > 0) setImmediate(() => early.forEach((e) => emit(b, e)));
+    },
+  };
 }
 
 /** A checkpoint store that the tiers can hold before the real one is opened (after the start checks). */

@@ -57,12 +57,25 @@ export function spoolLabels(config: BusConfig, registry: TierRegistry): string[]
  * Open every spool of the chain in order, pushing each onto `opened` as it
  * opens (so the caller can release them if a later step fails).
  */
-export async function openSpools(config: BusConfig, registry: TierRegistry, logger: Logger, opened: Array<{ close(): Promise<void> }>): Promise<Spool[]> {
+export async function openSpools(
+  config: BusConfig,
+  registry: TierRegistry,
+  logger: Logger,
+  opened: Array<{ close(): Promise<void> }>,
+  onEvent: (event: SpoolEvent) => void = () => undefined,
+): Promise<Spool[]> {
   const spools: Spool[] = [];
   for (const [i, c] of config.spools.entries()) {
     const field = spoolField(i, config.spools.length);
     const descriptor = descriptorOf(registry.spools, c as SpoolConfig, field);
-    const spool = await descriptor.open(c, { field, logger: logger.child({ spool: field }), emit: (event) => logSpoolEvent(logger, field, event) });
+    const spool = await descriptor.open(c, {
+      field,
+      logger: logger.child({ spool: field }),
+      emit: (event) => {
+        logSpoolEvent(logger, field, event);
+        onEvent(event);
+      },
+    });
     opened.push(spool);
     spools.push(spool);
   }

@@ -29,6 +29,10 @@ export interface BusEventMap {
   'target.unauthorized': { target: string; tier: TierName; records: number; message: string; fix: string };
   /** A configuration that works but deserves attention (emitted just after start). */
   'config.warning': { field: string; message: string };
+  /** A spool says it is less durable than it should be (e.g. Redis without persistence). */
+  'spool.durability': { spool: string; message: string };
+  /** A spool set damaged records aside on open; the rest are drained. */
+  'spool.quarantined': { spool: string; file: string; offset: number; bytes: number; reason: string };
   /** Records were made durable in the spool. */
   'spool.append': { target: string; records: number };
   /** The reconciler started a drain. */

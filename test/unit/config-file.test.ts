@@ -2,7 +2,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { defaultLogger } from '../../src/bus/create-bus.js';
 import { applyEnvOverrides } from '../../src/config/env.js';
 import { findConfigFile, loadConfig } from '../../src/config/load.js';
 import { parseBusConfig } from '../../src/config/parse.js';
@@ -91,5 +92,15 @@ describe('findConfigFile', () => {
     expect(await findConfigFile(undefined, { env: {}, cwd: dir })).toBe(join(dir, 'spillway.config.json'));
     await writeFile(join(dir, 'spillway.config.yaml'), '{}');
     expect(await findConfigFile(undefined, { env: {}, cwd: dir })).toBe(join(dir, 'spillway.config.yaml'));
+  });
+});
+
+describe('SPILLWAY_LOG_LEVEL', () => {
+  afterEach(() => vi.unstubAllEnvs());
+  it('sets the default logger\'s level (warn otherwise)', () => {
+    vi.stubEnv('SPILLWAY_LOG_LEVEL', undefined);
+    expect(defaultLogger().level).toBe('warn');
+    vi.stubEnv('SPILLWAY_LOG_LEVEL', 'debug');
+    expect(defaultLogger().level).toBe('debug');
   });
 });

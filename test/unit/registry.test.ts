@@ -35,7 +35,10 @@ const memSpoolDescriptor: SpoolDescriptor<z.output<typeof memSpoolSchema>> = {
   schema: memSpoolSchema,
   remote: true,
   describe: (c) => `memspool ${c.id}`,
-  open: async (c) => createMemorySpool({ id: `memspool:${c.id}` }),
+  open: async (c, context) => {
+    context.emit?.({ type: 'durability-warning', spool: `memspool:${c.id}`, message: 'memspool keeps nothing across restarts' });
+    return createMemorySpool({ id: `memspool:${c.id}` });
+  },
 };
 const registry: TierRegistry = { targets: [...defaultRegistry.targets, memDescriptor], spools: [...defaultRegistry.spools, memSpoolDescriptor] };
 
@@ -79,12 +82,15 @@ describe('tier registry', () => {
       { logger: silentLogger, registry },
     );
     bus.events.on('config.warning', (w) => warnings.push(w.field));
+    const durability: string[] = [];
+    bus.events.on('spool.durability', (e) => durability.push(`${e.spool}: ${e.message}`));
     try {
       built.get('p1')?.down(new TransientError('down'));
       built.get('s1')?.down(new TransientError('down'));
       const r = await bus.send({ partitionKey: 'k', data: 'x' });
       expect(r.landedOn).toMatchObject({ tier: 'spool', target: 'memspool:one' });
       expect(warnings).toEqual(['primary', 'secondaries.0', 'spool']); // mem takes 256 KiB; the chain ends in a remote spool
+      expect(durability).toEqual(['memspool:one: memspool keeps nothing across restarts']); // said while opening, heard once the bus exists
     } finally {
       await bus.close();
       await rm(stateDir, { recursive: true, force: true });
