@@ -128,6 +128,12 @@ export async function checkSpools(config: BusConfig, registry: TierRegistry, log
       await spool.close();
       out.push({ field, role: 'spool', label, check: { reachable: true, writable: true, detail: `opened; holds ${records} records waiting to be drained` } });
     } catch (error) {
+      const holder = /is in use by process (\d+)/.exec((error as Error).message)?.[1];
+      if (holder) {
+        // A running bus holds it: that is the spool working, not a fault; the check leaves it alone.
+        out.push({ field, role: 'spool', label, check: { reachable: true, writable: true, detail: `in use by process ${holder} (a running bus); not opened by the check` } });
+        continue;
+      }
       out.push({ field, role: 'spool', label, check: { reachable: false, writable: false, detail: `${field} (${label}): ${(error as Error).message}`, error: error as SpillwayError } });
     }
   }

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createDiskSpool } from '../../adapters/disk/index.js';
 import { findFreePort } from '../../src/drill/emulators.js';
 import { FAKE_CREDENTIALS } from '../../src/drill/kinesis-admin.js';
 import { useKinesisEmulator } from '../helpers/emulators.js';
@@ -76,6 +77,19 @@ describe('spillway config check', () => {
     expect(stdout).toMatch(/fix: primary\.stream: stream "no-such-stream" does not exist in us-east-1; create it/);
     expect(stdout).toMatch(/FAIL: the primary is not usable/);
     expect(code).toBe(1);
+  });
+
+  it('reports a spool held by a running process as in use, not as a fault', async () => {
+    const { dir, env } = await scratch(true);
+    const path = await configFile(dir, await kinesis.createStream());
+    const running = await createDiskSpool({ dir: join(dir, 'spool') });
+    try {
+      const { code, stdout } = await check(['--config', path], env);
+      expect(stdout).toMatch(new RegExp(`spool\\s+spool\\s+disk \\S+\\s+yes\\s+yes\\s+in use by process ${process.pid} \\(a running bus\\)`));
+      expect(code).toBe(0);
+    } finally {
+      await running.close();
+    }
   });
 
   it('exits 1 when the primary works but every fallback is unusable (secondary down, spool dir is a file)', async () => {
