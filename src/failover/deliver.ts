@@ -1,7 +1,9 @@
 /**
  * Delivering records to one tier: chunked to the target's limits, throttled
  * records retried on the same target with backoff, per-record failures
- * retried alone (never the whole batch), and whatever the tier cannot take
+ * retried alone (never the whole batch), failures no retry can change
+ * (access denied, …) passed on at once, records over the target's per-record
+ * limit passed on whole without a call, and whatever the tier cannot take
  * handed back so the router can give it to the next tier.
  */
 import type { Receipt } from '../contracts/index.js';
