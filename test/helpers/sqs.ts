@@ -8,7 +8,15 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../../src/drill/fault-proxy.js';
 import { type QueueCounts, type SqsEmulator, startSqsEmulator } from '../../src/drill/fauxqs.js';
-import { uniqueName } from './emulators.js';
+import { createMemoryCheckpointStore, createMemoryDedupeStore, createMemorySpool } from '../../adapters/memory/index.js';
+import { createKinesisTarget, type KinesisTarget } from '../../adapters/kinesis/kinesis-target.js';
+import { findIdsSince } from '../../adapters/kinesis/shard-source.js';
+import { assembleBus, type Bus } from '../../src/bus/bus.js';
+import type { RemoteTier } from '../../src/contracts/index.js';
+import { FAKE_CREDENTIALS, readAllRecords } from '../../src/drill/kinesis-admin.js';
+import { decodeEnvelope, type Envelope } from '../../src/envelope/index.js';
+import { silentLogger } from './bus-parts.js';
+import { type KinesisEmulatorFixture, uniqueName, waitFor } from './emulators.js';
 
 export const SQS_REGION = 'us-west-2';
 
@@ -140,4 +148,62 @@ function forward(target: URL, req: http.IncomingMessage, body: Buffer): Promise<
     upstream.once('error', reject);
     upstream.end(body);
   });
+}
+
+/** A bus whose primary is a Kinesis stream behind a fault proxy and whose only secondary is `tier`. */
+export interface KinesisOverTier {
+  bus: Bus;
+  primary: KinesisTarget;
+  proxy: FaultProxy;
+  /** Every envelope in the primary stream. */
+  readPrimary(): Promise<Envelope[]>;
+  /** Reconcile until a run started after the last record landed writes nothing and the spool is empty. */
+  drain(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Build a {@link KinesisOverTier} on a fresh stream of `kinesis` (memory spool and dedupe store). */
+export async function kinesisOverTier(kinesis: KinesisEmulatorFixture, tier: RemoteTier): Promise<KinesisOverTier> {
+  const stream = await kinesis.createStream(2);
+  const proxy = await startFaultProxy({ target: kinesis.endpoint });
+  const primary = createKinesisTarget({ region: 'us-east-1', stream, endpoint: proxy.url, credentials: FAKE_CREDENTIALS, requestTimeoutMs: 1_000 });
+  const bus = assembleBus({
+    primary,
+    secondaries: [tier.target],
+    spool: createMemorySpool(),
+    dedupe: createMemoryDedupeStore(),
+    secondarySources: () => tier.drainSources(),
+    uncertain: {
+      store: createMemoryCheckpointStore(),
+      findWritten: (ids, sinceMs, signal) => findIdsSince({ client: primary.client, region: primary.region, stream, sinceMs, ids, signal }),
+    },
+    logger: silentLogger,
+    breaker: { resetTimeoutMs: 300, volumeThreshold: 2 },
+    delivery: { throttleBudgetMs: 10_000 },
+    reconciler: { enabled: true, intervalMs: 60_000, maxRecordsPerSecond: 100_000, maxBytesPerSecond: 1e9, uncertainSettleMs: 300 },
+  });
+  return {
+    bus,
+    primary,
+    proxy,
+    async readPrimary() {
+      const records = await readAllRecords(kinesis.client, stream, { timeoutMs: 60_000 });
+      return records.map((r) => decodeEnvelope(r.data));
+    },
+    async drain(timeoutMs = 60_000) {
+      await waitFor(
+        async () => {
+          if ((await bus.stats()).breakers.find((b) => b.tier === 'primary')?.state !== 'closed') return false;
+          await bus.reconcile(); // may join a run that began before the last records landed
+          const summary = await bus.reconcile();
+          return !summary.error && summary.written === 0 && summary.unavailable.length === 0 && (await bus.stats()).spool.records === 0;
+        },
+        { timeoutMs, intervalMs: 100, message: 'the reconciler to drain the queue' },
+      );
+    },
+    async close() {
+      await bus.close();
+      await proxy.close();
+    },
+  };
 }
