@@ -6,7 +6,10 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { createMemoryCheckpointStore } from '../../adapters/memory/index.js';
 import { bodyToEnvelope, createSqsTarget, createSqsTier, SQS_MAX_RECORD_BYTES, sqsDescriptor } from '../../adapters/sqs/index.js';
-import { ConfigError } from '../../src/errors/index.js';
+import { createMemoryDedupeStore, createMemorySpool } from '../../adapters/memory/index.js';
+import { assembleBus } from '../../src/bus/bus.js';
+import { ConfigError, TransientError } from '../../src/errors/index.js';
+import { MemoryTarget } from '../helpers/memory-target.js';
 import { FAKE_CREDENTIALS } from '../../src/drill/kinesis-admin.js';
 import type { Envelope } from '../../src/envelope/index.js';
 import { silentLogger } from '../helpers/bus-parts.js';
@@ -70,6 +73,29 @@ describe('SQS target (fauxqs)', () => {
     expect(result.failed.every((f) => f.error.retryable)).toBe(true);
     expect((await sqs.counts(queueUrl)).visible).toBe(7);
     await t.close();
+    await failer.close();
+  });
+
+  it('a bus retries only the failed entries on the queue: every record lands once', async () => {
+    const { queueUrl } = await sqs.createQueue();
+    const failer = await startEntryFailer(sqs.emulator.endpoint, { failEvery: 4, times: 3 });
+    const primary = new MemoryTarget('mem:primary');
+    primary.down(new TransientError('primary is down (test)'));
+    const bus = assembleBus({
+      primary,
+      secondaries: [target(queueUrl, failer.url)],
+      spool: createMemorySpool(),
+      dedupe: createMemoryDedupeStore(),
+      logger: silentLogger,
+      breaker: { volumeThreshold: 1000 },
+      delivery: { backoff: { baseMs: 1, capMs: 5 } },
+      reconciler: { enabled: false },
+    });
+    const results = await bus.sendBatch(Array.from({ length: 30 }, (_, i) => ({ partitionKey: `k${i}`, data: { i } })));
+    expect(results.every((r) => r.ok && r.landedOn.tier === 'secondary')).toBe(true);
+    expect(failer.failedEntries).toBeGreaterThan(0);
+    expect((await sqs.counts(queueUrl)).visible).toBe(30);
+    await bus.close();
     await failer.close();
   });
 
