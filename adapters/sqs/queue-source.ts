@@ -57,42 +57,10 @@ export function createQueueDrainSource(options: QueueDrainOptions): DrainSource 
   const visibility = options.visibilityTimeoutSeconds ?? 30;
   const waitSeconds = options.waitTimeSeconds ?? 1;
   const cap = options.maxChunkMessages ?? 1_000;
+  const receive = (max: number, wait: number, signal: AbortSignal) => receiveMessages(options, { max, wait, visibility }, signal);
   const calls = createQueueCalls(options);
   const foreignSeen = new Set<string>();
   const open = new Map<SourceChunk, { held: Held[]; timer: NodeJS.Timeout }>();
-
-  async function receive(max: number, wait: number, signal: AbortSignal): Promise<Message[]> {
-    const timeout = AbortSignal.timeout(wait * 1_000 + (options.requestTimeoutMs ?? 5_000));
-    try {
-      const out = await options.client.send(
-        new ReceiveMessageCommand({ QueueUrl: options.queueUrl, MaxNumberOfMessages: max, WaitTimeSeconds: wait, VisibilityTimeout: visibility }),
-        { abortSignal: AbortSignal.any([signal, timeout]) },
-      );
-      return out.Messages ?? [];
-    } catch (error) {
-      throw classifyAwsError(error, { target: options.id, region: options.region });
-    }
-  }
-
-  function sortOut(messages: readonly Message[]): { held: Held[]; foreign: number } {
-    const held: Held[] = [];
-    let foreign = 0;
-    for (const m of messages) {
-      let envelope: Envelope | undefined;
-      try {
-        envelope = m.Body === undefined ? undefined : options.decode(m.Body);
-      } catch (error) {
-        options.logger.warn({ source: options.id, messageId: m.MessageId, err: error }, 'A queue message looks like a spillway envelope but does not decode; it is left in the queue.');
-      }
-      if (envelope && m.ReceiptHandle) held.push({ envelope, receiptHandle: m.ReceiptHandle });
-      else if (!foreignSeen.has(m.MessageId ?? '')) {
-        foreignSeen.add(m.MessageId ?? '');
-        foreign++;
-      }
-    }
-    held.sort((a, b) => a.envelope.sentTime - b.envelope.sentTime || (a.envelope.id < b.envelope.id ? -1 : a.envelope.id > b.envelope.id ? 1 : 0));
-    return { held, foreign };
-  }
 
   function release(chunk: SourceChunk): Held[] {
     const entry = open.get(chunk);
@@ -121,18 +89,59 @@ export function createQueueDrainSource(options: QueueDrainOptions): DrainSource 
       const limit = Math.max(1, Math.min(max, cap));
       const messages: Message[] = [];
       while (messages.length < limit) {
-        const batch = await receive(Math.min(10, limit - messages.length), messages.length === 0 ? waitSeconds : 0, signal);
+        let batch: Message[];
+        try {
+          batch = await receive(Math.min(10, limit - messages.length), messages.length === 0 ? waitSeconds : 0, signal);
+        } catch (error) {
+          if (messages.length === 0) throw error;
+          break; // keep what was received (it is invisible now); the next call reports the failure
+        }
         if (batch.length === 0) break;
         messages.push(...batch);
       }
       if (messages.length === 0) return undefined;
-      const { held, foreign } = sortOut(messages);
+      const { held, foreign } = sortMessages(messages, options, foreignSeen);
       return hold(held, foreign);
     },
     async abandon(chunk) {
       await calls.extend(release(chunk).map((h) => h.receiptHandle), 0);
     },
   };
+}
+
+/** One ReceiveMessage call; errors classified. */
+async function receiveMessages(options: QueueDrainOptions, call: { max: number; wait: number; visibility: number }, signal: AbortSignal): Promise<Message[]> {
+  const timeout = AbortSignal.timeout(call.wait * 1_000 + (options.requestTimeoutMs ?? 5_000));
+  try {
+    const out = await options.client.send(
+      new ReceiveMessageCommand({ QueueUrl: options.queueUrl, MaxNumberOfMessages: call.max, WaitTimeSeconds: call.wait, VisibilityTimeout: call.visibility }),
+      { abortSignal: AbortSignal.any([signal, timeout]) },
+    );
+    return out.Messages ?? [];
+  } catch (error) {
+    throw classifyAwsError(error, { target: options.id, region: options.region });
+  }
+}
+
+/** Spillway's messages, sorted by send time then id; the others counted once per source as foreign. */
+function sortMessages(messages: readonly Message[], options: QueueDrainOptions, foreignSeen: Set<string>): { held: Held[]; foreign: number } {
+  const held: Held[] = [];
+  let foreign = 0;
+  for (const m of messages) {
+    let envelope: Envelope | undefined;
+    try {
+      envelope = m.Body === undefined ? undefined : options.decode(m.Body);
+    } catch (error) {
+      options.logger.warn({ source: options.id, messageId: m.MessageId, err: error }, 'A queue message looks like a spillway envelope but does not decode; it is left in the queue.');
+    }
+    if (envelope && m.ReceiptHandle) held.push({ envelope, receiptHandle: m.ReceiptHandle });
+    else if (!foreignSeen.has(m.MessageId ?? '')) {
+      foreignSeen.add(m.MessageId ?? '');
+      foreign++;
+    }
+  }
+  held.sort((a, b) => a.envelope.sentTime - b.envelope.sentTime || (a.envelope.id < b.envelope.id ? -1 : a.envelope.id > b.envelope.id ? 1 : 0));
+  return { held, foreign };
 }
 
 export type { QueueCalls };

@@ -74,40 +74,76 @@ interface PutEntry {
 
 /** Start the fake on a free port of 127.0.0.1 (or `port`), in the given region. */
 export async function startEventBridgeFake(options: { region?: string; port?: number } = {}): Promise<EventBridgeFake> {
-  const region = options.region ?? 'us-east-1';
-  const buses = new Map<string, { arn: string; target?: FakeRuleTarget; created: number }>();
-  const counters: EventBridgeFakeStats = { putEventsCalls: 0, entries: 0, failedEntries: 0, delivered: 0 };
-  let faults: (EntryFaults & { left: number }) | undefined;
-  const arnOf = (name: string) => `arn:aws:events:${region}:${ACCOUNT}:event-bus/${name}`;
-  const busOf = (nameOrArn: string | undefined) => {
+  const state = new FakeBuses(options.region ?? 'us-east-1');
+  const server = http.createServer((req, res) => void handle(req, res, (operation, body) => state.dispatch(operation, body)));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    addBus(name, target) {
+      state.buses.set(name, { arn: `arn:aws:events:${state.region}:${ACCOUNT}:event-bus/${name}`, created: Date.now(), ...(target ? { target } : {}) });
+    },
+    removeBus(name) {
+      state.buses.delete(name);
+    },
+    failEntries(next) {
+      state.faults = next ? { ...next, left: next.calls ?? -1 } : undefined;
+    },
+    stats: () => ({ ...state.counters }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The fake's buses, knobs and counters, and the two operations. */
+class FakeBuses {
+  readonly buses = new Map<string, { arn: string; target?: FakeRuleTarget; created: number }>();
+  readonly counters: EventBridgeFakeStats = { putEventsCalls: 0, entries: 0, failedEntries: 0, delivered: 0 };
+  faults: (EntryFaults & { left: number }) | undefined;
+
+  constructor(readonly region: string) {}
+
+  async dispatch(operation: string, body: Record<string, unknown>): Promise<unknown> {
+    if (operation === 'AWSEvents.PutEvents') return this.putEvents(body as { Entries?: PutEntry[] });
+    if (operation === 'AWSEvents.DescribeEventBus') {
+      const bus = this.busOf(body['Name'] as string | undefined);
+      return { Name: bus.name, Arn: bus.arn, CreationTime: bus.created / 1_000, LastModifiedTime: bus.created / 1_000 };
+    }
+    throw new AwsError('UnknownOperationException', `Operation ${operation || '(none)'} is not supported by this fake.`);
+  }
+
+  private busOf(nameOrArn: string | undefined) {
     const name = (nameOrArn ?? 'default').split(':event-bus/').at(-1) as string;
-    const bus = buses.get(name);
+    const bus = this.buses.get(name);
     if (!bus) throw new AwsError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
     return { name, ...bus };
-  };
+  }
 
-  async function putEvents(body: { Entries?: PutEntry[] }): Promise<unknown> {
+  private async putEvents(body: { Entries?: PutEntry[] }): Promise<unknown> {
     const entries = body.Entries ?? [];
     if (entries.length < 1 || entries.length > 10) {
       throw new AwsError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10`);
     }
     const size = entries.reduce((n, e) => n + (e.Time === undefined ? 0 : 14) + bytes(e.Source) + bytes(e.DetailType) + bytes(e.Detail) + (e.Resources ?? []).reduce((r, x) => r + bytes(x), 0), 0);
     if (size > MAX_CALL_BYTES) throw new AwsError('ValidationException', 'Total size of the entries in the request is over the limit.');
-    for (const entry of entries) busOf(entry.EventBusName); // a missing bus fails the whole call, before anything is put
-    counters.putEventsCalls++;
-    const failing = faults && faults.left !== 0 ? faults : undefined;
+    for (const entry of entries) this.busOf(entry.EventBusName); // a missing bus fails the whole call, before anything is put
+    this.counters.putEventsCalls++;
+    const failing = this.faults && this.faults.left !== 0 ? this.faults : undefined;
     if (failing && failing.left > 0) failing.left--;
     const results = [];
     for (const [i, entry] of entries.entries()) {
-      counters.entries++;
-      const result = failing && (i + 1) % failing.failEvery === 0 ? failed(failing.errorCode ?? 'InternalFailure', 'Injected entry failure.') : await accept(entry);
-      if ('ErrorCode' in result) counters.failedEntries++;
+      this.counters.entries++;
+      const result = failing && (i + 1) % failing.failEvery === 0 ? failed(failing.errorCode ?? 'InternalFailure', 'Injected entry failure.') : await this.accept(entry);
+      if ('ErrorCode' in result) this.counters.failedEntries++;
       results.push(result);
     }
     return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
   }
 
-  async function accept(entry: PutEntry): Promise<{ EventId: string } | { ErrorCode: string; ErrorMessage: string }> {
+  private async accept(entry: PutEntry): Promise<{ EventId: string } | { ErrorCode: string; ErrorMessage: string }> {
     if (!entry.Source || !entry.DetailType) return failed('InvalidArgument', 'Parameter Source and DetailType are required.');
     let detail: unknown;
     try {
@@ -116,51 +152,20 @@ export async function startEventBridgeFake(options: { region?: string; port?: nu
       return failed('MalformedDetail', 'Detail is malformed.');
     }
     if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return failed('MalformedDetail', 'Detail is malformed.');
-    const bus = busOf(entry.EventBusName);
+    const bus = this.busOf(entry.EventBusName);
     const id = randomUUID();
     const time = entry.Time === undefined ? new Date() : new Date(typeof entry.Time === 'number' ? entry.Time * 1_000 : entry.Time);
-    const event = { version: '0', id, 'detail-type': entry.DetailType, source: entry.Source, account: ACCOUNT, time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'), region, resources: entry.Resources ?? [], detail };
+    const event = { version: '0', id, 'detail-type': entry.DetailType, source: entry.Source, account: ACCOUNT, time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'), region: this.region, resources: entry.Resources ?? [], detail };
     if (bus.target) {
       try {
         await bus.target.client.send(new SendMessageCommand({ QueueUrl: bus.target.queueUrl, MessageBody: JSON.stringify(event) }));
-        counters.delivered++;
+        this.counters.delivered++;
       } catch {
         return failed('InternalFailure', 'Internal service failure.');
       }
     }
     return { EventId: id };
   }
-
-  async function dispatch(operation: string, body: Record<string, unknown>): Promise<unknown> {
-    if (operation === 'AWSEvents.PutEvents') return putEvents(body as { Entries?: PutEntry[] });
-    if (operation === 'AWSEvents.DescribeEventBus') {
-      const bus = busOf(body['Name'] as string | undefined);
-      return { Name: bus.name, Arn: bus.arn, CreationTime: bus.created / 1_000, LastModifiedTime: bus.created / 1_000 };
-    }
-    throw new AwsError('UnknownOperationException', `Operation ${operation || '(none)'} is not supported by this fake.`);
-  }
-
-  const server = http.createServer((req, res) => void handle(req, res, dispatch));
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    addBus(name, target) {
-      buses.set(name, { arn: arnOf(name), created: Date.now(), ...(target ? { target } : {}) });
-    },
-    removeBus(name) {
-      buses.delete(name);
-    },
-    failEntries(next) {
-      faults = next ? { ...next, left: next.calls ?? -1 } : undefined;
-    },
-    stats: () => ({ ...counters }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, dispatch: (operation: string, body: Record<string, unknown>) => Promise<unknown>): Promise<void> {

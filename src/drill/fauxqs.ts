@@ -16,7 +16,6 @@
  */
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { buildApp } from 'fauxqs';
 import { FAKE_CREDENTIALS } from './kinesis-admin.js';
 
 /** Options for {@link startSqsEmulator}. */
@@ -52,6 +51,7 @@ export interface SqsEmulator {
 /** Start fauxqs in this process on 127.0.0.1. */
 export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<SqsEmulator> {
   const region = options.region ?? 'us-east-1';
+  const { buildApp } = await loadFauxqs();
   const app = buildApp({ logger: false, host: 'localhost', defaultRegion: region });
   await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -83,4 +83,13 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       await app.close();
     },
   };
+}
+
+/** fauxqs is a development dependency: loaded on first use, so importing this file never fails. */
+async function loadFauxqs(): Promise<typeof import('fauxqs')> {
+  try {
+    return await import('fauxqs');
+  } catch (cause) {
+    throw new Error('The SQS emulator needs the fauxqs package (a development dependency); install it with "npm install --save-dev fauxqs@1".', { cause });
+  }
 }
