@@ -62,7 +62,7 @@ describe('Kinesis → SQS failover end to end (kinesalite, fauxqs)', () => {
   }
 
   it('standard queue: writes land on the queue while the primary is down and drain back exactly once', async () => {
-    await run(false, 200, 40);
+    await run(false, 100, 40);
   }, 120_000);
 
   it('FIFO queue: the same, one message group per partition key', async () => {
