@@ -6,7 +6,7 @@
 import { DescribeEventBusCommand, EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { PutResult, Target } from '../../src/contracts/index.js';
 import type { Envelope } from '../../src/envelope/index.js';
-import { type SpillwayError, TransientError } from '../../src/errors/index.js';
+import { type ErrorContext, type SpillwayError, TargetRejectedError, TransientError } from '../../src/errors/index.js';
 import { classifyAwsError, classifyEntryError } from '../aws/classify.js';
 import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-options.js';
 import { type CallFailures, putInCalls } from '../sqs/batch-put.js';
@@ -39,6 +39,15 @@ export interface EventBridgeTarget extends Target {
 /** `eventbridge:<region>:<bus>`, the id of an EventBridge target. */
 export function eventBridgeTargetId(region: string, eventBusName: string): string {
   return `eventbridge:${region}:${busNameOf(eventBusName)}`;
+}
+
+/** PutEvents entry codes that EventBridge gives the same entry every time (bad entry, or not allowed): never retried here. */
+const REFUSED_ENTRY = new Set(['MalformedDetail', 'InvalidArgument', 'NotAuthorizedForSourceException', 'NotAuthorizedForDetailTypeException']);
+
+/** Classify one failed PutEvents entry: refused entries move to the next tier at once; the rest as the shared classifier says. */
+export function classifyEventBridgeEntry(code: string, message: string | undefined, context: ErrorContext): SpillwayError {
+  if (REFUSED_ENTRY.has(code)) return new TargetRejectedError(`${context.target ?? 'eventbridge'} refused the record: ${code}: ${message ?? ''}`.trim(), context);
+  return classifyEntryError(code, message, context);
 }
 
 /** Create an EventBridge target. No network call is made until the first put or probe. */
@@ -78,7 +87,7 @@ export function createEventBridgeTarget(options: EventBridgeTargetOptions): Even
     }
     results.forEach((entry, i) => {
       if (entry.ErrorCode || !entry.EventId) {
-        failures.set(i, classifyEntryError(entry.ErrorCode ?? 'InternalFailure', entry.ErrorMessage, { ...context, recordId: call[i]?.id }));
+        failures.set(i, classifyEventBridgeEntry(entry.ErrorCode ?? 'InternalFailure', entry.ErrorMessage, { ...context, recordId: call[i]?.id }));
       }
     });
     return failures;

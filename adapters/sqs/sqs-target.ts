@@ -8,7 +8,7 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import type { PutResult, Target } from '../../src/contracts/index.js';
 import { type Envelope, encodedSize } from '../../src/envelope/index.js';
-import { type SpillwayError, TransientError } from '../../src/errors/index.js';
+import { type ErrorContext, type SpillwayError, TargetRejectedError, ThrottledError, TransientError } from '../../src/errors/index.js';
 import { classifyAwsError, classifyEntryError } from '../aws/classify.js';
 import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-options.js';
 import { type CallFailures, putInCalls } from './batch-put.js';
@@ -49,6 +49,21 @@ export function createSqsClient(options: AwsConnectionOptions): SQSClient {
  */
 export const SQS_MAX_BATCH_BYTES = SQS_MAX_RECORD_BYTES;
 
+/** SQS entry codes the shared classifier does not know as throttling. */
+const SQS_THROTTLED = new Set(['KmsThrottled', 'OverLimit']);
+
+/**
+ * Classify one failed SendMessageBatch entry. `SenderFault` means SQS will
+ * refuse this entry every time: a TargetRejectedError, so it moves to the
+ * next tier at once instead of being retried here.
+ */
+export function classifySqsEntry(entry: { Code?: string; Message?: string; SenderFault?: boolean }, context: ErrorContext): SpillwayError {
+  const code = entry.Code ?? 'InternalError';
+  if (SQS_THROTTLED.has(code)) return new ThrottledError(`${context.target ?? 'sqs'} is throttling writes (${code}); backing off on the same target`, context);
+  if (entry.SenderFault) return new TargetRejectedError(`${context.target ?? 'sqs'} refused the record: ${code}: ${entry.Message ?? ''}`.trim(), context);
+  return classifyEntryError(code, entry.Message, context);
+}
+
 /** Create an SQS target. No network call is made until the first put or probe. */
 export function createSqsTarget(options: SqsTargetOptions): SqsTarget {
   const client = options.client ?? createSqsClient(options);
@@ -70,7 +85,7 @@ export function createSqsTarget(options: SqsTargetOptions): SqsTarget {
     const failures = new Map<number, SpillwayError>();
     for (const f of out.Failed ?? []) {
       const index = Number(f.Id);
-      failures.set(index, classifyEntryError(f.Code ?? 'InternalError', f.Message, { ...context, recordId: call[index]?.id }));
+      failures.set(index, classifySqsEntry(f, { ...context, recordId: call[index]?.id }));
     }
     const succeeded = new Set((out.Successful ?? []).map((s) => Number(s.Id)));
     call.forEach((envelope, index) => {

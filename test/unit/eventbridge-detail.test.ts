@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { EVENTBRIDGE_MAX_RECORD_BYTES, envelopeToDetail, eventBridgeDescriptor, eventToEnvelope } from '../../adapters/eventbridge/index.js';
 import { entryBytes } from '../../adapters/eventbridge/detail.js';
+import { classifyEventBridgeEntry } from '../../adapters/eventbridge/eventbridge-target.js';
 import { encodedSize } from '../../src/envelope/index.js';
 import { makeEnvelope, plain } from '../helpers/spool-fixtures.js';
 
@@ -50,5 +51,15 @@ describe('EventBridge Detail encoding', () => {
     expect(r.success).toBe(false);
     const bad = eventBridgeDescriptor.schema.safeParse({ ...config, source: 'has space' });
     expect(bad.success ? '' : bad.error.issues[0]?.message).toMatch(/^source must be/);
+  });
+});
+
+describe('EventBridge entry failures', () => {
+  const ctx = { target: 'eventbridge:us-west-2:spill' };
+  it('entries EventBridge refuses every time move on at once; throttling backs off; internal failures retry', () => {
+    expect(classifyEventBridgeEntry('MalformedDetail', 'Detail is malformed.', ctx).code).toBe('spillway:target-rejected');
+    expect(classifyEventBridgeEntry('NotAuthorizedForSourceException', undefined, ctx).code).toBe('spillway:target-rejected');
+    expect(classifyEventBridgeEntry('ThrottlingException', undefined, ctx).code).toBe('spillway:throttled');
+    expect(classifyEventBridgeEntry('InternalFailure', undefined, ctx).code).toBe('spillway:transient');
   });
 });

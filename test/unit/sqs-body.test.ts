@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { bodyToEnvelope, envelopeToBody, messageGroupIdFor, SQS_MAX_RECORD_BYTES, sqsDescriptor } from '../../adapters/sqs/index.js';
 import { base64Length, splitIntoCalls } from '../../adapters/sqs/body.js';
 import { isFifoQueueUrl, queueNameOf } from '../../adapters/sqs/schema.js';
+import { classifySqsEntry } from '../../adapters/sqs/sqs-target.js';
+import { isAmbiguousFailure } from '../../src/errors/index.js';
 import { encodedSize } from '../../src/envelope/index.js';
 import { makeEnvelope, plain } from '../helpers/spool-fixtures.js';
 
@@ -66,5 +68,22 @@ describe('SQS configuration', () => {
     expect(issues({ waitTimeSeconds: 21 })).toHaveLength(1);
     expect(issues({ stream: 'x' })).toHaveLength(1); // strict: a Kinesis field is a mistake here
     expect(issues({})).toEqual([]);
+  });
+});
+
+describe('SQS entry failures', () => {
+  const ctx = { target: 'sqs:us-west-2:orders', recordId: 'r1' };
+  it('a sender fault is refused here for good (moves on), not retried', () => {
+    const e = classifySqsEntry({ Code: 'InvalidMessageContents', Message: 'Invalid characters', SenderFault: true }, ctx);
+    expect(e.code).toBe('spillway:target-rejected');
+    expect(e.message).toBe('sqs:us-west-2:orders refused the record: InvalidMessageContents: Invalid characters');
+    expect(e.recordId).toBe('r1');
+  });
+  it('throttling codes back off on the same queue; server faults are transient and answered (not ambiguous)', () => {
+    expect(classifySqsEntry({ Code: 'RequestThrottled', SenderFault: false }, ctx).code).toBe('spillway:throttled');
+    expect(classifySqsEntry({ Code: 'KmsThrottled', SenderFault: false }, ctx).code).toBe('spillway:throttled');
+    const internal = classifySqsEntry({ Code: 'InternalError', SenderFault: false }, ctx);
+    expect(internal.code).toBe('spillway:transient');
+    expect(isAmbiguousFailure(internal)).toBe(false);
   });
 });
