@@ -5,7 +5,9 @@
  */
 import type { SpoolDescriptor, TargetDescriptor } from '../src/contracts/index.js';
 import { diskSpoolDescriptor } from './disk/descriptor.js';
+import { eventBridgeDescriptor } from './eventbridge/index.js';
 import { kinesisDescriptor } from './kinesis/index.js';
+import { sqsDescriptor } from './sqs/index.js';
 
 /** The kinds a bus can be built from. */
 export interface TierRegistry {
@@ -14,7 +16,7 @@ export interface TierRegistry {
 }
 
 /** Every remote tier kind, one registration line each. */
-export const TARGET_KINDS = [kinesisDescriptor] as const;
+export const TARGET_KINDS = [kinesisDescriptor, sqsDescriptor, eventBridgeDescriptor] as const;
 
 /** Every spool kind, one registration line each. */
 export const SPOOL_KINDS = [diskSpoolDescriptor] as const;

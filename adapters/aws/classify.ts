@@ -28,7 +28,20 @@ const REJECTED = new Set([
   'KMSOptInRequired',
   'QueueDoesNotExist',
   'AWS.SimpleQueueService.NonExistentQueue',
+  // SQS server-side encryption
+  'KmsAccessDenied',
+  'KmsDisabled',
+  'KmsInvalidState',
+  'KmsNotFound',
+  'KmsOptInRequired',
+  'KmsInvalidKeyUsage',
+  // EventBridge: the bus refuses this source or detail type
+  'NotAuthorizedForSourceException',
+  'NotAuthorizedForDetailTypeException',
 ]);
+
+/** Throttling names smithy does not know. */
+const THROTTLED = new Set(['KmsThrottled', 'OverLimit']);
 
 /** Error names that mean "this request is malformed everywhere". */
 const INVALID = new Set(['ValidationException', 'InvalidArgumentException', 'SerializationException']);
@@ -60,7 +73,7 @@ export function classifyAwsError(error: unknown, context: ErrorContext, answered
   if (name === 'AbortError' || name === 'TimeoutError') {
     return new TransientError(`${where} did not answer in time (${e.message ?? name})`, { ...options, ambiguous: !answered });
   }
-  if (isThrottlingError(error as never)) {
+  if (isThrottlingError(error as never) || THROTTLED.has(name)) {
     return new ThrottledError(`${where} is throttling writes (${name}); backing off on the same target`, options);
   }
   if (isAuthorizationFailure(name)) {

@@ -33,20 +33,15 @@ export interface AwsTierCheckOptions {
 
 /** Run the credential check and the probe; never throws for an unusable tier. */
 export async function checkAwsTier(options: AwsTierCheckOptions, signal: AbortSignal): Promise<TierCheck> {
-  if (options.credentials) {
+  return afterCredentialCheck(options, async () => {
     try {
-      await checkCredentials({ provider: options.credentials, field: options.field, label: options.label, ...(options.credentialTimeoutMs ? { timeoutMs: options.credentialTimeoutMs } : {}) });
-    } catch (error) {
-      return { reachable: false, writable: false, detail: (error as Error).message, error: error as SpillwayError };
+      const detail = await options.probe(signal);
+      return { reachable: true, writable: true, detail };
+    } catch (caught) {
+      const error = classifyAwsError(caught, { target: options.target, region: options.region });
+      return unusable(options, error);
     }
-  }
-  try {
-    const detail = await options.probe(signal);
-    return { reachable: true, writable: true, detail };
-  } catch (caught) {
-    const error = classifyAwsError(caught, { target: options.target, region: options.region });
-    return unusable(options, error);
-  }
+  });
 }
 
 function unusable(options: AwsTierCheckOptions, error: SpillwayError): TierCheck {
@@ -62,4 +57,23 @@ function unusable(options: AwsTierCheckOptions, error: SpillwayError): TierCheck
   }
   // An error the adapter raised itself (no cause) came from an answer, e.g. a stream still CREATING.
   return { reachable: error.cause === undefined, writable: false, detail: `${field} (${label}): not usable now: ${error.message}`, error };
+}
+
+/**
+ * Run `check` only once the tier's credentials resolve (skipped when the
+ * configuration gave credentials): a tier whose identity cannot be found is
+ * misconfiguration, told apart from an unreachable service.
+ */
+export async function afterCredentialCheck(
+  options: { field: string; label: string; credentials?: AwsCredentialIdentityProvider; credentialTimeoutMs?: number },
+  check: () => Promise<TierCheck>,
+): Promise<TierCheck> {
+  if (options.credentials) {
+    try {
+      await checkCredentials({ provider: options.credentials, field: options.field, label: options.label, ...(options.credentialTimeoutMs ? { timeoutMs: options.credentialTimeoutMs } : {}) });
+    } catch (error) {
+      return { reachable: false, writable: false, detail: (error as Error).message, error: error as SpillwayError };
+    }
+  }
+  return check();
 }

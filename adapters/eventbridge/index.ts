@@ -4,6 +4,7 @@
  * the bus delivers spillway's events to (`drainQueue`), and the reconciler
  * drains that queue. See docs/tiers-sqs-eventbridge.md.
  */
+import { afterCredentialCheck } from '../aws/tier-check.js';
 import type { RemoteTier, TargetDescriptor, TierContext } from '../../src/contracts/index.js';
 import { drainTuning } from '../sqs/index.js';
 import { createQueueDrainSource } from '../sqs/queue-source.js';
@@ -54,7 +55,9 @@ export function createEventBridgeTier(config: EventBridgeTierConfig, context: Ti
       ];
     },
     check: (signal) =>
-      checkEventBridgeTier({ client: target.client, eventBusName: config.eventBusName, drainClient, drainQueueUrl: config.drainQueue.queueUrl, field: context.field, id: target.id, region: config.region, signal }),
+      afterCredentialCheck({ field: context.field, label: eventBridgeDescriptor.describe(config), ...(config.credentials ? {} : { credentials: target.client.config.credentials }) }, () =>
+        checkEventBridgeTier({ client: target.client, eventBusName: config.eventBusName, drainClient, drainQueueUrl: config.drainQueue.queueUrl, field: context.field, id: target.id, region: config.region, signal }),
+      ),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { RemoteTier, TargetDescriptor, TierContext } from '../../src/contracts/index.js';
 import { bodyToEnvelope, SQS_MAX_RECORD_BYTES } from './body.js';
+import { afterCredentialCheck } from '../aws/tier-check.js';
 import { checkQueue } from './check.js';
 import { createQueueDrainSource } from './queue-source.js';
 import { type SqsTierConfig, queueNameOf, sqsTierSchema } from './schema.js';
@@ -40,7 +41,10 @@ export function createSqsTier(config: SqsTierConfig, context: TierContext): Remo
         }),
       ];
     },
-    check: (signal) => checkQueue({ client, queueUrl: config.queueUrl, field: `${context.field}.queueUrl`, id: target.id, region: config.region, signal }),
+    check: (signal) =>
+      afterCredentialCheck({ field: context.field, label: sqsDescriptor.describe(config), ...(config.credentials ? {} : { credentials: client.config.credentials }) }, () =>
+        checkQueue({ client, queueUrl: config.queueUrl, field: `${context.field}.queueUrl`, id: target.id, region: config.region, signal }),
+      ),
   };
 }
 

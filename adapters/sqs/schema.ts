@@ -3,19 +3,16 @@
  * or bus tier shares (region, endpoint, credentials), as zod schemas.
  */
 import { z } from 'zod';
+import { awsCredentialsField, awsEndpointField, awsRegionField } from '../aws/fields.js';
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-
-/** An AWS region name such as `us-east-1`. */
-export const regionSchema = z
-  .string({ error: 'region is required, e.g. "us-east-1"' })
-  .regex(REGION, { error: (issue) => `"${String(issue.input)}" is not an AWS region name; use one like "us-east-1"` });
+/** An AWS region name from the one region list, with the closest name suggested. */
+export const regionSchema = awsRegionField();
 
 /** An endpoint override (LocalStack, an emulator). */
-export const endpointSchema = z.url({ protocol: /^https?$/, error: 'endpoint must be an http(s) URL such as "http://localhost:4566"' });
+export const endpointSchema = awsEndpointField();
 
-/** Static credentials; not strict, since the SDK tags credential objects it has seen with extra fields. */
-export const credentialsSchema = z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() });
+/** Static credentials from code. */
+export const credentialsSchema = awsCredentialsField();
 
 /** An SQS queue URL: `https://sqs.<region>.amazonaws.com/<account>/<name>` or an emulator's. */
 export const queueUrlSchema = z
