@@ -126,12 +126,36 @@ export interface FindIdsOptions {
   signal: AbortSignal;
 }
 
+/** A record as read back from a shard. */
+export interface ScannedRecord {
+  readonly data: Uint8Array;
+  readonly partitionKey: string;
+}
+
+/** Options for {@link scanStreamSince}: which record ids a read-back record stands for. */
+export interface ScanOptions extends Omit<FindIdsOptions, 'ids'> {
+  /** The id a record stands for, or `undefined` when it is none of the ones looked for. */
+  match(record: ScannedRecord): string | undefined;
+}
+
 /**
  * Which of `ids` are in the stream among the records written since
  * `sinceMs`: how the reconciler settles writes whose fate was unknown.
  * Shards are read in parallel, each from AT_TIMESTAMP to its end.
  */
-export async function findIdsSince(options: FindIdsOptions): Promise<string[]> {
+export function findIdsSince(options: FindIdsOptions): Promise<string[]> {
+  return scanStreamSince({
+    ...options,
+    match: ({ data }) => {
+      if (!isEnvelopeBytes(data)) return undefined;
+      const id = decodeEnvelope(data).id;
+      return options.ids.has(id) ? id : undefined;
+    },
+  });
+}
+
+/** Read every shard from `sinceMs` to its end and collect the ids `match` finds (each once). */
+export async function scanStreamSince(options: ScanOptions): Promise<string[]> {
   const context = { target: `kinesis:${options.region}:${options.stream}`, region: options.region, stream: options.stream };
   try {
     const shards = await listShards(options);
@@ -147,7 +171,7 @@ const AT_TIMESTAMP_DEADLINE_MS = 3_000;
 /** Empty pages read while the shard still reports being behind, before giving up on it. */
 const MAX_EMPTY_PAGES = 50;
 
-async function findInShard(options: FindIdsOptions, shardId: string): Promise<string[]> {
+async function findInShard(options: ScanOptions, shardId: string): Promise<string[]> {
   const found: string[] = [];
   let iterator = await timestampIterator(options, shardId);
   let empty = 0;
@@ -155,9 +179,9 @@ async function findInShard(options: FindIdsOptions, shardId: string): Promise<st
     const page = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }), { abortSignal: bounded(options.signal) });
     const records = page.Records ?? [];
     for (const r of records) {
-      if (!r.Data || !isEnvelopeBytes(r.Data)) continue;
-      const id = decodeEnvelope(r.Data).id;
-      if (options.ids.has(id)) found.push(id);
+      if (!r.Data) continue;
+      const id = options.match({ data: r.Data, partitionKey: r.PartitionKey ?? '' });
+      if (id !== undefined) found.push(id);
     }
     iterator = page.NextShardIterator;
     if (records.length > 0) empty = 0;
@@ -175,7 +199,7 @@ async function findInShard(options: FindIdsOptions, shardId: string): Promise<st
  * kinesalite emulator never answers one for a shard with nothing after the
  * timestamp), a TRIM_HORIZON iterator: slower to read, never wrong.
  */
-async function timestampIterator(options: FindIdsOptions, shardId: string): Promise<string | undefined> {
+async function timestampIterator(options: ScanOptions, shardId: string): Promise<string | undefined> {
   const base = { StreamName: options.stream, ShardId: shardId };
   try {
     const signal = AbortSignal.any([options.signal, AbortSignal.timeout(AT_TIMESTAMP_DEADLINE_MS)]);

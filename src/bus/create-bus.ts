@@ -2,19 +2,25 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createDiskCheckpointStore, createDiskDedupeStore, createDiskSpool, type DiskSpool } from '../../adapters/disk/index.js';
 import type { CheckpointStore, DedupeStore, DrainSource } from '../contracts/index.js';
-import { createKinesisDrainSources, findIdsSince } from '../../adapters/kinesis/shard-source.js';
-import { createKinesisTarget, type KinesisTarget } from '../../adapters/kinesis/kinesis-target.js';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { RawWriteIndex } from '../../adapters/kinesis/raw-write-index.js';
+import { createKinesisDrainSources, findIdsSince, scanStreamSince } from '../../adapters/kinesis/shard-source.js';
+import { createKinesisTarget, type KinesisTarget, type KinesisTargetOptions } from '../../adapters/kinesis/kinesis-target.js';
 import type { BusConfig, BusConfigInput, KinesisTargetConfig } from '../config/schema.js';
 import { parseBusConfig } from '../config/parse.js';
 import type { Clock } from '../envelope/index.js';
 import { ConfigError, hasCode, TargetRejectedError } from '../errors/index.js';
+import { type LoggerLike, toPinoLogger } from '../logging/logger-like.js';
+import type { Target } from '../contracts/index.js';
 import { assembleBus, type Bus } from './bus.js';
 
 /** Things a bus uses that are not configuration. */
 export interface BusDeps {
-  /** A pino logger (default: warnings and errors to stderr; `SPILLWAY_LOG_LEVEL` overrides). */
-  logger?: Logger;
+  /** A pino logger, or any logger with pino's level methods (default: warnings and errors to stderr; `SPILLWAY_LOG_LEVEL` overrides). */
+  logger?: Logger | LoggerLike;
   clock?: Clock;
+  /** The client the primary target sends through (the drop-in client passes itself, so its middleware applies). */
+  primaryClient?: KinesisClient;
 }
 
 /** The default logger: pino to stderr. */
@@ -30,8 +36,9 @@ export function defaultLogger(): Logger {
  */
 export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Promise<Bus> {
   const config = parseBusConfig(input);
-  const logger = deps.logger ?? defaultLogger();
-  const primary = kinesisTarget(config.primary);
+  const logger = deps.logger ? toPinoLogger(deps.logger, (process.env.SPILLWAY_LOG_LEVEL as 'info' | undefined) ?? 'info') : defaultLogger();
+  const primary = createKinesisTarget({ ...kinesisOptions(config.primary), wire: config.envelope, ...(deps.primaryClient ? { client: deps.primaryClient } : {}) });
+  const raw = config.envelope === 'none' ? new RawWriteIndex() : undefined;
   const secondaries = config.secondaries.map(kinesisTarget);
   const opened: Closable[] = [primary, ...secondaries];
   let state: LocalState;
@@ -57,15 +64,20 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
         ),
       )
     ).flat();
+  const findWritten = raw
+    ? (ids: ReadonlySet<string>, sinceMs: number, signal: AbortSignal) =>
+        scanStreamSince({ client: primary.client, region: primary.region, stream: primary.stream, sinceMs, signal, match: raw.matcherFor(ids) })
+    : (ids: ReadonlySet<string>, sinceMs: number, signal: AbortSignal) =>
+        findIdsSince({ client: primary.client, region: primary.region, stream: primary.stream, sinceMs, ids, signal });
   return assembleBus({
-    primary,
+    primary: raw ? noting(primary, raw) : primary,
     secondaries,
     spool,
     dedupe,
     secondarySources,
     uncertain: {
       store: checkpoints,
-      findWritten: (ids, sinceMs, signal) => findIdsSince({ client: primary.client, region: primary.region, stream: primary.stream, sinceMs, ids, signal }),
+      findWritten,
     },
     closeAlso: [checkpoints],
     logger,
@@ -98,14 +110,33 @@ async function openLocalState(config: BusConfig, opened: Closable[]): Promise<Lo
   return { spool, dedupe, checkpoints };
 }
 
+/** A raw-mode primary that notes each record's fingerprint before sending it (see RawWriteIndex). */
+function noting(target: KinesisTarget, index: RawWriteIndex): Target {
+  return {
+    id: target.id,
+    maxBatchRecords: target.maxBatchRecords,
+    maxBatchBytes: target.maxBatchBytes,
+    put(batch, signal) {
+      index.note(batch);
+      return target.put(batch, signal);
+    },
+    probe: (signal) => target.probe(signal),
+    close: () => target.close(),
+  };
+}
+
 function kinesisTarget(c: KinesisTargetConfig): KinesisTarget {
-  return createKinesisTarget({
+  return createKinesisTarget(kinesisOptions(c));
+}
+
+function kinesisOptions(c: KinesisTargetConfig): KinesisTargetOptions {
+  return {
     region: c.region,
     stream: c.stream,
     ...(c.endpoint ? { endpoint: c.endpoint } : {}),
     ...(c.credentials ? { credentials: c.credentials } : {}),
     ...(c.requestTimeoutMs ? { requestTimeoutMs: c.requestTimeoutMs } : {}),
-  });
+  };
 }
 
 async function verifyStream(target: KinesisTarget, field: string, logger: Logger): Promise<void> {

@@ -47,6 +47,12 @@ export const busConfigSchema = z
     spool: diskSpoolSchema,
     /** Where the dedupe journal and drain checkpoints live (default: `<spool.dir>/state`). */
     stateDir: z.string().min(1).optional(),
+    /**
+     * What the primary stream receives: `spillway` (default) the envelope with
+     * id and times; `none` exactly the producer's bytes, for consumers that do
+     * not use spillway (see docs/drop-in-client.md for what it can deduplicate).
+     */
+    envelope: z.enum(['spillway', 'none'], { error: 'envelope must be "spillway" or "none"' }).default('spillway'),
     /** Check at start that each stream exists (default true). */
     verifyStreams: z.boolean().default(true),
     breaker: z

@@ -23,6 +23,7 @@ interface Header {
   eventTime: number;
   sentTime: number;
   contentType: ContentType;
+  explicitHashKey?: string;
 }
 
 const encoded = new WeakMap<Envelope, Uint8Array>();
@@ -46,6 +47,7 @@ function encodeUncached(envelope: Envelope): Uint8Array {
     eventTime: envelope.eventTime,
     sentTime: envelope.sentTime,
     contentType: envelope.contentType,
+    ...(envelope.explicitHashKey === undefined ? {} : { explicitHashKey: envelope.explicitHashKey }),
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const out = Buffer.allocUnsafe(PREFIX + head.length + envelope.data.length);
@@ -99,6 +101,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     eventTime: header.eventTime,
     sentTime: header.sentTime,
     contentType: header.contentType,
+    ...(typeof header.explicitHashKey === 'string' ? { explicitHashKey: header.explicitHashKey } : {}),
     data: new Uint8Array(buf.buffer, buf.byteOffset + PREFIX + headLength, buf.length - PREFIX - headLength),
   };
 }
