@@ -53,21 +53,22 @@ export class FailoverKinesisClient extends KinesisClient {
     }
     this.#failover = failover;
     this.#logger = failover.logger;
-    const send = (command: unknown, options?: unknown) => (KinesisClient.prototype.send as (c: unknown, o?: unknown) => Promise<unknown>).call(this, command, options);
-    this.#direct = Object.create(this, { send: { value: send } }) as KinesisClient;
+    const sdkSend = KinesisClient.prototype.send as (...args: unknown[]) => unknown;
+    this.#direct = Object.create(this, { send: { value: (...args: unknown[]) => sdkSend.apply(this, args) } }) as KinesisClient;
+    // Assigned, not declared as a method, so `send` keeps the SDK's own typed overloads.
+    this.send = ((command: unknown, optionsOrCb?: unknown, cb?: unknown) => this.#send(sdkSend, command, optionsOrCb, cb)) as KinesisClient['send'];
   }
 
   /**
    * The SDK's `send`: PutRecords and PutRecord fail over; every other command
    * goes to the primary region as with `KinesisClient`. Callbacks work too.
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  override send(command: any, optionsOrCb?: any, cb?: any): any {
+  #send(sdkSend: (...args: unknown[]) => unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
     if (!(command instanceof PutRecordsCommand) && !(command instanceof PutRecordCommand)) {
-      return super.send(command, optionsOrCb, cb);
+      return sdkSend.call(this, command, optionsOrCb, cb);
     }
     const callback = (typeof optionsOrCb === 'function' ? optionsOrCb : cb) as SendCallback | undefined;
-    const result = command instanceof PutRecordsCommand ? this.#putRecords(command) : this.#putRecord(command);
+    const result: Promise<unknown> = command instanceof PutRecordsCommand ? this.#putRecords(command) : this.#putRecord(command);
     if (!callback) return result;
     result.then(
       (out) => callback(null, out),
@@ -75,6 +76,8 @@ export class FailoverKinesisClient extends KinesisClient {
     );
     return undefined;
   }
+
+
 
   /**
    * Drain every open stream's spool and secondaries into the primary now (the

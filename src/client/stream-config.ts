@@ -20,15 +20,17 @@ export interface FailoverOptions extends Omit<BusConfigInput, 'primary' | 'secon
   envelope?: 'spillway' | 'none';
   /** Any logger with pino's level methods (pino, `console`, ...). */
   logger?: LoggerLike;
+  /** How long a primary PutRecords may take before it counts as failed and the records move on (default 2000 ms). */
+  requestTimeoutMs?: number;
 }
 
 /** The bus configuration for `stream` in `region`. */
 export function configForStream(failover: FailoverOptions, region: string, stream: string): BusConfigInput {
-  const { secondaries = [], logger: _logger, envelope = 'none', spool, stateDir, ...rest } = failover;
+  const { secondaries = [], logger: _logger, envelope = 'none', spool, stateDir, requestTimeoutMs, ...rest } = failover;
   return {
     ...rest,
     envelope,
-    primary: { kind: 'kinesis', region, stream },
+    primary: { kind: 'kinesis', region, stream, ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) },
     secondaries: secondaries.map((s) => (s.kind === 'kinesis' && !s.stream ? { ...s, stream } : s)) as BusConfigInput['secondaries'],
     spool: scopeSpool(spool, stream) as BusConfigInput['spool'],
     ...(stateDir ? { stateDir: join(stateDir, stream) } : {}),

@@ -207,4 +207,51 @@ describe('FailoverKinesisClient', () => {
     await client.close();
     await expect(client.send(new PutRecordCommand({ StreamName: stream, Data: Buffer.from('late'), PartitionKey: 'k' }))).rejects.toThrow(/closed/);
   });
+
+  describe('raw mode and writes of unknown fate', () => {
+    const ambiguousWrite = async (client: FailoverKinesisClient, stream: string) => {
+      // The proxy forwards the PutRecords 1.5 s late, after the client's 1 s timeout: the write lands, the answer is lost.
+      regions.east.proxy.setFault({ mode: 'delay', ms: 1_500, operations: ['PutRecords'], times: 1 });
+      const Records = Array.from({ length: 40 }, (_, i) => ({ Data: Buffer.from(`ambiguous-${i}`), PartitionKey: `k-${i % 5}` }));
+      const out = await client.send(new PutRecordsCommand({ StreamName: stream, Records }));
+      expect(out.Records?.every((r) => r.ShardId === `spillway:secondary:kinesis:us-west-2:${stream}`)).toBe(true);
+      return Records.map((r) => `${r.PartitionKey}=${text(r.Data)}`);
+    };
+    const drainAll = (client: FailoverKinesisClient) =>
+      waitFor(
+        async () => {
+          await client.reconcile();
+          const again = [...(await client.reconcile()).values()];
+          return again.every((s) => !s.error && s.written === 0);
+        },
+        { timeoutMs: 60_000, intervalMs: 100, message: 'the drain' },
+      );
+    const quiet = { reconciler: { enabled: false, maxRecordsPerSecond: 1e5, maxBytesPerSecond: 1e9, uncertainSettleMs: 2_500 }, requestTimeoutMs: 1_000 };
+
+    it('recognises a write that timed out but landed by its content, so the replay does not duplicate it', async () => {
+      const stream = await bothStreams();
+      const client = await failoverClient(quiet);
+      const sent = await ambiguousWrite(client, stream);
+      await drainAll(client);
+      const primary = (await readAllRecords(regions.east.admin, stream)).map((r) => `${r.partitionKey}=${text(r.data)}`);
+      expect(primary.sort()).toEqual([...sent].sort());
+    });
+
+    it('cannot recognise it in a new process that never saw the write: those records can land twice (documented)', async () => {
+      const stream = await bothStreams();
+      const dir = await mkdtemp(join(tmpdir(), 'spillway-dropin-restart-'));
+      dirs.push(dir);
+      const first = await failoverClient({ ...quiet, spool: { kind: 'disk', dir } });
+      const sent = await ambiguousWrite(first, stream);
+      await first.close();
+      const second = await failoverClient({ ...quiet, spool: { kind: 'disk', dir } });
+      await second.send(new PutRecordCommand({ StreamName: stream, Data: Buffer.from('after-restart'), PartitionKey: 'k-0' }));
+      await drainAll(second);
+      const primary = (await readAllRecords(regions.east.admin, stream)).map((r) => `${r.partitionKey}=${text(r.data)}`);
+      const counts = new Map<string, number>();
+      for (const p of primary) counts.set(p, (counts.get(p) ?? 0) + 1);
+      expect(sent.every((s) => counts.get(s) === 2)).toBe(true);
+      expect(counts.get('k-0=after-restart')).toBe(1);
+    });
+  });
 });
