@@ -12,6 +12,7 @@ import { BusEvents, type ReconcileSummary } from '../events/bus-events.js';
 import { type BatcherOptions, SendBatcher } from '../failover/batcher.js';
 import type { BreakerOptions } from '../failover/breaker.js';
 import type { DeliveryOptions } from '../failover/deliver.js';
+import { FailbackGate, type FailbackOptions } from '../failover/failback-gate.js';
 import { FailoverRouter, type LandedOn } from '../failover/router.js';
 import { spoolAsTarget } from '../failover/spool-target.js';
 import { Reconciler, type ReconcilerOptions, type UncertainWriteChecks } from '../reconciler/reconciler.js';
@@ -33,6 +34,8 @@ export interface BusStats {
   breakers: Array<{ target: string; tier: string; state: 'closed' | 'open' | 'halfOpen' }>;
   queued: number;
   reconciling: boolean;
+  /** True while writes go behind a backlog (failback `after-drain`). */
+  behindBacklog: boolean;
 }
 
 /** The producer-facing bus. */
@@ -70,6 +73,8 @@ export interface BusParts {
   breaker?: BreakerOptions;
   delivery?: DeliveryOptions;
   batching?: BatcherOptions;
+  /** When writes return to the primary after a failover (default `after-drain`: behind the backlog, keeping per-key order). */
+  failback?: FailbackOptions;
   reconciler?: ReconcilerOptions & { enabled?: boolean; intervalMs?: number };
 }
 
@@ -92,8 +97,23 @@ export function assembleBus(parts: BusParts): Bus {
   events.on('bus.failover', () => {
     backlog = true;
   });
+  const gate = new FailbackGate(
+    {
+      dispatch: (batch, skipPrimary) => router.dispatch(batch, { skipPrimary }),
+      reconcile: async () => {
+        await reconciler.run().catch(() => undefined); // let a run that began earlier finish, then start afresh
+        return reconciler.run();
+      },
+      kick: () => kick(),
+      primaryHealthy: () => router.primary.state === 'closed',
+      events,
+      logger,
+      ...(parts.clock ? { clock: parts.clock } : {}),
+    },
+    parts.failback,
+  );
   const dispatch = async (batch: readonly Envelope[]) => {
-    const outcomes = await router.dispatch(batch);
+    const outcomes = await gate.dispatch(batch);
     if (backlog && outcomes.some((o) => o.ok && o.landedOn.tier === 'primary')) {
       backlog = false;
       setImmediate(kick);
@@ -150,11 +170,13 @@ export function assembleBus(parts: BusParts): Bus {
         breakers: router.tiers.map((t) => ({ target: t.target.id, tier: t.tier, state: t.state })),
         queued: batcher.queued,
         reconciling: reconciler.running,
+        behindBacklog: gate.behind,
       };
     },
     async close() {
       if (closed) return;
       closed = true;
+      gate.close();
       if (timer) clearInterval(timer);
       await batcher.flush();
       await reconciler.stop();

@@ -85,6 +85,7 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     breaker: config.breaker,
     delivery: config.delivery,
     batching: config.batching,
+    failback: config.failback,
     reconciler: config.reconciler,
   });
 }

@@ -63,6 +63,13 @@ export const busConfigSchema = z
       .object({ lingerMs: ms.optional(), maxQueuedRecords: z.number().int().positive().optional() })
       .strict()
       .default({}),
+    failback: z
+      .object({
+        mode: z.enum(['after-drain', 'immediate'], { error: 'failback.mode must be "after-drain" (keeps per-key order) or "immediate"' }).optional(),
+        maxBehindMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({}),
     delivery: z
       .object({ throttleBudgetMs: ms.optional(), maxRecordAttempts: z.number().int().positive().optional() })
       .strict()

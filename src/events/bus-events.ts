@@ -19,6 +19,11 @@ export interface BusEventMap {
   'bus.failover': { from: string; to: string; records: number; reason: string };
   /** A target kept throttling past the retry budget; records overflow to the next tier. */
   'bus.overflow': { target: string; records: number };
+  /**
+   * Writes go to the primary again after a failover (failback 'after-drain'):
+   * the backlog was drained, or `forced` past `failback.maxBehindMs`.
+   */
+  'bus.failback': { behindMs: number; forced: boolean };
   /** Records were made durable in the spool. */
   'spool.append': { target: string; records: number };
   /** The reconciler started a drain. */
