@@ -34,7 +34,12 @@ describe('failback', () => {
     const { bus, primary, secondary } = drainingBus();
     secondary.down(new TransientError('down'));
     // The live write fails, and so does the drain's first try; the drain is retried after a pause.
-    primary.script = (_batch, call) => (call < 2 ? new TransientError('a short blip') : 'ok');
+    const text = (e: Envelope) => Buffer.from(e.data).toString('utf8');
+    let offeredAhead = 0;
+    primary.script = (batch, call) => {
+      if (batch.some((e) => text(e) === 'behind') && !primary.stored.some((e) => text(e) === 'spooled')) offeredAhead++;
+      return call < 2 ? new TransientError('a short blip') : 'ok';
+    };
     const failbacks: boolean[] = [];
     bus.events.on('bus.failback', (e) => failbacks.push(e.forced));
     const first = await bus.send({ partitionKey: 'k', data: 'spooled' });
@@ -46,6 +51,7 @@ describe('failback', () => {
     const third = await bus.send({ partitionKey: 'k', data: 'direct' });
     expect(third.landedOn.tier).toBe('primary');
     expect(primary.ids()).toEqual([first.id, second.id, third.id]);
+    expect(offeredAhead).toBe(0);
     await bus.close();
   });
 
