@@ -37,7 +37,9 @@ describe('failback', () => {
     const text = (e: Envelope) => Buffer.from(e.data).toString('utf8');
     let offeredAhead = 0;
     primary.script = (batch, call) => {
-      if (batch.some((e) => text(e) === 'behind') && !primary.stored.some((e) => text(e) === 'spooled')) offeredAhead++;
+      const at = (t: string) => batch.findIndex((e) => text(e) === t);
+      const olderFirst = primary.stored.some((e) => text(e) === 'spooled') || (at('spooled') >= 0 && at('spooled') < at('behind'));
+      if (at('behind') >= 0 && !olderFirst) offeredAhead++;
       return call < 2 ? new TransientError('a short blip') : 'ok';
     };
     const failbacks: boolean[] = [];
