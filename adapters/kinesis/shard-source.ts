@@ -24,6 +24,12 @@ export interface KinesisDrainOptions {
   checkpoints: CheckpointStore;
   /** Empty pages to read through while the shard is still behind (default 20). */
   maxEmptyPages?: number;
+  /**
+   * Drain only this producer's records (and records that name none): on a
+   * stream shared by several producers each reconciler drains its own. The
+   * others' records are skipped and counted, never replayed by this one.
+   */
+  producer?: string;
 }
 
 /** Longest a single read call may take before it counts as failed (the source is then unavailable this run). */
@@ -82,9 +88,18 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
 
   function toChunk(records: Array<{ Data?: Uint8Array; SequenceNumber?: string }>): SourceChunk {
     const envelopes: Envelope[] = [];
-    for (const r of records) if (r.Data && isEnvelopeBytes(r.Data)) envelopes.push(decodeEnvelope(r.Data));
+    let foreign = 0;
+    let otherProducers = 0;
+    for (const r of records) {
+      if (!r.Data || !isEnvelopeBytes(r.Data)) foreign++;
+      else {
+        const envelope = decodeEnvelope(r.Data);
+        if (options.producer !== undefined && envelope.producer !== undefined && envelope.producer !== options.producer) otherProducers++;
+        else envelopes.push(envelope);
+      }
+    }
     const last = records.at(-1)?.SequenceNumber as string;
-    return { envelopes, foreign: records.length - envelopes.length, commit: () => options.checkpoints.set(id, last) };
+    return { envelopes, foreign, otherProducers, commit: () => options.checkpoints.set(id, last) };
   }
 
   async function next(max: number, signal: AbortSignal): Promise<SourceChunk | undefined> {

@@ -70,6 +70,8 @@ export interface BusParts {
   closeAlso?: Array<{ close(): Promise<void> }>;
   logger: Logger;
   clock?: Clock;
+  /** This producer's id, stamped on each record so reconcilers sharing a fallback drain their own. */
+  instanceId?: string;
   breaker?: BreakerOptions;
   delivery?: DeliveryOptions;
   batching?: BatcherOptions;
@@ -90,7 +92,7 @@ export function assembleBus(parts: BusParts): Bus {
     events,
     logger,
   });
-  const stamp = createStamper(parts.clock ? { clock: parts.clock } : {});
+  const stamp = createStamper({ ...(parts.clock ? { clock: parts.clock } : {}), ...(parts.instanceId ? { producer: parts.instanceId } : {}) });
   let closed = false;
   // Records left the primary: once the primary takes a write again, drain them without waiting for the timer.
   let backlog = false;

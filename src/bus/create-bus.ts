@@ -13,6 +13,7 @@ import { ConfigError, hasCode, TargetRejectedError } from '../errors/index.js';
 import { type LoggerLike, toPinoLogger } from '../logging/logger-like.js';
 import type { Target } from '../contracts/index.js';
 import { assembleBus, type Bus } from './bus.js';
+import { loadInstanceId } from './instance-id.js';
 
 /** Things a bus uses that are not configuration. */
 export interface BusDeps {
@@ -52,13 +53,13 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
     throw error;
   }
-  const { spool, dedupe, checkpoints } = state;
+  const { spool, dedupe, checkpoints, instanceId } = state;
   // One unreachable region must not stop the others (or the spool) from draining: it becomes one unavailable source.
   const secondarySources = async () =>
     (
       await Promise.all(
         secondaries.map((t) =>
-          createKinesisDrainSources({ client: t.client, region: t.region, stream: t.stream, checkpoints }).catch((error: unknown): DrainSource[] => [
+          createKinesisDrainSources({ client: t.client, region: t.region, stream: t.stream, checkpoints, producer: instanceId }).catch((error: unknown): DrainSource[] => [
             { id: t.id, next: () => Promise.reject(error) },
           ]),
         ),
@@ -80,6 +81,7 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
       findWritten,
     },
     closeAlso: [checkpoints],
+    instanceId,
     logger,
     ...(deps.clock ? { clock: deps.clock } : {}),
     breaker: config.breaker,
@@ -98,6 +100,7 @@ interface LocalState {
   spool: DiskSpool;
   dedupe: DedupeStore;
   checkpoints: CheckpointStore;
+  instanceId: string;
 }
 
 /** Open the spool and the reconciler's state, pushing each onto `opened` as it opens. */
@@ -108,7 +111,9 @@ async function openLocalState(config: BusConfig, opened: Closable[]): Promise<Lo
   const dedupe = await createDiskDedupeStore({ dir: join(stateDir, 'dedupe') });
   opened.push(dedupe);
   const checkpoints = await createDiskCheckpointStore({ dir: join(stateDir, 'checkpoints') });
-  return { spool, dedupe, checkpoints };
+  opened.push(checkpoints);
+  const instanceId = await loadInstanceId(stateDir);
+  return { spool, dedupe, checkpoints, instanceId };
 }
 
 /** A raw-mode primary that notes each record's fingerprint before sending it (see RawWriteIndex). */

@@ -5,6 +5,8 @@ export interface SourceChunk {
   readonly envelopes: readonly Envelope[];
   /** Records read with this chunk that are not spillway envelopes (skipped, not replayed). */
   readonly foreign?: number;
+  /** Records read with this chunk that another producer wrote to a shared fallback (left to it). */
+  readonly otherProducers?: number;
   commit(): Promise<void>;
 }
 

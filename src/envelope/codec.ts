@@ -24,6 +24,7 @@ interface Header {
   sentTime: number;
   contentType: ContentType;
   explicitHashKey?: string;
+  producer?: string;
 }
 
 const encoded = new WeakMap<Envelope, Uint8Array>();
@@ -48,6 +49,7 @@ function encodeUncached(envelope: Envelope): Uint8Array {
     sentTime: envelope.sentTime,
     contentType: envelope.contentType,
     ...(envelope.explicitHashKey === undefined ? {} : { explicitHashKey: envelope.explicitHashKey }),
+    ...(envelope.producer === undefined ? {} : { producer: envelope.producer }),
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const out = Buffer.allocUnsafe(PREFIX + head.length + envelope.data.length);
@@ -102,6 +104,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     sentTime: header.sentTime,
     contentType: header.contentType,
     ...(typeof header.explicitHashKey === 'string' ? { explicitHashKey: header.explicitHashKey } : {}),
+    ...(typeof header.producer === 'string' ? { producer: header.producer } : {}),
     data: new Uint8Array(buf.buffer, buf.byteOffset + PREFIX + headLength, buf.length - PREFIX - headLength),
   };
 }

@@ -12,6 +12,8 @@ export interface StamperOptions {
   clock?: Clock;
   /** Largest encoded record plus partition key, in bytes. Defaults to the Kinesis limit. */
   maxRecordBytes?: number;
+  /** This producer's instance id, stamped on every record. */
+  producer?: string;
 }
 
 /** Turns a producer's input into a validated, stamped {@link Envelope}. */
@@ -49,6 +51,7 @@ export function createStamper(options: StamperOptions = {}): Stamper {
       sentTime: now,
       contentType,
       ...(input.explicitHashKey === undefined ? {} : { explicitHashKey: input.explicitHashKey }),
+      ...(options.producer === undefined ? {} : { producer: options.producer }),
       data,
     };
     const size = encodedSize(envelope) + Buffer.byteLength(envelope.partitionKey, 'utf8');

@@ -38,5 +38,7 @@ export interface Envelope {
   readonly contentType: ContentType;
   /** Kinesis `ExplicitHashKey`, kept through every tier so a replay lands on the same shard. */
   readonly explicitHashKey?: string;
+  /** The producer instance that sent it: on a fallback shared by several producers, each reconciler drains its own. */
+  readonly producer?: string;
   readonly data: Uint8Array;
 }

@@ -45,6 +45,8 @@ export interface ReconcileSummary {
   settled: number;
   /** Records on a secondary that are not spillway envelopes: skipped, never replayed. */
   foreign: number;
+  /** Records on a shared fallback that other producers wrote: left to their own reconcilers. */
+  otherProducers: number;
   durationMs: number;
   /** Sources that could not be read this run (retried next run). */
   unavailable: string[];

@@ -109,7 +109,7 @@ export class Reconciler {
 
   async #drain(): Promise<ReconcileSummary> {
     const started = performance.now();
-    const summary: ReconcileSummary = { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, durationMs: 0, unavailable: [] };
+    const summary: ReconcileSummary = { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, otherProducers: 0, durationMs: 0, unavailable: [] };
     const sources = await this.#listSources(summary);
     const reader = new MergedReader(sources, this.#options.readRecords ?? 1_000, this.#abort.signal);
     this.#deps.events.emit('reconciler.start', { sources: sources.map((s) => s.id) });
@@ -126,6 +126,7 @@ export class Reconciler {
           await chunk.commit();
           pending.shift();
           summary.foreign += chunk.foreign ?? 0;
+          summary.otherProducers += chunk.otherProducers ?? 0;
         }
       }
     } catch (error) {
