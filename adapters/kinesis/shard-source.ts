@@ -121,9 +121,27 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
     return undefined;
   }
 
+  /** Read from the committed position to the end with an iterator of its own; nothing is consumed. */
+  async function survey(visit: (envelope: Envelope) => void, signal: AbortSignal): Promise<void> {
+    try {
+      let cursor = await openIterator(signal);
+      for (let empty = 0; cursor && empty < maxEmptyPages; ) {
+        const out = await options.client.send(new GetRecordsCommand({ ShardIterator: cursor, Limit: 10_000 }), { abortSignal: bounded(signal) });
+        cursor = out.NextShardIterator;
+        const records = out.Records ?? [];
+        for (const envelope of toChunk(records).envelopes) visit(envelope);
+        if (records.length === 0 && out.MillisBehindLatest === 0) break;
+        empty = records.length === 0 ? empty + 1 : 0;
+      }
+    } catch (error) {
+      throw classifyAwsError(error, context);
+    }
+  }
+
   return {
     id,
     next,
+    survey,
     async abandon() {
       iterator = undefined; // reread from the last committed checkpoint
     },

@@ -81,6 +81,7 @@ export const busConfigSchema = z
         maxRecordsPerSecond: z.number().positive().optional(),
         maxBytesPerSecond: z.number().positive().optional(),
         windowRecords: z.number().int().positive().optional(),
+        coalesce: z.enum(['backlog', 'window'], { error: 'reconciler.coalesce must be "backlog" (newest snapshot across the whole backlog) or "window"' }).optional(),
         dedupeTtlMs: z.number().int().positive().optional(),
         uncertainSettleMs: z.number().int().nonnegative().optional(),
       })

@@ -39,6 +39,13 @@ import type { UncertainBatch, UncertainWrites } from './uncertain-writes.js';
 export interface ReconcilerOptions extends PacerOptions {
   /** Records merged, deduplicated and coalesced together (default 5000). */
   windowRecords?: number;
+  /**
+   * Where superseded snapshots are found: `backlog` (default) surveys every
+   * source first, so of the snapshots sharing a coalesceKey only the newest in
+   * the whole backlog is sent; `window` looks within each window only (one
+   * read of each source instead of two).
+   */
+  coalesce?: 'backlog' | 'window';
   /** Records read from one source at a time (default 1000). */
   readRecords?: number;
   /** How long drained ids are remembered, in ms (default 7 days). */
@@ -111,6 +118,7 @@ export class Reconciler {
     const started = performance.now();
     const summary: ReconcileSummary = { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, otherProducers: 0, durationMs: 0, unavailable: [] };
     const sources = await this.#listSources(summary);
+    const newest = await this.#survey(sources);
     const reader = new MergedReader(sources, this.#options.readRecords ?? 1_000, this.#abort.signal);
     this.#deps.events.emit('reconciler.start', { sources: sources.map((s) => s.id) });
     let pending: SourceChunk[] = [];
@@ -121,7 +129,7 @@ export class Reconciler {
         pending = [...window.completed];
         // Settle after reading: every uncertain write recorded before these records reached a source is covered.
         await this.#settle(summary);
-        await this.#writeWindow(window.envelopes, summary);
+        await this.#writeWindow(window.envelopes, summary, newest);
         for (const chunk of window.completed) {
           await chunk.commit();
           pending.shift();
@@ -168,8 +176,33 @@ export class Reconciler {
     });
   }
 
-  async #writeWindow(envelopes: readonly Envelope[], summary: ReconcileSummary): Promise<void> {
-    const { records, duplicates, coalesced } = coalesceWindow(envelopes);
+  /**
+   * The newest snapshot id per coalesceKey across every source that can be
+   * surveyed. Only ids are kept, so memory grows with the number of keys, not
+   * the backlog. A source that cannot be surveyed is coalesced per window.
+   */
+  async #survey(sources: readonly DrainSource[]): Promise<Map<string, string> | undefined> {
+    if ((this.#options.coalesce ?? 'backlog') !== 'backlog') return undefined;
+    const newest = new Map<string, string>();
+    const visit = (e: Envelope): void => {
+      if (e.kind !== 'snapshot' || e.coalesceKey === undefined) return;
+      const current = newest.get(e.coalesceKey);
+      if (current === undefined || e.id > current) newest.set(e.coalesceKey, e.id);
+    };
+    for (const source of sources) {
+      try {
+        await source.survey?.(visit, this.#abort.signal);
+      } catch (error) {
+        if (this.#abort.signal.aborted) throw error;
+        // Coalescing is an optimisation: the drain still reads the source, window by window.
+        this.#deps.logger.info({ source: source.id, err: error }, 'Could not survey a source for snapshots; its snapshots are coalesced per window.');
+      }
+    }
+    return newest;
+  }
+
+  async #writeWindow(envelopes: readonly Envelope[], summary: ReconcileSummary, newest?: ReadonlyMap<string, string>): Promise<void> {
+    const { records, duplicates, coalesced } = coalesceWindow(envelopes, newest);
     const unseen = new Set(await this.#deps.dedupe.filterUnseen(records.map((r) => r.id)));
     const toWrite = records.filter((r) => unseen.has(r.id));
     const target = this.#deps.primary.target;
