@@ -30,6 +30,12 @@ export interface KinesisDrainOptions {
    * others' records are skipped and counted, never replayed by this one.
    */
   producer?: string;
+  /**
+   * Prefix of this reader's checkpoint keys (default none). An orphan drain
+   * reads with its own positions, since the producer's own drain has moved
+   * past the records it left to others.
+   */
+  checkpointPrefix?: string;
 }
 
 /** Longest a single read call may take before it counts as failed (the source is then unavailable this run). */
@@ -68,13 +74,14 @@ async function listShards(options: Pick<KinesisDrainOptions, 'client' | 'region'
 
 function createShardSource(options: KinesisDrainOptions, shardId: string): DrainSource {
   const id = `kinesis:${options.region}:${options.stream}/${shardId}`;
+  const checkpointKey = `${options.checkpointPrefix ?? ''}${id}`;
   const context = { target: id, region: options.region, stream: options.stream };
   const maxEmptyPages = options.maxEmptyPages ?? 20;
   let iterator: string | undefined;
   let exhausted = false;
 
   async function openIterator(signal: AbortSignal): Promise<string | undefined> {
-    const after = await options.checkpoints.get(id);
+    const after = await options.checkpoints.get(checkpointKey);
     const out = await options.client.send(
       new GetShardIteratorCommand({
         StreamName: options.stream,
@@ -99,7 +106,7 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
       }
     }
     const last = records.at(-1)?.SequenceNumber as string;
-    return { envelopes, foreign, otherProducers, commit: () => options.checkpoints.set(id, last) };
+    return { envelopes, foreign, otherProducers, commit: () => options.checkpoints.set(checkpointKey, last) };
   }
 
   async function next(max: number, signal: AbortSignal): Promise<SourceChunk | undefined> {

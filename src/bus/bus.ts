@@ -18,6 +18,7 @@ import { spoolAsTarget } from '../failover/spool-target.js';
 import { Reconciler, type ReconcilerOptions, type UncertainWriteChecks } from '../reconciler/reconciler.js';
 import { UncertainWrites } from '../reconciler/uncertain-writes.js';
 import { spoolAsSource } from '../reconciler/spool-source.js';
+import type { DrainPlan } from '../reconciler/survey.js';
 
 /** Where a sent record landed. */
 export interface SendResult {
@@ -47,6 +48,8 @@ export interface Bus {
   sendBatch(inputs: readonly RecordInput[]): Promise<BatchItemResult[]>;
   /** Drain the spool and secondaries into the primary now (joins a running drain). */
   reconcile(): Promise<ReconcileSummary>;
+  /** What a drain would replay, coalesce and skip now, without writing or consuming anything. */
+  plan(): Promise<DrainPlan>;
   stats(): Promise<BusStats>;
   /** Flush pending sends, stop the reconciler, release every resource. */
   close(): Promise<void>;
@@ -166,6 +169,7 @@ export function assembleBus(parts: BusParts): Bus {
       );
     },
     reconcile: () => reconciler.run(),
+    plan: () => reconciler.plan(),
     async stats() {
       return {
         spool: await parts.spool.stats(),

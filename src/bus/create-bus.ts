@@ -20,6 +20,11 @@ export interface BusDeps {
   /** A pino logger, or any logger with pino's level methods (default: warnings and errors to stderr; `SPILLWAY_LOG_LEVEL` overrides). */
   logger?: Logger | LoggerLike;
   clock?: Clock;
+  /**
+   * Drain every producer's records from shared fallbacks, not only this one's,
+   * skipping those the primary already holds (`spillway drain --orphans`).
+   */
+  orphans?: boolean;
   /** The client the primary target sends through (the drop-in client passes itself, so its middleware applies). */
   primaryClient?: KinesisClient;
 }
@@ -59,7 +64,7 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     (
       await Promise.all(
         secondaries.map((t) =>
-          createKinesisDrainSources({ client: t.client, region: t.region, stream: t.stream, checkpoints, producer: instanceId }).catch((error: unknown): DrainSource[] => [
+          createKinesisDrainSources({ client: t.client, region: t.region, stream: t.stream, checkpoints, ...(deps.orphans ? { checkpointPrefix: 'orphans:' } : { producer: instanceId }) }).catch((error: unknown): DrainSource[] => [
             { id: t.id, next: () => Promise.reject(error) },
           ]),
         ),
@@ -88,7 +93,7 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     delivery: config.delivery,
     batching: config.batching,
     failback: config.failback,
-    reconciler: config.reconciler,
+    reconciler: deps.orphans ? { ...config.reconciler, checkPrimaryFirst: true } : config.reconciler,
   });
 }
 

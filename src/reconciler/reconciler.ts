@@ -31,6 +31,7 @@ import { chunkBatch, recordBytes } from '../failover/chunk.js';
 import { wait } from '../failover/backoff.js';
 import { type DeliveryOptions, deliverToTier } from '../failover/deliver.js';
 import { coalesceWindow } from './coalesce.js';
+import { type DrainPlan, planDrain, surveySources } from './survey.js';
 import { MergedReader } from './merge.js';
 import { Pacer, type PacerOptions } from './pacer.js';
 import type { UncertainBatch, UncertainWrites } from './uncertain-writes.js';
@@ -46,6 +47,12 @@ export interface ReconcilerOptions extends PacerOptions {
    * read of each source instead of two).
    */
   coalesce?: 'backlog' | 'window';
+  /**
+   * Before draining, look in the primary for every id in the backlog and skip
+   * those already there (default false): for draining records another
+   * producer wrote and may have drained itself (`spillway drain --orphans`).
+   */
+  checkPrimaryFirst?: boolean;
   /** Records read from one source at a time (default 1000). */
   readRecords?: number;
   /** How long drained ids are remembered, in ms (default 7 days). */
@@ -118,7 +125,15 @@ export class Reconciler {
     const started = performance.now();
     const summary: ReconcileSummary = { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, otherProducers: 0, durationMs: 0, unavailable: [] };
     const sources = await this.#listSources(summary);
-    const newest = await this.#survey(sources);
+    let newest: Map<string, string> | undefined;
+    try {
+      newest = await this.#survey(sources, summary);
+    } catch (error) {
+      summary.error = error instanceof Error ? error.message : String(error);
+      summary.durationMs = Math.round(performance.now() - started);
+      this.#deps.events.emit('reconciler.done', summary);
+      return summary;
+    }
     const reader = new MergedReader(sources, this.#options.readRecords ?? 1_000, this.#abort.signal);
     this.#deps.events.emit('reconciler.start', { sources: sources.map((s) => s.id) });
     let pending: SourceChunk[] = [];
@@ -177,28 +192,28 @@ export class Reconciler {
   }
 
   /**
-   * The newest snapshot id per coalesceKey across every source that can be
-   * surveyed. Only ids are kept, so memory grows with the number of keys, not
-   * the backlog. A source that cannot be surveyed is coalesced per window.
+   * The newest snapshot id per coalesceKey across the backlog (see survey.ts);
+   * with `checkPrimaryFirst`, also marks as written every surveyed id the
+   * primary already holds, so records someone else may have drained are not
+   * written again (an orphan drain).
    */
-  async #survey(sources: readonly DrainSource[]): Promise<Map<string, string> | undefined> {
-    if ((this.#options.coalesce ?? 'backlog') !== 'backlog') return undefined;
-    const newest = new Map<string, string>();
-    const visit = (e: Envelope): void => {
-      if (e.kind !== 'snapshot' || e.coalesceKey === undefined) return;
-      const current = newest.get(e.coalesceKey);
-      if (current === undefined || e.id > current) newest.set(e.coalesceKey, e.id);
-    };
-    for (const source of sources) {
-      try {
-        await source.survey?.(visit, this.#abort.signal);
-      } catch (error) {
-        if (this.#abort.signal.aborted) throw error;
-        // Coalescing is an optimisation: the drain still reads the source, window by window.
-        this.#deps.logger.info({ source: source.id, err: error }, 'Could not survey a source for snapshots; its snapshots are coalesced per window.');
-      }
+  async #survey(sources: readonly DrainSource[], summary: ReconcileSummary): Promise<Map<string, string> | undefined> {
+    const backlog = (this.#options.coalesce ?? 'backlog') === 'backlog';
+    const check = this.#options.checkPrimaryFirst === true && this.#deps.uncertain !== undefined;
+    if (!backlog && !check) return undefined;
+    const result = await surveySources(sources, this.#abort.signal, this.#deps.logger, { ids: check });
+    if (check && result.ids && result.ids.length > 0 && result.oldestSentTime !== undefined) {
+      const found = await this.#deps.uncertain?.findWritten(new Set(result.ids), result.oldestSentTime - SKEW_MS, this.#abort.signal);
+      if (found && found.length > 0) await this.#deps.dedupe.markSeen(found, this.#ttl());
+      summary.settled += found?.length ?? 0;
     }
-    return newest;
+    return backlog ? result.newest : undefined;
+  }
+
+  /** What a drain would do now; writes and consumes nothing. */
+  async plan(): Promise<DrainPlan> {
+    const sources = await this.#deps.sources();
+    return planDrain(sources, this.#deps.dedupe, this.#abort.signal, this.#deps.logger);
   }
 
   async #writeWindow(envelopes: readonly Envelope[], summary: ReconcileSummary, newest?: ReadonlyMap<string, string>): Promise<void> {
