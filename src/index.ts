@@ -18,3 +18,6 @@ export type { BreakerOptions } from './failover/breaker.js';
 export type { DeliveryOptions } from './failover/deliver.js';
 export type { BatcherOptions } from './failover/batcher.js';
 export type { ReconcilerOptions } from './reconciler/reconciler.js';
+export { FailoverKinesisClient, type FailoverKinesisClientConfig, type FailoverOptions } from './client/failover-kinesis-client.js';
+export { MARKER_PREFIX } from './client/sdk-shapes.js';
+export type { LoggerLike } from './logging/logger-like.js';

@@ -5,9 +5,11 @@
 import type { DrainSource, RemoteTier, TargetDescriptor, TierContext } from '../../src/contracts/index.js';
 import { KINESIS_MAX_RECORD_BYTES } from '../../src/envelope/index.js';
 import { checkAwsTier } from '../aws/tier-check.js';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { createKinesisTarget, type KinesisTarget } from './kinesis-target.js';
 import { kinesisTierSchema, type KinesisTierConfig } from './schema.js';
-import { createKinesisDrainSources, findIdsSince } from './shard-source.js';
+import { RawWriteIndex } from './raw-write-index.js';
+import { createKinesisDrainSources, findIdsSince, scanStreamSince } from './shard-source.js';
 
 export { kinesisTierSchema, type KinesisTierConfig } from './schema.js';
 
@@ -25,21 +27,40 @@ function describe(config: KinesisTierConfig): string {
   return `kinesis ${config.region}/${config.stream}`;
 }
 
-function create(config: KinesisTierConfig, context: TierContext): KinesisTier {
+/** Options of {@link createKinesisTier} that are not configuration. */
+export interface KinesisTierOptions {
+  /** Send through this client (the drop-in client passes itself, so its middleware applies). */
+  client?: KinesisClient;
+}
+
+/**
+ * Build a Kinesis tier. With `context.wire === 'none'` the stream receives
+ * the producer's bytes as they are, and writes of unknown fate are found by
+ * content (see raw-write-index.ts).
+ */
+export function createKinesisTier(config: KinesisTierConfig, context: TierContext, options: KinesisTierOptions = {}): KinesisTier {
+  const wire = context.role === 'primary' ? (context.wire ?? 'spillway') : 'spillway';
   const target = createKinesisTarget({
     region: config.region,
     stream: config.stream,
+    wire,
+    ...(options.client ? { client: options.client } : {}),
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),
     ...(config.requestTimeoutMs ? { requestTimeoutMs: config.requestTimeoutMs } : {}),
   });
   const where = { client: target.client, region: config.region, stream: config.stream };
+  const raw = wire === 'none' ? new RawWriteIndex() : undefined;
   return {
-    target,
+    target: raw ? noting(target, raw) : target,
     async drainSources(): Promise<DrainSource[]> {
-      return createKinesisDrainSources({ ...where, checkpoints: context.checkpoints });
+      // Read lazily: the producer id is set once the bus has opened its state.
+      const mine = context.orphans ? { checkpointPrefix: 'orphans:' } : context.producer ? { producer: context.producer } : {};
+      return createKinesisDrainSources({ ...where, checkpoints: context.checkpoints, ...mine });
     },
-    findWritten: (ids, sinceMs, signal) => findIdsSince({ ...where, sinceMs, ids, signal }),
+    findWritten: raw
+      ? (ids, sinceMs, signal) => scanStreamSince({ ...where, sinceMs, signal, match: raw.matcherFor(ids) })
+      : (ids, sinceMs, signal) => findIdsSince({ ...where, sinceMs, ids, signal }),
     check: (signal) =>
       checkAwsTier(
         {
@@ -65,6 +86,17 @@ export const kinesisDescriptor: TargetDescriptor<KinesisTierConfig> = {
   kind: 'kinesis',
   schema: kinesisTierSchema,
   maxRecordBytes: KINESIS_MAX_RECORD_BYTES,
-  create,
+  create: (config, context) => createKinesisTier(config, context),
   describe,
 };
+
+/** A raw-mode primary that notes each record's fingerprint before sending it (see RawWriteIndex). */
+function noting(target: KinesisTarget, index: RawWriteIndex): KinesisTarget {
+  return {
+    ...target,
+    put(batch, signal) {
+      index.note(batch);
+      return target.put(batch, signal);
+    },
+  };
+}

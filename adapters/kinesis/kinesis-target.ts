@@ -21,6 +21,12 @@ export interface KinesisTargetOptions extends AwsConnectionOptions {
   requestTimeoutMs?: number;
   /** Use this client instead of building one (the target then does not destroy it). */
   client?: KinesisClient;
+  /**
+   * What the stream receives: `spillway` (default) the encoded envelope;
+   * `none` exactly the producer's bytes, partition key and explicit hash key,
+   * for consumers that read the stream without spillway.
+   */
+  wire?: 'spillway' | 'none';
 }
 
 /** A Kinesis target, with the client it uses (for readers that share it). */
@@ -35,6 +41,14 @@ export function kinesisTargetId(region: string, stream: string): string {
   return `kinesis:${region}:${stream}`;
 }
 
+function envelopeEntry(e: Envelope): PutRecordsRequestEntry {
+  return { Data: encodeEnvelope(e), PartitionKey: e.partitionKey, ...(e.explicitHashKey === undefined ? {} : { ExplicitHashKey: e.explicitHashKey }) };
+}
+
+function rawEntry(e: Envelope): PutRecordsRequestEntry {
+  return { Data: e.data, PartitionKey: e.partitionKey, ...(e.explicitHashKey === undefined ? {} : { ExplicitHashKey: e.explicitHashKey }) };
+}
+
 /** Create a Kinesis target. No network call is made until the first put or probe. */
 export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarget {
   const client = options.client ?? new KinesisClient(awsClientConfig(options));
@@ -42,10 +56,11 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   const id = kinesisTargetId(options.region, options.stream);
   const context = { target: id, region: options.region, stream: options.stream };
   const timeoutMs = options.requestTimeoutMs ?? 2_000;
+  const toEntry = options.wire === 'none' ? rawEntry : envelopeEntry;
   const callSignal = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
 
   async function put(batch: readonly Envelope[], signal: AbortSignal): Promise<PutResult> {
-    const records: PutRecordsRequestEntry[] = batch.map((e) => ({ Data: encodeEnvelope(e), PartitionKey: e.partitionKey }));
+    const records: PutRecordsRequestEntry[] = batch.map(toEntry);
     let response;
     try {
       response = await client.send(new PutRecordsCommand({ StreamName: options.stream, Records: records }), { abortSignal: callSignal(signal) });

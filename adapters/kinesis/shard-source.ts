@@ -24,6 +24,18 @@ export interface KinesisDrainOptions {
   checkpoints: CheckpointStore;
   /** Empty pages to read through while the shard is still behind (default 20). */
   maxEmptyPages?: number;
+  /**
+   * Drain only this producer's records (and records that name none): on a
+   * stream shared by several producers each reconciler drains its own. The
+   * others' records are skipped and counted, never replayed by this one.
+   */
+  producer?: string;
+  /**
+   * Prefix of this reader's checkpoint keys (default none). An orphan drain
+   * reads with its own positions, since the producer's own drain has moved
+   * past the records it left to others.
+   */
+  checkpointPrefix?: string;
 }
 
 /** Longest a single read call may take before it counts as failed (the source is then unavailable this run). */
@@ -62,13 +74,14 @@ async function listShards(options: Pick<KinesisDrainOptions, 'client' | 'region'
 
 function createShardSource(options: KinesisDrainOptions, shardId: string): DrainSource {
   const id = `kinesis:${options.region}:${options.stream}/${shardId}`;
+  const checkpointKey = `${options.checkpointPrefix ?? ''}${id}`;
   const context = { target: id, region: options.region, stream: options.stream };
   const maxEmptyPages = options.maxEmptyPages ?? 20;
   let iterator: string | undefined;
   let exhausted = false;
 
   async function openIterator(signal: AbortSignal): Promise<string | undefined> {
-    const after = await options.checkpoints.get(id);
+    const after = await options.checkpoints.get(checkpointKey);
     const out = await options.client.send(
       new GetShardIteratorCommand({
         StreamName: options.stream,
@@ -82,9 +95,18 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
 
   function toChunk(records: Array<{ Data?: Uint8Array; SequenceNumber?: string }>): SourceChunk {
     const envelopes: Envelope[] = [];
-    for (const r of records) if (r.Data && isEnvelopeBytes(r.Data)) envelopes.push(decodeEnvelope(r.Data));
+    let foreign = 0;
+    let otherProducers = 0;
+    for (const r of records) {
+      if (!r.Data || !isEnvelopeBytes(r.Data)) foreign++;
+      else {
+        const envelope = decodeEnvelope(r.Data);
+        if (options.producer !== undefined && envelope.producer !== undefined && envelope.producer !== options.producer) otherProducers++;
+        else envelopes.push(envelope);
+      }
+    }
     const last = records.at(-1)?.SequenceNumber as string;
-    return { envelopes, foreign: records.length - envelopes.length, commit: () => options.checkpoints.set(id, last) };
+    return { envelopes, foreign, otherProducers, commit: () => options.checkpoints.set(checkpointKey, last) };
   }
 
   async function next(max: number, signal: AbortSignal): Promise<SourceChunk | undefined> {
@@ -106,9 +128,27 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
     return undefined;
   }
 
+  /** Read from the committed position to the end with an iterator of its own; nothing is consumed. */
+  async function survey(visit: (envelope: Envelope) => void, signal: AbortSignal): Promise<void> {
+    try {
+      let cursor = await openIterator(signal);
+      for (let empty = 0; cursor && empty < maxEmptyPages; ) {
+        const out = await options.client.send(new GetRecordsCommand({ ShardIterator: cursor, Limit: 10_000 }), { abortSignal: bounded(signal) });
+        cursor = out.NextShardIterator;
+        const records = out.Records ?? [];
+        for (const envelope of toChunk(records).envelopes) visit(envelope);
+        if (records.length === 0 && out.MillisBehindLatest === 0) break;
+        empty = records.length === 0 ? empty + 1 : 0;
+      }
+    } catch (error) {
+      throw classifyAwsError(error, context);
+    }
+  }
+
   return {
     id,
     next,
+    survey,
     async abandon() {
       iterator = undefined; // reread from the last committed checkpoint
     },
@@ -126,12 +166,36 @@ export interface FindIdsOptions {
   signal: AbortSignal;
 }
 
+/** A record as read back from a shard. */
+export interface ScannedRecord {
+  readonly data: Uint8Array;
+  readonly partitionKey: string;
+}
+
+/** Options for {@link scanStreamSince}: which record ids a read-back record stands for. */
+export interface ScanOptions extends Omit<FindIdsOptions, 'ids'> {
+  /** The id a record stands for, or `undefined` when it is none of the ones looked for. */
+  match(record: ScannedRecord): string | undefined;
+}
+
 /**
  * Which of `ids` are in the stream among the records written since
  * `sinceMs`: how the reconciler settles writes whose fate was unknown.
  * Shards are read in parallel, each from AT_TIMESTAMP to its end.
  */
-export async function findIdsSince(options: FindIdsOptions): Promise<string[]> {
+export function findIdsSince(options: FindIdsOptions): Promise<string[]> {
+  return scanStreamSince({
+    ...options,
+    match: ({ data }) => {
+      if (!isEnvelopeBytes(data)) return undefined;
+      const id = decodeEnvelope(data).id;
+      return options.ids.has(id) ? id : undefined;
+    },
+  });
+}
+
+/** Read every shard from `sinceMs` to its end and collect the ids `match` finds (each once). */
+export async function scanStreamSince(options: ScanOptions): Promise<string[]> {
   const context = { target: `kinesis:${options.region}:${options.stream}`, region: options.region, stream: options.stream };
   try {
     const shards = await listShards(options);
@@ -147,7 +211,7 @@ const AT_TIMESTAMP_DEADLINE_MS = 3_000;
 /** Empty pages read while the shard still reports being behind, before giving up on it. */
 const MAX_EMPTY_PAGES = 50;
 
-async function findInShard(options: FindIdsOptions, shardId: string): Promise<string[]> {
+async function findInShard(options: ScanOptions, shardId: string): Promise<string[]> {
   const found: string[] = [];
   let iterator = await timestampIterator(options, shardId);
   let empty = 0;
@@ -155,9 +219,9 @@ async function findInShard(options: FindIdsOptions, shardId: string): Promise<st
     const page = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }), { abortSignal: bounded(options.signal) });
     const records = page.Records ?? [];
     for (const r of records) {
-      if (!r.Data || !isEnvelopeBytes(r.Data)) continue;
-      const id = decodeEnvelope(r.Data).id;
-      if (options.ids.has(id)) found.push(id);
+      if (!r.Data) continue;
+      const id = options.match({ data: r.Data, partitionKey: r.PartitionKey ?? '' });
+      if (id !== undefined) found.push(id);
     }
     iterator = page.NextShardIterator;
     if (records.length > 0) empty = 0;
@@ -175,7 +239,7 @@ async function findInShard(options: FindIdsOptions, shardId: string): Promise<st
  * kinesalite emulator never answers one for a shard with nothing after the
  * timestamp), a TRIM_HORIZON iterator: slower to read, never wrong.
  */
-async function timestampIterator(options: FindIdsOptions, shardId: string): Promise<string | undefined> {
+async function timestampIterator(options: ScanOptions, shardId: string): Promise<string | undefined> {
   const base = { StreamName: options.stream, ShardId: shardId };
   try {
     const signal = AbortSignal.any([options.signal, AbortSignal.timeout(AT_TIMESTAMP_DEADLINE_MS)]);

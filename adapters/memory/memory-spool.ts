@@ -74,6 +74,14 @@ class MemorySpoolImpl implements MemorySpool {
     this.usedBytes += size;
   }
 
+  async scan(visit: (envelope: Envelope) => void): Promise<void> {
+    this.assertOpen();
+    for (let i = this.head; i < this.slots.length; i++) {
+      const slot = this.slots[i] as Slot;
+      if (slot.state !== 'acked') visit(slot.envelope);
+    }
+  }
+
   async lease(max: number): Promise<Lease> {
     this.assertOpen();
     if (!Number.isSafeInteger(max) || max < 0) throw new ValidationError(`lease(max) needs a whole number of records >= 0, got ${String(max)}`);

@@ -12,11 +12,13 @@ import { BusEvents, type ReconcileSummary } from '../events/bus-events.js';
 import { type BatcherOptions, SendBatcher } from '../failover/batcher.js';
 import type { BreakerOptions } from '../failover/breaker.js';
 import type { DeliveryOptions } from '../failover/deliver.js';
+import { FailbackGate, type FailbackOptions } from '../failover/failback-gate.js';
 import { FailoverRouter, type LandedOn } from '../failover/router.js';
 import { spoolAsTarget } from '../failover/spool-target.js';
 import { Reconciler, type ReconcilerOptions, type UncertainWriteChecks } from '../reconciler/reconciler.js';
 import { UncertainWrites } from '../reconciler/uncertain-writes.js';
 import { spoolAsSource } from '../reconciler/spool-source.js';
+import type { DrainPlan } from '../reconciler/survey.js';
 
 /** Where a sent record landed. */
 export interface SendResult {
@@ -38,6 +40,8 @@ export interface BusStats {
   breakers: Array<{ target: string; tier: string; state: 'closed' | 'open' | 'halfOpen' }>;
   queued: number;
   reconciling: boolean;
+  /** True while writes go behind a backlog (failback `after-drain`). */
+  behindBacklog: boolean;
 }
 
 /** The producer-facing bus. */
@@ -49,6 +53,8 @@ export interface Bus {
   sendBatch(inputs: readonly RecordInput[]): Promise<BatchItemResult[]>;
   /** Drain the spool and secondaries into the primary now (joins a running drain). */
   reconcile(): Promise<ReconcileSummary>;
+  /** What a drain would replay, coalesce and skip now, without writing or consuming anything. */
+  plan(): Promise<DrainPlan>;
   stats(): Promise<BusStats>;
   /** Flush pending sends, stop the reconciler, release every resource. */
   close(): Promise<void>;
@@ -73,9 +79,13 @@ export interface BusParts {
   closeAlso?: Array<{ close(): Promise<void> }>;
   logger: Logger;
   clock?: Clock;
+  /** This producer's id, stamped on each record so reconcilers sharing a fallback drain their own. */
+  instanceId?: string;
   breaker?: BreakerOptions;
   delivery?: DeliveryOptions;
   batching?: BatcherOptions;
+  /** When writes return to the primary after a failover (default `after-drain`: behind the backlog, keeping per-key order). */
+  failback?: FailbackOptions;
   reconciler?: ReconcilerOptions & { enabled?: boolean; intervalMs?: number };
 }
 
@@ -92,15 +102,30 @@ export function assembleBus(parts: BusParts): Bus {
     events,
     logger,
   });
-  const stamp = createStamper(parts.clock ? { clock: parts.clock } : {});
+  const stamp = createStamper({ ...(parts.clock ? { clock: parts.clock } : {}), ...(parts.instanceId ? { producer: parts.instanceId } : {}) });
   let closed = false;
   // Records left the primary: once the primary takes a write again, drain them without waiting for the timer.
   let backlog = false;
   events.on('bus.failover', () => {
     backlog = true;
   });
+  const gate = new FailbackGate(
+    {
+      dispatch: (batch, skipPrimary) => router.dispatch(batch, { skipPrimary }),
+      reconcile: async () => {
+        await reconciler.run().catch(() => undefined); // let a run that began earlier finish, then start afresh
+        return reconciler.run();
+      },
+      kick: () => kick(),
+      primaryHealthy: () => router.primary.state === 'closed',
+      events,
+      logger,
+      ...(parts.clock ? { clock: parts.clock } : {}),
+    },
+    parts.failback,
+  );
   const dispatch = async (batch: readonly Envelope[]) => {
-    const outcomes = await router.dispatch(batch);
+    const outcomes = await gate.dispatch(batch);
     if (backlog && outcomes.some((o) => o.ok && o.landedOn.tier === 'primary')) {
       backlog = false;
       setImmediate(kick);
@@ -151,17 +176,20 @@ export function assembleBus(parts: BusParts): Bus {
       );
     },
     reconcile: () => reconciler.run(),
+    plan: () => reconciler.plan(),
     async stats() {
       return {
         spool: await spoolChainStats(spools),
         breakers: router.tiers.map((t) => ({ target: t.target.id, tier: t.tier, state: t.state })),
         queued: batcher.queued,
         reconciling: reconciler.running,
+        behindBacklog: gate.behind,
       };
     },
     async close() {
       if (closed) return;
       closed = true;
+      gate.close();
       if (timer) clearInterval(timer);
       await batcher.flush();
       await reconciler.stop();

@@ -8,21 +8,38 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createDiskCheckpointStore, createDiskDedupeStore } from '../../adapters/disk/index.js';
 import { defaultRegistry, type TierRegistry } from '../../adapters/registry.js';
-import { checkTiers, type ComposedTier, composeTiers, misconfiguration, openSpools } from '../config/compose.js';
+import { checkTiers, type ComposeContext, type ComposedTier, composeTiers, misconfiguration, openSpools } from '../config/compose.js';
 import { parseBusConfig } from '../config/parse.js';
 import type { BusConfig, BusConfigInput } from '../config/schema.js';
 import { configWarnings } from '../config/warnings.js';
 import type { CheckpointStore, DrainSource, SpoolEvent } from '../contracts/index.js';
 import type { Clock } from '../envelope/index.js';
+import { type LoggerLike, toPinoLogger } from '../logging/logger-like.js';
 import { assembleBus, type Bus, type BusParts } from './bus.js';
+import { loadInstanceId } from './instance-id.js';
 
 /** Things a bus uses that are not configuration. */
 export interface BusDeps {
-  /** A pino logger (default: warnings and errors to stderr; `SPILLWAY_LOG_LEVEL` overrides). */
-  logger?: Logger;
+  /**
+   * A pino logger, or any logger with pino's level methods such as `console`
+   * (default: warnings and errors to stderr; `SPILLWAY_LOG_LEVEL` overrides).
+   */
+  logger?: Logger | LoggerLike;
   clock?: Clock;
   /** Tier and spool kinds (default: every registered kind, `adapters/registry.ts`). */
   registry?: TierRegistry;
+  /**
+   * Drain every producer's records from shared fallbacks, not only this one's,
+   * skipping those the primary already holds (`spillway drain --orphans`).
+   */
+  orphans?: boolean;
+  /** Build the primary tier with this instead of its kind's descriptor (the drop-in client sends through itself). */
+  primary?: ComposeContext['primary'];
+}
+
+/** The level for a caller's own logger: `SPILLWAY_LOG_LEVEL`, else info (the caller's logger filters too). */
+function levelFromEnv(): 'info' {
+  return (process.env.SPILLWAY_LOG_LEVEL as 'info' | undefined) ?? 'info';
 }
 
 /** The default logger: pino to stderr. */
@@ -44,14 +61,15 @@ interface Closable {
 export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Promise<Bus> {
   const registry = deps.registry ?? defaultRegistry;
   const config = parseBusConfig(input, registry);
-  const logger = deps.logger ?? defaultLogger();
+  const logger = deps.logger ? toPinoLogger(deps.logger, levelFromEnv()) : defaultLogger();
   const warnings = configWarnings(config, registry);
   for (const w of warnings) logger.warn({ field: w.field }, w.message);
   const checkpoints = deferredCheckpoints();
   const spoolEvents = eventForwarder();
-  const tiers = composeTiers(config, registry, { logger, checkpoints: checkpoints.store });
+  const context: ComposeContext & { producer?: string } = { logger, checkpoints: checkpoints.store, wire: config.envelope, orphans: deps.orphans === true, ...(deps.primary ? { primary: deps.primary } : {}) };
+  const tiers = composeTiers(config, registry, context);
   const opened: Closable[] = tiers.map((t) => t.tier.target);
-  let parts: Pick<BusParts, 'spool' | 'dedupe'> & { checkpoints: CheckpointStore };
+  let parts: Pick<BusParts, 'spool' | 'dedupe'> & { checkpoints: CheckpointStore; instanceId: string };
   try {
     if (config.verifyStreams) await verifyTiers(tiers, logger);
     const spools = await openSpools(config, registry, logger, opened, spoolEvents.push);
@@ -60,22 +78,25 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     opened.push(dedupe);
     const store = await createDiskCheckpointStore({ dir: join(stateDir, 'checkpoints') });
     checkpoints.resolve(store);
-    parts = { spool: spools, dedupe, checkpoints: store };
+    const instanceId = await loadInstanceId(stateDir);
+    context.producer = instanceId;
+    parts = { spool: spools, dedupe, checkpoints: store, instanceId };
   } catch (error) {
     // Nothing half-open is left behind: release what was opened, then report the problem.
     for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
     throw error;
   }
-  const bus = assemble(config, tiers, parts, logger, deps.clock);
+  const bus = assemble(config, tiers, parts, logger, deps);
   spoolEvents.attach(bus);
   // After the caller has had a chance to subscribe (createBus has resolved by then).
   if (warnings.length > 0) setImmediate(() => warnings.forEach((w) => bus.events.emit('config.warning', w)));
   return bus;
 }
 
-function assemble(config: BusConfig, tiers: ComposedTier[], parts: Pick<BusParts, 'spool' | 'dedupe'> & { checkpoints: CheckpointStore }, logger: Logger, clock: Clock | undefined): Bus {
+function assemble(config: BusConfig, tiers: ComposedTier[], parts: Pick<BusParts, 'spool' | 'dedupe'> & { checkpoints: CheckpointStore; instanceId: string }, logger: Logger, deps: BusDeps): Bus {
   const [primary, ...secondaries] = tiers as [ComposedTier, ...ComposedTier[]];
-  const search = primary.tier as { findWritten?: NonNullable<BusParts['uncertain']>['findWritten'] };
+  const search = primary.tier;
+  const clock = deps.clock;
   return assembleBus({
     primary: primary.tier.target,
     secondaries: secondaries.map((t) => t.tier.target),
@@ -84,12 +105,14 @@ function assemble(config: BusConfig, tiers: ComposedTier[], parts: Pick<BusParts
     secondarySources: () => secondarySources(secondaries),
     ...(search.findWritten ? { uncertain: { store: parts.checkpoints, findWritten: search.findWritten.bind(primary.tier) } } : {}),
     closeAlso: [parts.checkpoints],
+    instanceId: parts.instanceId,
     logger,
     ...(clock ? { clock } : {}),
     breaker: config.breaker,
     delivery: config.delivery,
     batching: config.batching,
-    reconciler: config.reconciler,
+    failback: config.failback,
+    reconciler: deps.orphans ? { ...config.reconciler, checkPrimaryFirst: true } : config.reconciler,
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { SpoolConfig, TierConfig, TierRegistry } from '../../adapters/registry.js';
-import type { CheckpointStore, RemoteTier, Spool, SpoolEvent, TierCheck } from '../contracts/index.js';
+import type { RemoteTier, Spool, SpoolEvent, TierCheck, TierContext } from '../contracts/index.js';
 import { ConfigError, hasCode, type SpillwayError } from '../errors/index.js';
 import type { BusConfig } from './schema.js';
 
@@ -31,15 +31,25 @@ function descriptorOf<D extends { kind: string }>(list: readonly D[], config: { 
   return found;
 }
 
+/** What every tier shares when composed; see {@link TierContext}. */
+export interface ComposeContext extends Omit<TierContext, 'field' | 'role'> {
+  /** Build the primary with this instead of its kind's descriptor (the drop-in client sends through itself). */
+  primary?: (config: TierConfig, context: TierContext) => RemoteTier;
+}
+
 /** Build every remote tier (no network call), primary first. */
-export function composeTiers(config: BusConfig, registry: TierRegistry, context: { logger: Logger; checkpoints: CheckpointStore }): ComposedTier[] {
+export function composeTiers(config: BusConfig, registry: TierRegistry, context: ComposeContext): ComposedTier[] {
   const entries: Array<[string, 'primary' | 'secondary', TierConfig]> = [
     ['primary', 'primary', config.primary],
     ...config.secondaries.map((c, i): [string, 'secondary', TierConfig] => [`secondaries.${i}`, 'secondary', c]),
   ];
+  const primaryFactory = context.primary;
   return entries.map(([field, role, c]) => {
     const descriptor = descriptorOf(registry.targets, c, field);
-    return { field, role, label: descriptor.describe(c), tier: descriptor.create(c, { field, role, logger: context.logger.child({ tier: field }), checkpoints: context.checkpoints }) };
+    // Inherits from `context`, not a copy: the producer id is set on it once the bus has opened its state.
+    const tierContext: TierContext = Object.create(context, { field: { value: field }, role: { value: role }, logger: { value: context.logger.child({ tier: field }) } }) as TierContext;
+    const create = role === 'primary' && primaryFactory ? primaryFactory : (cfg: TierConfig, ctx: TierContext) => descriptor.create(cfg, ctx);
+    return { field, role, label: descriptor.describe(c), tier: create(c, tierContext) };
   });
 }
 

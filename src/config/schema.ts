@@ -21,6 +21,20 @@ export const commonShape = {
     .strict()
     .default({}),
   batching: z.object({ lingerMs: ms.optional(), maxQueuedRecords: z.number().int().positive().optional() }).strict().default({}),
+  /**
+   * What the primary stream receives: `spillway` (default) the envelope with
+   * id and times; `none` exactly the producer's bytes, for consumers that do
+   * not use spillway (see docs/drop-in-client.md for what it can deduplicate).
+   */
+  envelope: z.enum(['spillway', 'none'], { error: 'envelope must be "spillway" or "none"' }).default('spillway'),
+  /** When writes return to the primary after a failover (see docs/configuration.md). */
+  failback: z
+    .object({
+      mode: z.enum(['after-drain', 'immediate'], { error: 'failback.mode must be "after-drain" (keeps per-key order) or "immediate"' }).optional(),
+      maxBehindMs: z.number().int().positive().optional(),
+    })
+    .strict()
+    .default({}),
   delivery: z.object({ throttleBudgetMs: ms.optional(), maxRecordAttempts: z.number().int().positive().optional() }).strict().default({}),
   reconciler: z
     .object({
@@ -29,6 +43,7 @@ export const commonShape = {
       maxRecordsPerSecond: z.number().positive().optional(),
       maxBytesPerSecond: z.number().positive().optional(),
       windowRecords: z.number().int().positive().optional(),
+      coalesce: z.enum(['backlog', 'window'], { error: 'reconciler.coalesce must be "backlog" (newest snapshot across the whole backlog) or "window"' }).optional(),
       dedupeTtlMs: z.number().int().positive().optional(),
       uncertainSettleMs: z.number().int().nonnegative().optional(),
     })

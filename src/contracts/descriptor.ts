@@ -21,6 +21,19 @@ export interface TierContext {
   readonly logger: Logger;
   /** Durable key/value store for drain positions (per-shard sequence numbers and the like). */
   readonly checkpoints: CheckpointStore;
+  /**
+   * What the primary receives (primary only): `spillway` (default) the
+   * envelope; `none` exactly the producer's bytes (see docs/drop-in-client.md).
+   */
+  readonly wire?: 'spillway' | 'none';
+  /**
+   * This producer's instance id, known once the bus has opened its state. A
+   * fallback every reader sees in full (a Kinesis stream) drains only this
+   * producer's records; a queue hands each message to one reader anyway.
+   */
+  readonly producer?: string;
+  /** Drain every producer's records, at positions of its own (`spillway drain --orphans`). */
+  readonly orphans?: boolean;
 }
 
 /** What `check` found out about a tier, for `spillway config check` and for start-up. */
@@ -48,6 +61,12 @@ export interface RemoteTier {
    * with what was found; never throw for an unreachable or misconfigured tier.
    */
   check(signal: AbortSignal): Promise<TierCheck>;
+  /**
+   * Which of `ids` the tier holds among what was written since `sinceMs`
+   * (optional; a primary that has it lets the bus settle writes of unknown
+   * fate instead of replaying them).
+   */
+  findWritten?(ids: ReadonlySet<string>, sinceMs: number, signal: AbortSignal): Promise<string[]>;
 }
 
 /** One kind of remote tier (`kinesis`, `sqs`, `eventbridge`), exported by its adapter folder. */

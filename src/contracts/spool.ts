@@ -31,6 +31,12 @@ export interface Spool {
   ack(lease: Lease): Promise<void>;
   release(lease: Lease): Promise<void>;
   stats(): Promise<SpoolStats>;
+  /**
+   * Visit every record not yet acknowledged, in append order, without leasing
+   * it (the reconciler's survey for coalescing across the whole backlog).
+   * Optional: a spool without it is coalesced window by window.
+   */
+  scan?(visit: (envelope: Envelope) => void, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 

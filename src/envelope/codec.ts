@@ -23,6 +23,8 @@ interface Header {
   eventTime: number;
   sentTime: number;
   contentType: ContentType;
+  explicitHashKey?: string;
+  producer?: string;
 }
 
 const encoded = new WeakMap<Envelope, Uint8Array>();
@@ -46,6 +48,8 @@ function encodeUncached(envelope: Envelope): Uint8Array {
     eventTime: envelope.eventTime,
     sentTime: envelope.sentTime,
     contentType: envelope.contentType,
+    ...(envelope.explicitHashKey === undefined ? {} : { explicitHashKey: envelope.explicitHashKey }),
+    ...(envelope.producer === undefined ? {} : { producer: envelope.producer }),
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const out = Buffer.allocUnsafe(PREFIX + head.length + envelope.data.length);
@@ -99,6 +103,8 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     eventTime: header.eventTime,
     sentTime: header.sentTime,
     contentType: header.contentType,
+    ...(typeof header.explicitHashKey === 'string' ? { explicitHashKey: header.explicitHashKey } : {}),
+    ...(typeof header.producer === 'string' ? { producer: header.producer } : {}),
     data: new Uint8Array(buf.buffer, buf.byteOffset + PREFIX + headLength, buf.length - PREFIX - headLength),
   };
 }

@@ -12,6 +12,8 @@ export interface StamperOptions {
   clock?: Clock;
   /** Largest encoded record plus partition key, in bytes. Defaults to the Kinesis limit. */
   maxRecordBytes?: number;
+  /** This producer's instance id, stamped on every record. */
+  producer?: string;
 }
 
 /** Turns a producer's input into a validated, stamped {@link Envelope}. */
@@ -37,6 +39,7 @@ export function createStamper(options: StamperOptions = {}): Stamper {
     if (input.coalesceKey !== undefined && (typeof input.coalesceKey !== 'string' || input.coalesceKey.length === 0)) {
       throw new ValidationError('coalesceKey must be a non-empty string');
     }
+    if (input.explicitHashKey !== undefined) validateExplicitHashKey(input.explicitHashKey);
     const now = clock();
     const eventTime = toMillis(input.eventTime, now);
     const envelope: Envelope = {
@@ -47,6 +50,8 @@ export function createStamper(options: StamperOptions = {}): Stamper {
       eventTime,
       sentTime: now,
       contentType,
+      ...(input.explicitHashKey === undefined ? {} : { explicitHashKey: input.explicitHashKey }),
+      ...(options.producer === undefined ? {} : { producer: options.producer }),
       data,
     };
     const size = encodedSize(envelope) + Buffer.byteLength(envelope.partitionKey, 'utf8');
@@ -61,6 +66,14 @@ function validatePartitionKey(key: unknown): asserts key is string {
   const chars = [...key].length;
   if (chars > KINESIS_MAX_PARTITION_KEY_CHARS) {
     throw new ValidationError(`partitionKey is ${chars} characters, over Kinesis' ${KINESIS_MAX_PARTITION_KEY_CHARS}; hash or shorten it`);
+  }
+}
+
+const MAX_HASH_KEY = (1n << 128n) - 1n;
+
+function validateExplicitHashKey(key: unknown): void {
+  if (typeof key !== 'string' || !/^\d{1,39}$/.test(key) || BigInt(key) > MAX_HASH_KEY) {
+    throw new ValidationError(`explicitHashKey must be a decimal integer from 0 to 2^128-1, got ${JSON.stringify(key)}; omit it to let the partition key pick the shard`);
   }
 }
 

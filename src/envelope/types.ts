@@ -16,6 +16,8 @@ export interface RecordInput {
   coalesceKey?: string;
   /** When the event happened (defaults to now). */
   eventTime?: Date | number;
+  /** Kinesis `ExplicitHashKey`: a decimal 128-bit hash that overrides the partition key's shard choice. */
+  explicitHashKey?: string;
 }
 
 /**
@@ -34,5 +36,9 @@ export interface Envelope {
   /** Milliseconds since the epoch: when it was handed to spillway. */
   readonly sentTime: number;
   readonly contentType: ContentType;
+  /** Kinesis `ExplicitHashKey`, kept through every tier so a replay lands on the same shard. */
+  readonly explicitHashKey?: string;
+  /** The producer instance that sent it: on a fallback shared by several producers, each reconciler drains its own. */
+  readonly producer?: string;
   readonly data: Uint8Array;
 }

@@ -33,6 +33,11 @@ export interface BusEventMap {
   'spool.durability': { spool: string; message: string };
   /** A spool set damaged records aside on open; the rest are drained. */
   'spool.quarantined': { spool: string; file: string; offset: number; bytes: number; reason: string };
+  /**
+   * Writes go to the primary again after a failover (failback 'after-drain'):
+   * the backlog was drained, or `forced` past `failback.maxBehindMs`.
+   */
+  'bus.failback': { behindMs: number; forced: boolean };
   /** Records were made durable in the spool. */
   'spool.append': { target: string; records: number };
   /** The reconciler started a drain. */
@@ -54,6 +59,8 @@ export interface ReconcileSummary {
   settled: number;
   /** Records on a secondary that are not spillway envelopes: skipped, never replayed. */
   foreign: number;
+  /** Records on a shared fallback that other producers wrote: left to their own reconcilers. */
+  otherProducers: number;
   durationMs: number;
   /** Sources that could not be read this run (retried next run). */
   unavailable: string[];

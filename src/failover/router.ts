@@ -84,13 +84,18 @@ export class FailoverRouter {
     return this.tiers[0] as GuardedTarget;
   }
 
-  /** Offer a batch down the chain; one outcome per record, in order. */
-  async dispatch(batch: readonly Envelope[]): Promise<DispatchOutcome[]> {
+  /**
+   * Offer a batch down the chain; one outcome per record, in order. With
+   * `skipPrimary` the batch starts at the first secondary (writes behind a
+   * backlog, see FailbackGate).
+   */
+  async dispatch(batch: readonly Envelope[], options: { skipPrimary?: boolean } = {}): Promise<DispatchOutcome[]> {
     const outcomes = new Map<string, DispatchOutcome>();
     const failures = new Map<string, TierFailure[]>();
     let pending: readonly Envelope[] = batch;
     for (const [index, tier] of this.tiers.entries()) {
       if (pending.length === 0) break;
+      if (index === 0 && options.skipPrimary) continue;
       const at = Date.now();
       const result = await deliverToTier(tier, pending, this.#options.delivery ?? {}, this.#abort.signal);
       if (index === 0) await this.#recordUncertain(at, result.passed);

@@ -53,13 +53,14 @@ export class Pacer {
     return this.#maxRecords * this.#fraction;
   }
 
-  /** Wait until the bucket is out of debt, then spend `records` and `bytes`. */
+  /** Wait until the bucket holds `records` and `bytes` (see the module comment), then spend them. */
   async take(records: number, bytes: number, signal?: AbortSignal): Promise<void> {
     this.#refill();
-    const waitMs = Math.max(0, (-this.#recordTokens / this.#recordRate()) * 1000, (-this.#byteTokens / this.#byteRate()) * 1000);
+    const waitMs = Math.max(0, ((records - this.#recordTokens) / this.#recordRate()) * 1000, ((bytes - this.#byteTokens) / this.#byteRate()) * 1000);
     if (waitMs > 0) {
       await this.#sleep(Math.ceil(waitMs), signal);
-      this.#refill();
+      // What accrued while waiting for this batch counts in full, not only up to the idle burst.
+      this.#refill(records, bytes);
     }
     this.#recordTokens -= records;
     this.#byteTokens -= bytes;
@@ -83,11 +84,12 @@ export class Pacer {
     return this.#maxBytes * this.#fraction;
   }
 
-  #refill(): void {
+  /** Add what accrued since the last refill, up to the burst (or up to what a waiting batch needs). */
+  #refill(needRecords = 0, needBytes = 0): void {
     const now = this.#now();
     const seconds = (now - this.#last) / 1000;
     this.#last = now;
-    this.#recordTokens = Math.min(this.#recordRate() * this.#burst, this.#recordTokens + seconds * this.#recordRate());
-    this.#byteTokens = Math.min(this.#byteRate() * this.#burst, this.#byteTokens + seconds * this.#byteRate());
+    this.#recordTokens = Math.min(Math.max(this.#recordRate() * this.#burst, needRecords), this.#recordTokens + seconds * this.#recordRate());
+    this.#byteTokens = Math.min(Math.max(this.#byteRate() * this.#burst, needBytes), this.#byteTokens + seconds * this.#byteRate());
   }
 }

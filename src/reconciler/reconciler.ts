@@ -31,6 +31,7 @@ import { chunkBatch, recordBytes } from '../failover/chunk.js';
 import { wait } from '../failover/backoff.js';
 import { type DeliveryOptions, deliverToTier } from '../failover/deliver.js';
 import { coalesceWindow } from './coalesce.js';
+import { type DrainPlan, planDrain, surveySources } from './survey.js';
 import { MergedReader } from './merge.js';
 import { Pacer, type PacerOptions } from './pacer.js';
 import type { UncertainBatch, UncertainWrites } from './uncertain-writes.js';
@@ -39,6 +40,19 @@ import type { UncertainBatch, UncertainWrites } from './uncertain-writes.js';
 export interface ReconcilerOptions extends PacerOptions {
   /** Records merged, deduplicated and coalesced together (default 5000). */
   windowRecords?: number;
+  /**
+   * Where superseded snapshots are found: `backlog` (default) surveys every
+   * source first, so of the snapshots sharing a coalesceKey only the newest in
+   * the whole backlog is sent; `window` looks within each window only (one
+   * read of each source instead of two).
+   */
+  coalesce?: 'backlog' | 'window';
+  /**
+   * Before draining, look in the primary for every id in the backlog and skip
+   * those already there (default false): for draining records another
+   * producer wrote and may have drained itself (`spillway drain --orphans`).
+   */
+  checkPrimaryFirst?: boolean;
   /** Records read from one source at a time (default 1000). */
   readRecords?: number;
   /** How long drained ids are remembered, in ms (default 7 days). */
@@ -109,8 +123,17 @@ export class Reconciler {
 
   async #drain(): Promise<ReconcileSummary> {
     const started = performance.now();
-    const summary: ReconcileSummary = { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, durationMs: 0, unavailable: [] };
+    const summary: ReconcileSummary = { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, otherProducers: 0, durationMs: 0, unavailable: [] };
     const sources = await this.#listSources(summary);
+    let newest: Map<string, string> | undefined;
+    try {
+      newest = await this.#survey(sources, summary);
+    } catch (error) {
+      summary.error = error instanceof Error ? error.message : String(error);
+      summary.durationMs = Math.round(performance.now() - started);
+      this.#deps.events.emit('reconciler.done', summary);
+      return summary;
+    }
     const reader = new MergedReader(sources, this.#options.readRecords ?? 1_000, this.#abort.signal);
     this.#deps.events.emit('reconciler.start', { sources: sources.map((s) => s.id) });
     let pending: SourceChunk[] = [];
@@ -121,11 +144,12 @@ export class Reconciler {
         pending = [...window.completed];
         // Settle after reading: every uncertain write recorded before these records reached a source is covered.
         await this.#settle(summary);
-        await this.#writeWindow(window.envelopes, summary);
+        await this.#writeWindow(window.envelopes, summary, newest);
         for (const chunk of window.completed) {
           await chunk.commit();
           pending.shift();
           summary.foreign += chunk.foreign ?? 0;
+          summary.otherProducers += chunk.otherProducers ?? 0;
         }
       }
     } catch (error) {
@@ -167,8 +191,33 @@ export class Reconciler {
     });
   }
 
-  async #writeWindow(envelopes: readonly Envelope[], summary: ReconcileSummary): Promise<void> {
-    const { records, duplicates, coalesced } = coalesceWindow(envelopes);
+  /**
+   * The newest snapshot id per coalesceKey across the backlog (see survey.ts);
+   * with `checkPrimaryFirst`, also marks as written every surveyed id the
+   * primary already holds, so records someone else may have drained are not
+   * written again (an orphan drain).
+   */
+  async #survey(sources: readonly DrainSource[], summary: ReconcileSummary): Promise<Map<string, string> | undefined> {
+    const backlog = (this.#options.coalesce ?? 'backlog') === 'backlog';
+    const check = this.#options.checkPrimaryFirst === true && this.#deps.uncertain !== undefined;
+    if (!backlog && !check) return undefined;
+    const result = await surveySources(sources, this.#abort.signal, this.#deps.logger, { ids: check });
+    if (check && result.ids && result.ids.length > 0 && result.oldestSentTime !== undefined) {
+      const found = await this.#deps.uncertain?.findWritten(new Set(result.ids), result.oldestSentTime - SKEW_MS, this.#abort.signal);
+      if (found && found.length > 0) await this.#deps.dedupe.markSeen(found, this.#ttl());
+      summary.settled += found?.length ?? 0;
+    }
+    return backlog ? result.newest : undefined;
+  }
+
+  /** What a drain would do now; writes and consumes nothing. */
+  async plan(): Promise<DrainPlan> {
+    const sources = await this.#deps.sources();
+    return planDrain(sources, this.#deps.dedupe, this.#abort.signal, this.#deps.logger);
+  }
+
+  async #writeWindow(envelopes: readonly Envelope[], summary: ReconcileSummary, newest?: ReadonlyMap<string, string>): Promise<void> {
+    const { records, duplicates, coalesced } = coalesceWindow(envelopes, newest);
     const unseen = new Set(await this.#deps.dedupe.filterUnseen(records.map((r) => r.id)));
     const toWrite = records.filter((r) => unseen.has(r.id));
     const target = this.#deps.primary.target;

@@ -12,6 +12,7 @@ export function spoolAsSource(spool: Spool): DrainSource {
       leases.set(chunk, lease);
       return chunk;
     },
+    ...(spool.scan ? { survey: (visit: Parameters<NonNullable<Spool['scan']>>[0], signal: AbortSignal) => (spool.scan as NonNullable<Spool['scan']>).call(spool, visit, signal) } : {}),
     async abandon(chunk) {
       const lease = leases.get(chunk);
       if (lease) await spool.release(lease);

@@ -49,6 +49,9 @@ export function storedSource(target: MemoryTarget): DrainSource {
       const chunk: SourceChunk = { envelopes, commit: async () => void (committed = end) };
       return chunk;
     },
+    async survey(visit) {
+      for (const e of target.stored.slice(committed)) visit(e);
+    },
     async abandon() {
       read = committed;
     },

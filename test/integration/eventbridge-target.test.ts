@@ -116,8 +116,8 @@ describe('EventBridge target (fake → fauxqs)', () => {
     for (let i = 0; i < 5; i++) events.emit('bus.failover', { from: 'kinesis:us-east-1:s', to: 'sqs:us-west-2:q', records: 10, reason: 'refused' });
     events.emit('breaker.close', { target: 'sqs:us-west-2:q', tier: 'secondary' }); // not the primary: no failback
     events.emit('breaker.close', { target: 'kinesis:us-east-1:s', tier: 'primary' });
-    events.emit('reconciler.done', { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, durationMs: 1, unavailable: [] }); // nothing moved
-    events.emit('reconciler.done', { written: 40, skippedDuplicates: 2, coalesced: 0, rejected: 0, settled: 0, foreign: 0, durationMs: 9, unavailable: [] });
+    events.emit('reconciler.done', { written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, otherProducers: 0, durationMs: 1, unavailable: [] }); // nothing moved
+    events.emit('reconciler.done', { written: 40, skippedDuplicates: 2, coalesced: 0, rejected: 0, settled: 0, foreign: 0, otherProducers: 0, durationMs: 9, unavailable: [] });
     const got: Array<{ 'detail-type': string; detail: Record<string, unknown> }> = [];
     await waitFor(async () => {
       got.push(...((await delivered(queueUrl)) as typeof got));

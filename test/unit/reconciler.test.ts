@@ -5,7 +5,8 @@ import type { DedupeStore } from '../../src/contracts/index.js';
 import { memoryBus, primaryClosed } from '../helpers/bus-parts.js';
 import type { MemoryTarget } from '../helpers/memory-target.js';
 
-const fastReset = { breaker: { volumeThreshold: 2, resetTimeoutMs: 20 } };
+// These tests drive the breaker with live writes, which failback 'after-drain' keeps off the primary; see failback.test.ts.
+const fastReset = { breaker: { volumeThreshold: 2, resetTimeoutMs: 20 }, failback: { mode: 'immediate' as const } };
 
 describe('reconciler', () => {
   it('drains spool and secondary back into the primary in send order, once each, after the breaker closes', async () => {
@@ -54,7 +55,7 @@ describe('reconciler', () => {
     await bus.close();
   });
 
-  it('starts by itself when the primary takes a write again after a failover that did not open the breaker', async () => {
+  it('with failback immediate, starts when the primary takes a write again after a failover that did not open the breaker (the newer record lands first)', async () => {
     const { bus, primary, secondary } = memoryBus(autoReconcile);
     secondary.down(new TransientError('down'));
     primary.script = (_batch, call) => (call === 0 ? new TransientError('one blip') : 'ok');

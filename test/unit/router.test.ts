@@ -20,8 +20,8 @@ describe('failover router', () => {
     await bus.close();
   });
 
-  it('fails over to the secondary, opens the primary breaker, then skips the primary', async () => {
-    const { bus, primary, secondary } = memoryBus();
+  it('fails over to the secondary, opens the primary breaker, then skips the primary (failback immediate)', async () => {
+    const { bus, primary, secondary } = memoryBus({ failback: { mode: 'immediate' } });
     primary.script = () => new TransientError('connection refused');
     const opened: string[] = [];
     bus.events.on('breaker.open', (e) => opened.push(e.target));
@@ -36,7 +36,7 @@ describe('failover router', () => {
   });
 
   it('spools when every region is down, and fails only when the spool fails too, listing every cause', async () => {
-    const { bus, primary, secondary, spool } = memoryBus();
+    const { bus, primary, secondary, spool } = memoryBus({ failback: { mode: 'immediate' } });
     primary.script = () => new TransientError('us-east-1 unreachable');
     secondary.script = () => new TransientError('us-west-2 unreachable');
     const spooled = await bus.sendBatch(records(7));

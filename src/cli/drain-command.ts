@@ -1,0 +1,153 @@
+/**
+ * `spillway drain`: drain the spool and the secondaries into the primary by
+ * hand, with a progress bar (backlog, rate, ETA); `--dry-run` prints what a
+ * drain would replay, coalesce and skip; `--orphans` also drains what other
+ * producers left on a shared fallback.
+ */
+import { readFile } from 'node:fs/promises';
+import { SingleBar } from 'cli-progress';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import type { Bus } from '../bus/bus.js';
+import { createBus } from '../bus/create-bus.js';
+import type { BusConfigInput } from '../config/schema.js';
+import { ConfigError } from '../errors/index.js';
+import type { ReconcileSummary } from '../events/bus-events.js';
+import type { DrainPlan } from '../reconciler/survey.js';
+
+interface DrainFlags {
+  config?: string;
+  dryRun?: boolean;
+  orphans?: boolean;
+  json?: boolean;
+  maxRuns: string;
+}
+
+/** The `drain` subcommand. */
+export function drainCommand(): Command {
+  return new Command('drain')
+    .description('Drain the spool and the secondaries into the primary now, with progress')
+    .option('-c, --config <file>', 'bus configuration file (YAML or JSON); default $SPILLWAY_CONFIG')
+    .option('--dry-run', 'print what a drain would replay, coalesce and skip; write nothing')
+    .option('--orphans', "also drain other producers' records from shared fallbacks (run with those producers stopped)")
+    .option('--json', 'print the result as JSON')
+    .option('--max-runs <n>', 'give up after this many drain runs that fail', '5')
+    .action(async (flags: DrainFlags) => {
+      const config = await readConfig(flags.config ?? process.env.SPILLWAY_CONFIG);
+      const bus = await createBus(
+        { ...config, reconciler: { ...config.reconciler, enabled: false } },
+        { logger: pino({ level: process.env.SPILLWAY_LOG_LEVEL ?? 'warn' }, pino.destination(2)), ...(flags.orphans ? { orphans: true } : {}) },
+      );
+      try {
+        const plan = await bus.plan();
+        if (flags.dryRun) {
+          process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
+          return;
+        }
+        const summary = await drainWithProgress(bus, plan, Number(flags.maxRuns), !flags.json && process.stderr.isTTY === true);
+        process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummary(summary));
+        if (summary.error) process.exitCode = 1;
+      } finally {
+        await bus.close();
+      }
+    });
+}
+
+async function readConfig(file: string | undefined): Promise<BusConfigInput> {
+  if (!file) throw new ConfigError('spillway drain needs a configuration: pass --config FILE or set SPILLWAY_CONFIG', { field: '--config' });
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`${file} could not be read: ${(cause as Error).message}`, { field: '--config', cause });
+  }
+  try {
+    return (file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as BusConfigInput;
+  } catch (cause) {
+    throw new ConfigError(`${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(cause as Error).message}`, { field: '--config', cause });
+  }
+}
+
+/** Totals over every run of a manual drain. */
+interface DrainTotals extends ReconcileSummary {
+  runs: number;
+}
+
+/** Run drains until one writes nothing; a bar on a terminal, a line per run otherwise. */
+async function drainWithProgress(bus: Bus, plan: DrainPlan, maxFailures: number, tty: boolean): Promise<DrainTotals> {
+  const total = Math.max(plan.toWrite, 1);
+  const bar = tty ? new SingleBar({ format: 'draining [{bar}] {value}/{total} records | {rate} rec/s | ETA {eta_formatted}', hideCursor: true }) : undefined;
+  const started = performance.now();
+  const totals: DrainTotals = { runs: 0, written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, otherProducers: 0, durationMs: 0, unavailable: [] };
+  let base = 0;
+  const onProgress = (p: { written: number }): void => {
+    const done = base + p.written;
+    const rate = Math.round(done / Math.max(0.001, (performance.now() - started) / 1000));
+    bar?.update(Math.min(done, total), { rate });
+  };
+  bus.events.on('reconciler.progress', onProgress);
+  bar?.start(total, 0, { rate: 0 });
+  let failures = 0;
+  try {
+    for (;;) {
+      const run = await bus.reconcile();
+      totals.runs++;
+      accumulate(totals, run);
+      base = totals.written;
+      if (!bar) process.stderr.write(`drain run ${totals.runs}: ${run.written} written, ${run.skippedDuplicates} skipped, ${run.coalesced} coalesced${run.error ? `; stopped: ${run.error}` : ''}\n`);
+      if (run.error) {
+        if (++failures >= maxFailures) break;
+        continue;
+      }
+      delete totals.error;
+      if (run.written === 0) break;
+    }
+  } finally {
+    bar?.stop();
+    bus.events.off('reconciler.progress', onProgress);
+  }
+  totals.durationMs = Math.round(performance.now() - started);
+  return totals;
+}
+
+function accumulate(totals: DrainTotals, run: ReconcileSummary): void {
+  totals.written += run.written;
+  totals.skippedDuplicates += run.skippedDuplicates;
+  totals.coalesced += run.coalesced;
+  totals.rejected += run.rejected;
+  totals.settled += run.settled;
+  totals.foreign += run.foreign;
+  totals.otherProducers += run.otherProducers;
+  totals.unavailable = [...new Set([...totals.unavailable, ...run.unavailable])];
+  if (run.error) totals.error = run.error;
+}
+
+function renderPlan(plan: DrainPlan): string {
+  const lines = [
+    'spillway drain --dry-run: nothing was written',
+    '',
+    `  in the backlog        ${plan.records}`,
+    `  would write           ${plan.toWrite}`,
+    `  already in primary    ${plan.alreadyWritten}   (skipped: the dedupe store has them)`,
+    `  duplicates            ${plan.duplicates}   (the same id in two places: written once)`,
+    `  snapshots coalesced   ${plan.coalesced}   (superseded by a newer snapshot of the same key)`,
+    '',
+    '  per source',
+    ...Object.entries(plan.bySource).map(([id, n]) => `    ${id}  ${n}`),
+  ];
+  if (plan.oldestSentTime !== undefined) lines.push('', `  sent between ${new Date(plan.oldestSentTime).toISOString()} and ${new Date(plan.newestSentTime ?? plan.oldestSentTime).toISOString()}`);
+  if (plan.unsurveyed.length > 0) lines.push('', `  not counted (cannot be read without consuming): ${plan.unsurveyed.join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function renderSummary(t: DrainTotals): string {
+  const lines = [
+    `spillway drain: ${t.error ? 'STOPPED' : 'done'} after ${t.runs} run(s) in ${(t.durationMs / 1000).toFixed(1)} s`,
+    `  written ${t.written}, duplicates skipped ${t.skippedDuplicates}, snapshots coalesced ${t.coalesced}, found already in primary ${t.settled}`,
+  ];
+  if (t.otherProducers > 0) lines.push(`  left for other producers ${t.otherProducers} (drain them with --orphans once those producers are gone)`);
+  if (t.unavailable.length > 0) lines.push(`  unavailable: ${t.unavailable.join(', ')}`);
+  if (t.error) lines.push(`  stopped: ${t.error}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,110 @@
+/**
+ * `spillway drain` through the real bin against a kinesalite process: the dry
+ * run counts what would be replayed, coalesced and skipped and writes nothing;
+ * the drain writes it; `--orphans` drains what a producer that is gone left
+ * on a shared secondary, once, even when run twice.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createBus } from '../../src/bus/create-bus.js';
+import type { BusConfigInput } from '../../src/config/schema.js';
+import { ensureStream, FAKE_CREDENTIALS } from '../../src/drill/kinesis-admin.js';
+import { silentLogger } from '../helpers/bus-parts.js';
+import { uniqueName } from '../helpers/emulators.js';
+import { idCounts, useTwoRegions } from '../helpers/two-regions.js';
+
+const run = promisify(execFile);
+const bin = join(import.meta.dirname, '../../bin/spillway.js');
+const regions = useTwoRegions('kinesalite');
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function producerConfig(stream: string): Promise<{ config: BusConfigInput; file: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'spillway-drain-cli-'));
+  dirs.push(dir);
+  const config: BusConfigInput = {
+    primary: { kind: 'kinesis', region: regions.east.name, stream, endpoint: regions.east.proxy.url, credentials: FAKE_CREDENTIALS, requestTimeoutMs: 1_000 },
+    secondaries: [{ kind: 'kinesis', region: regions.west.name, stream, endpoint: regions.west.proxy.url, credentials: FAKE_CREDENTIALS, requestTimeoutMs: 1_000 }],
+    spool: { kind: 'disk', dir: join(dir, 'spool') },
+    reconciler: { enabled: false, maxRecordsPerSecond: 1e5, maxBytesPerSecond: 1e9, uncertainSettleMs: 0 },
+  };
+  const file = join(dir, 'spillway.config.json');
+  await writeFile(file, JSON.stringify(config));
+  return { config, file };
+}
+
+async function stream(): Promise<string> {
+  const name = uniqueName();
+  await Promise.all([ensureStream(regions.east.admin, name, 1), ensureStream(regions.west.admin, name, 1)]);
+  return name;
+}
+
+/** Send with the primary down, then close: the records stay on the secondary (or in the spool). */
+async function leaveBehind(config: BusConfigInput, records: Array<{ partitionKey: string; data: unknown; kind?: 'snapshot' }>, spoolToo = false): Promise<string[]> {
+  const bus = await createBus(config, { logger: silentLogger });
+  regions.east.proxy.setFault({ mode: 'refuse' });
+  if (spoolToo) regions.west.proxy.setFault({ mode: 'refuse' });
+  try {
+    const results = await bus.sendBatch(records);
+    expect(results.every((r) => r.ok && r.landedOn.tier !== 'primary')).toBe(true);
+    return results.map((r) => (r.ok ? r.id : ''));
+  } finally {
+    regions.east.proxy.setFault({ mode: 'none' });
+    regions.west.proxy.setFault({ mode: 'none' });
+    await bus.close();
+  }
+}
+
+const drain = async (file: string, ...flags: string[]) => JSON.parse((await run(process.execPath, [bin, 'drain', '--config', file, '--json', ...flags])).stdout) as Record<string, unknown>;
+
+describe('spillway drain', () => {
+  it('--dry-run counts what would be replayed, coalesced and skipped, and writes nothing; the drain then writes exactly that', async () => {
+    const name = await stream();
+    const { config, file } = await producerConfig(name);
+    const records = [
+      ...Array.from({ length: 30 }, (_, i) => ({ partitionKey: `k${i % 3}`, data: { i } })),
+      ...Array.from({ length: 10 }, (_, i) => ({ partitionKey: 'meter', kind: 'snapshot' as const, data: { reading: i } })),
+    ];
+    await leaveBehind(config, records.slice(0, 20));
+    await leaveBehind(config, records.slice(20), true);
+    const plan = await drain(file, '--dry-run');
+    expect(plan).toMatchObject({ records: 40, toWrite: 31, coalesced: 9, alreadyWritten: 0, duplicates: 0, unsurveyed: [] });
+    expect(await regions.read(regions.east, name)).toHaveLength(0);
+    const done = await drain(file);
+    expect(done).toMatchObject({ written: 31, coalesced: 9 });
+    expect(done.error).toBeUndefined();
+    expect(await regions.read(regions.east, name)).toHaveLength(31);
+    expect(await drain(file, '--dry-run')).toMatchObject({ records: 0, toWrite: 0 });
+  }, 60_000);
+
+  it("leaves another producer's records on a shared secondary; --orphans drains them once, even when run twice", async () => {
+    const name = await stream();
+    const gone = await producerConfig(name);
+    const survivor = await producerConfig(name);
+    const ids = await leaveBehind(gone.config, Array.from({ length: 25 }, (_, i) => ({ partitionKey: `g${i % 4}`, data: { i } })));
+    const own = await drain(survivor.file);
+    expect(own).toMatchObject({ written: 0, otherProducers: 25 });
+    expect(await regions.read(regions.east, name)).toHaveLength(0);
+    const orphans = await drain(survivor.file, '--orphans');
+    expect(orphans).toMatchObject({ written: 25 });
+    await drain(survivor.file, '--orphans');
+    const counts = idCounts(await regions.read(regions.east, name));
+    expect(ids.filter((id) => counts.get(id) !== 1)).toEqual([]);
+    expect(counts.size).toBe(25);
+  }, 60_000);
+
+  it('says what to fix when no configuration is given', async () => {
+    const failed = await run(process.execPath, [bin, 'drain'], { env: { ...process.env, SPILLWAY_CONFIG: '' } }).then(
+      () => undefined,
+      (e: { stderr: string; code: number }) => e,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toMatch(/--config FILE or set SPILLWAY_CONFIG/);
+  });
+});
