@@ -103,97 +103,125 @@ export class FailureEvidence {
 
 /** Wrap `target` in a breaker that reports its state changes as bus events and probes when half-open. */
 export function guardTarget(target: Target, tier: TierName, options: BreakerOptions, events: BusEvents, logger: Logger): GuardedTarget {
-  const now = options.now ?? Date.now;
-  const breaker = new CircuitBreaker<[Op], unknown>((op: Op) => op(), {
-    name: target.id,
-    timeout: false, // each target enforces its own request timeout and aborts the call
-    errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
-    volumeThreshold: options.volumeThreshold ?? 3,
-    resetTimeout: options.resetTimeoutMs ?? 5_000,
-    rollingCountTimeout: options.rollingWindowMs ?? 10_000,
-    errorFilter: (error: unknown) => hasCode(error, ThrottledError.code) || isValidationError(error),
-  });
-  const probeAbort = new AbortController();
-  const limit = options.consecutiveFailures ?? 3;
-  const slowMs = options.slowFailureMs ?? 1_000;
-  const windowMs = options.rollingWindowMs ?? 10_000;
-  const evidence = new FailureEvidence();
-  const fields = { target: target.id, tier };
-  const outage = { cause: '', openedAt: 0, probes: 0 };
-  let probing = false;
+  return new BreakerGuard(target, tier, options, events, logger);
+}
 
-  breaker.on('open', () => {
-    evidence.reset();
-    if (outage.openedAt === 0) {
-      outage.openedAt = now();
-      outage.probes = 0;
-      logger.warn({ ...fields, cause: outage.cause || 'failure rate over threshold' }, 'Breaker opened; writes for this target go to the next tier until a probe succeeds.');
+/** See the module's invariants. */
+class BreakerGuard implements GuardedTarget {
+  readonly target: Target;
+  readonly tier: TierName;
+  readonly #breaker: CircuitBreaker<[Op], unknown>;
+  readonly #events: BusEvents;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #limit: number;
+  readonly #slowMs: number;
+  readonly #windowMs: number;
+  readonly #evidence = new FailureEvidence();
+  readonly #probeAbort = new AbortController();
+  /** The current outage: why it opened, since when, probes so far (openedAt 0: none). */
+  readonly #outage = { cause: '', openedAt: 0, probes: 0 };
+  #probing = false;
+
+  constructor(target: Target, tier: TierName, options: BreakerOptions, events: BusEvents, logger: Logger) {
+    this.target = target;
+    this.tier = tier;
+    this.#events = events;
+    this.#logger = logger;
+    this.#now = options.now ?? Date.now;
+    this.#limit = options.consecutiveFailures ?? 3;
+    this.#slowMs = options.slowFailureMs ?? 1_000;
+    this.#windowMs = options.rollingWindowMs ?? 10_000;
+    this.#breaker = new CircuitBreaker<[Op], unknown>((op: Op) => op(), {
+      name: target.id,
+      timeout: false, // each target enforces its own request timeout and aborts the call
+      errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
+      volumeThreshold: options.volumeThreshold ?? 3,
+      resetTimeout: options.resetTimeoutMs ?? 5_000,
+      rollingCountTimeout: this.#windowMs,
+      errorFilter: (error: unknown) => hasCode(error, ThrottledError.code) || isValidationError(error),
+    });
+    this.#breaker.on('open', () => this.#opened());
+    this.#breaker.on('halfOpen', () => this.#probe());
+    this.#breaker.on('close', () => this.#closed());
+  }
+
+  get state(): BreakerState {
+    return this.#breaker.opened ? 'open' : this.#breaker.halfOpen ? 'halfOpen' : 'closed';
+  }
+
+  async fire<T>(op: () => Promise<T>): Promise<T> {
+    if (!this.#breaker.closed) {
+      const why = this.#breaker.halfOpen || this.#probing ? 'a probe is in flight' : 'it is open';
+      throw new TransientError(`${this.target.id} breaker: ${why}; skipping it until a probe succeeds`, { target: this.target.id });
     }
-    events.emit('breaker.open', { target: target.id, tier });
-  });
-  breaker.on('halfOpen', () => {
-    outage.probes++;
-    const level = outage.probes === 1 ? 'info' : 'debug';
-    logger[level]({ ...fields, probe: outage.probes }, 'Breaker half-open; probing the target with one request while writes keep going to the next tier.');
-    events.emit('breaker.halfOpen', { target: target.id, tier });
-    probing = true;
-    breaker
-      .fire(() => target.probe(probeAbort.signal))
-      .catch((error: unknown) => {
-        logger.debug({ ...fields, err: error, probe: outage.probes }, 'Half-open probe failed; the breaker is open again.');
-      })
-      .finally(() => {
-        probing = false;
-      });
-  });
-  breaker.on('close', () => {
-    evidence.reset();
-    const openMs = outage.openedAt === 0 ? 0 : now() - outage.openedAt;
-    logger.info({ ...fields, openMs, probes: outage.probes }, 'Breaker closed; the target takes writes again.');
-    outage.openedAt = 0;
-    outage.cause = '';
-    events.emit('breaker.close', { target: target.id, tier });
-  });
+    const startedAt = this.#now();
+    try {
+      const result = (await this.#breaker.fire(op)) as T;
+      this.#evidence.success(startedAt);
+      return result;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'EOPENBREAKER') {
+        throw new TransientError(`${this.target.id} breaker is open; skipping it until a probe succeeds`, { target: this.target.id, cause: error });
+      }
+      this.#judge(error, startedAt);
+      throw error;
+    }
+  }
 
-  const judge = (error: unknown, startedAt: number): void => {
-    if (hasCode(error, ThrottledError.code) || isValidationError(error) || !breaker.closed) return;
-    const ended = now();
-    const { counts, recent } = evidence.failure(startedAt, ended, windowMs);
+  shutdown(): void {
+    this.#probeAbort.abort();
+    this.#breaker.shutdown();
+  }
+
+  /** Count a failed call; open the breaker when the evidence says so. */
+  #judge(error: unknown, startedAt: number): void {
+    if (hasCode(error, ThrottledError.code) || isValidationError(error) || !this.#breaker.closed) return;
+    const ended = this.#now();
+    const { counts, recent } = this.#evidence.failure(startedAt, ended, this.#windowMs);
     if (!counts) return;
     const tookMs = ended - startedAt;
-    if (slowMs > 0 && tookMs >= slowMs) outage.cause = `a request failed after ${tookMs} ms (slowFailureMs ${slowMs})`;
-    else if (recent >= limit) outage.cause = `${recent} failures within ${windowMs} ms (consecutiveFailures ${limit})`;
+    if (this.#slowMs > 0 && tookMs >= this.#slowMs) this.#outage.cause = `a request failed after ${tookMs} ms (slowFailureMs ${this.#slowMs})`;
+    else if (recent >= this.#limit) this.#outage.cause = `${recent} failures within ${this.#windowMs} ms (consecutiveFailures ${this.#limit})`;
     else return;
-    breaker.open();
-  };
+    this.#breaker.open();
+  }
 
-  return {
-    target,
-    tier,
-    async fire<T>(op: () => Promise<T>): Promise<T> {
-      if (!breaker.closed) {
-        const why = breaker.halfOpen || probing ? 'a probe is in flight' : 'it is open';
-        throw new TransientError(`${target.id} breaker: ${why}; skipping it until a probe succeeds`, { target: target.id });
-      }
-      const startedAt = now();
-      try {
-        const result = (await breaker.fire(op)) as T;
-        evidence.success(startedAt);
-        return result;
-      } catch (error) {
-        if ((error as { code?: string }).code === 'EOPENBREAKER') {
-          throw new TransientError(`${target.id} breaker is open; skipping it until a probe succeeds`, { target: target.id, cause: error });
-        }
-        judge(error, startedAt);
-        throw error;
-      }
-    },
-    get state(): BreakerState {
-      return breaker.opened ? 'open' : breaker.halfOpen ? 'halfOpen' : 'closed';
-    },
-    shutdown() {
-      probeAbort.abort();
-      breaker.shutdown();
-    },
-  };
+  get #fields(): { target: string; tier: TierName } {
+    return { target: this.target.id, tier: this.tier };
+  }
+
+  #opened(): void {
+    this.#evidence.reset();
+    if (this.#outage.openedAt === 0) {
+      this.#outage.openedAt = this.#now();
+      this.#outage.probes = 0;
+      const cause = this.#outage.cause || 'failure rate over threshold';
+      this.#logger.warn({ ...this.#fields, cause }, 'Breaker opened; writes for this target go to the next tier until a probe succeeds.');
+    }
+    this.#events.emit('breaker.open', this.#fields);
+  }
+
+  /** Half-open: the probe is the one call let through; live calls keep failing fast until it answers. */
+  #probe(): void {
+    const probe = ++this.#outage.probes;
+    this.#logger[probe === 1 ? 'info' : 'debug']({ ...this.#fields, probe }, 'Breaker half-open; probing the target with one request while writes keep going to the next tier.');
+    this.#events.emit('breaker.halfOpen', this.#fields);
+    this.#probing = true;
+    this.#breaker
+      .fire(() => this.target.probe(this.#probeAbort.signal))
+      .catch((error: unknown) => this.#logger.debug({ ...this.#fields, err: error, probe }, 'Half-open probe failed; the breaker is open again.'))
+      .finally(() => {
+        this.#probing = false;
+      });
+  }
+
+  #closed(): void {
+    this.#evidence.reset();
+    const openMs = this.#outage.openedAt === 0 ? 0 : this.#now() - this.#outage.openedAt;
+    this.#logger.info({ ...this.#fields, openMs, probes: this.#outage.probes }, 'Breaker closed; the target takes writes again.');
+    this.#outage.openedAt = 0;
+    this.#outage.cause = '';
+    this.#events.emit('breaker.close', this.#fields);
+  }
 }

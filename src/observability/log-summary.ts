@@ -11,7 +11,7 @@
  * interval in which nothing failed over with every breaker closed.
  */
 import type { Logger } from 'pino';
-import type { BusEvents, BusEventMap, ReconcileSummary } from '../events/bus-events.js';
+import type { BusEventMap, BusEvents, ReconcileSummary } from '../events/bus-events.js';
 import { FallbackTally, total } from './fallback-tally.js';
 
 /** Options for {@link attachFailoverLog}. */
@@ -32,80 +32,99 @@ export interface FailoverLog {
 
 /** Subscribe a summariser to `events`; it logs through a child of `logger`. */
 export function attachFailoverLog(events: BusEvents, logger: Logger, options: FailoverLogOptions = {}): FailoverLog {
-  const log = logger.child({ component: 'failover-summary' });
-  const intervalMs = options.intervalMs ?? 60_000;
-  const now = options.now ?? Date.now;
-  const tally = new FallbackTally(events);
-  const episodeTally = new FallbackTally(events);
-  const open = new Set<string>();
-  let episode: { startedAt: number } | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let spoolEngaged = false;
+  return new FailoverLogSummary(events, logger.child({ component: 'failover-summary' }), options);
+}
 
-  const end = (): void => {
-    if (!episode) return;
-    tally.take();
-    const counts = episodeTally.take();
-    log.warn({ durationMs: now() - episode.startedAt, records: total(counts), byTarget: counts }, `Failover ended: ${describe(counts)}.`);
-    episode = undefined;
-    if (timer) clearInterval(timer);
-    timer = undefined;
-  };
-  const tick = (): void => {
-    const counts = tally.take();
-    if (total(counts) === 0 && open.size === 0) return end();
-    const fields = { records: total(counts), byTarget: counts, openBreakers: [...open], sinceStartMs: now() - (episode?.startedAt ?? now()) };
-    log.warn(fields, `Still failed over: ${describe(counts)} in the last ${Math.round(intervalMs / 1000)} s.`);
-  };
-  const begin = (cause: string, fields: Record<string, unknown>): void => {
-    if (episode) return;
-    episode = { startedAt: now() };
-    log.warn(fields, `Failover started: ${cause}; a summary follows at most every ${Math.round(intervalMs / 1000)} s while it lasts.`);
-    timer = setInterval(tick, intervalMs);
+/** See the module comment; one per bus. */
+class FailoverLogSummary implements FailoverLog {
+  readonly #events: BusEvents;
+  readonly #log: Logger;
+  readonly #intervalMs: number;
+  readonly #now: () => number;
+  readonly #spoolRecords: (() => Promise<number>) | undefined;
+  readonly #tally: FallbackTally;
+  readonly #episodeTally: FallbackTally;
+  readonly #open = new Set<string>();
+  readonly #handlers: Array<[keyof BusEventMap, (payload: never) => void]>;
+  #episode: { startedAt: number; timer: NodeJS.Timeout } | undefined;
+  #spoolEngaged = false;
+
+  constructor(events: BusEvents, log: Logger, options: FailoverLogOptions) {
+    this.#events = events;
+    this.#log = log;
+    this.#intervalMs = options.intervalMs ?? 60_000;
+    this.#now = options.now ?? Date.now;
+    this.#spoolRecords = options.spoolRecords;
+    this.#tally = new FallbackTally(events);
+    this.#episodeTally = new FallbackTally(events);
+    this.#handlers = [
+      ['breaker.open', ({ target }: BusEventMap['breaker.open']) => this.#breakerOpened(target)],
+      ['breaker.close', ({ target }: BusEventMap['breaker.close']) => this.#breakerClosed(target)],
+      ['bus.failover', ({ from, to, reason }: BusEventMap['bus.failover']) => this.#begin(`records are going from ${from} to ${to}`, { from, to, reason })],
+      ['spool.append', ({ target, records }: BusEventMap['spool.append']) => this.#spooled(target, records)],
+      ['reconciler.start', ({ sources }: BusEventMap['reconciler.start']) => this.#log[this.#spoolEngaged || this.#episode ? 'info' : 'debug']({ sources }, 'Drain started.')],
+      ['reconciler.done', (summary: ReconcileSummary) => void this.#drained(summary)],
+    ];
+    for (const [name, handler] of this.#handlers) events.on(name, handler as (p: unknown) => void);
+  }
+
+  detach(): void {
+    for (const [name, handler] of this.#handlers) this.#events.off(name, handler as (p: unknown) => void);
+    this.#tally.detach();
+    this.#episodeTally.detach();
+    if (this.#episode) clearInterval(this.#episode.timer);
+    this.#episode = undefined;
+  }
+
+  #breakerOpened(target: string): void {
+    this.#open.add(target);
+    this.#begin(`the breaker of ${target} opened`, { target });
+  }
+
+  #breakerClosed(target: string): void {
+    this.#open.delete(target);
+    if (this.#open.size === 0) this.#end();
+  }
+
+  #begin(cause: string, fields: Record<string, unknown>): void {
+    if (this.#episode) return;
+    const timer = setInterval(() => this.#tick(), this.#intervalMs);
     timer.unref?.();
-  };
+    this.#episode = { startedAt: this.#now(), timer };
+    this.#log.warn(fields, `Failover started: ${cause}; a summary follows at most every ${Math.round(this.#intervalMs / 1000)} s while it lasts.`);
+  }
 
-  const handlers = {
-    'breaker.open': ({ target }: BusEventMap['breaker.open']) => {
-      open.add(target);
-      begin(`the breaker of ${target} opened`, { target });
-    },
-    'breaker.close': ({ target }: BusEventMap['breaker.close']) => {
-      open.delete(target);
-      if (open.size === 0) end();
-    },
-    'bus.failover': ({ from, to, reason }: BusEventMap['bus.failover']) => begin(`records are going from ${from} to ${to}`, { from, to, reason }),
-    'spool.append': ({ target, records }: BusEventMap['spool.append']) => {
-      if (spoolEngaged) return;
-      spoolEngaged = true;
-      log.warn({ target, records }, 'Spool engaged: no remote tier took these records, so they are held on local disk until a drain.');
-    },
-    'reconciler.start': ({ sources }: BusEventMap['reconciler.start']) => {
-      const level = spoolEngaged || episode ? 'info' : 'debug';
-      log[level]({ sources }, 'Drain started.');
-    },
-    'reconciler.done': (summary: BusEventMap['reconciler.done']) => void drained(summary),
-  };
-  const drained = async (summary: ReconcileSummary): Promise<void> => {
+  #tick(): void {
+    const counts = this.#tally.take();
+    if (total(counts) === 0 && this.#open.size === 0) return this.#end();
+    const sinceStartMs = this.#now() - (this.#episode?.startedAt ?? this.#now());
+    const fields = { records: total(counts), byTarget: counts, openBreakers: [...this.#open], sinceStartMs };
+    this.#log.warn(fields, `Still failed over: ${describe(counts)} in the last ${Math.round(this.#intervalMs / 1000)} s.`);
+  }
+
+  #end(): void {
+    if (!this.#episode) return;
+    clearInterval(this.#episode.timer);
+    this.#tally.take();
+    const counts = this.#episodeTally.take();
+    this.#log.warn({ durationMs: this.#now() - this.#episode.startedAt, records: total(counts), byTarget: counts }, `Failover ended: ${describe(counts)}.`);
+    this.#episode = undefined;
+  }
+
+  #spooled(target: string, records: number): void {
+    if (this.#spoolEngaged) return;
+    this.#spoolEngaged = true;
+    this.#log.warn({ target, records }, 'Spool engaged: no remote tier took these records, so they are held on local disk until a drain.');
+  }
+
+  async #drained(summary: ReconcileSummary): Promise<void> {
     const moved = summary.written + summary.skippedDuplicates + summary.coalesced + summary.rejected + summary.settled;
-    const level = moved > 0 || summary.error ? 'info' : 'debug';
-    log[level]({ ...summary }, summary.error ? 'Drain stopped early.' : 'Drain completed.');
-    if (!spoolEngaged || !options.spoolRecords) return;
-    const left = await options.spoolRecords().catch(() => -1);
-    if (left !== 0) return;
-    spoolEngaged = false;
-    log.info({}, 'Spool released: every spooled record was drained.');
-  };
-  for (const [name, handler] of Object.entries(handlers)) events.on(name as keyof BusEventMap, handler as (p: unknown) => void);
-
-  return {
-    detach() {
-      for (const [name, handler] of Object.entries(handlers)) events.off(name as keyof BusEventMap, handler as (p: unknown) => void);
-      tally.detach();
-      episodeTally.detach();
-      if (timer) clearInterval(timer);
-    },
-  };
+    this.#log[moved > 0 || summary.error ? 'info' : 'debug']({ ...summary }, summary.error ? 'Drain stopped early.' : 'Drain completed.');
+    if (!this.#spoolEngaged || !this.#spoolRecords) return;
+    if ((await this.#spoolRecords().catch(() => -1)) !== 0) return;
+    this.#spoolEngaged = false;
+    this.#log.info({}, 'Spool released: every spooled record was drained.');
+  }
 }
 
 /** "120 records went to kinesis:us-west-2:orders, 3 to disk:/var/spool" */

@@ -45,25 +45,7 @@ export function attachMetrics(events: BusEvents, registry: Registry, options: Me
   const transitions = new Counter({ name: 'spillway_breaker_transitions_total', help: 'Breaker state changes, by target and new state.', labelNames: ['target', 'state'], registers });
   let landedOutside = 0;
   let drainedTotal = 0;
-  const gauges = [
-    new Gauge({ name: 'spillway_breaker_state', help: 'Breaker state per target: 0 closed, 1 half-open, 2 open.', labelNames: ['target', 'tier'], registers, async collect() {
-      const s = await snapshot();
-      learnTiers(s);
-      for (const b of s.breakers) if (b.tier !== 'spool') this.set({ target: b.target, tier: b.tier }, BREAKER_STATE_VALUE[b.state]);
-    } }),
-    new Gauge({ name: 'spillway_spool_records', help: 'Records held in the spool, not yet drained.', registers, async collect() {
-      this.set((await snapshot()).spool.records);
-    } }),
-    new Gauge({ name: 'spillway_spool_bytes', help: 'Bytes those spooled records take.', registers, async collect() {
-      this.set((await snapshot()).spool.bytes);
-    } }),
-    new Gauge({ name: 'spillway_backlog_records', help: 'Records outside the primary waiting for a drain: at least the spool depth; secondaries as counted by this process since it started.', registers, async collect() {
-      this.set(Math.max((await snapshot()).spool.records, landedOutside - drainedTotal));
-    } }),
-    new Gauge({ name: 'spillway_queued_records', help: 'Sends waiting in the batcher or in flight.', registers, async collect() {
-      this.set((await snapshot()).queued);
-    } }),
-  ];
+  const gauges = snapshotGauges(registers, snapshot, learnTiers, () => landedOutside - drainedTotal);
 
   const onFailover = ({ from, to, records: n }: BusEventMap['bus.failover']): void => {
     records.inc({ tier: tierOf.get(from) ?? 'primary', target: from, outcome: 'failed_over' }, n);
@@ -99,6 +81,29 @@ export function attachMetrics(events: BusEvents, registry: Registry, options: Me
       for (const m of [records, duration, drained, dedupe, transitions, ...gauges]) registry.removeSingleMetric((m as unknown as { name: string }).name);
     },
   };
+}
+
+/** Gauges read from the bus's snapshot at scrape time. */
+function snapshotGauges(registers: Registry[], snapshot: () => Promise<BusStats>, seen: (s: BusStats) => void, counted: () => number): Gauge[] {
+  return [
+    new Gauge({ name: 'spillway_breaker_state', help: 'Breaker state per target: 0 closed, 1 half-open, 2 open.', labelNames: ['target', 'tier'], registers, async collect() {
+      const s = await snapshot();
+      seen(s);
+      for (const b of s.breakers) if (b.tier !== 'spool') this.set({ target: b.target, tier: b.tier }, BREAKER_STATE_VALUE[b.state]);
+    } }),
+    new Gauge({ name: 'spillway_spool_records', help: 'Records held in the spool, not yet drained.', registers, async collect() {
+      this.set((await snapshot()).spool.records);
+    } }),
+    new Gauge({ name: 'spillway_spool_bytes', help: 'Bytes those spooled records take.', registers, async collect() {
+      this.set((await snapshot()).spool.bytes);
+    } }),
+    new Gauge({ name: 'spillway_backlog_records', help: 'Records outside the primary waiting for a drain: at least the spool depth; secondaries as counted by this process since it started.', registers, async collect() {
+      this.set(Math.max((await snapshot()).spool.records, counted()));
+    } }),
+    new Gauge({ name: 'spillway_queued_records', help: 'Sends waiting in the batcher or in flight.', registers, async collect() {
+      this.set((await snapshot()).queued);
+    } }),
+  ];
 }
 
 /** Labels for a send that did not succeed: where it failed, and whether it was invalid or failed everywhere. */

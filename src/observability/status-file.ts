@@ -59,76 +59,108 @@ export interface StatusFile {
 
 /** Keep `options.path` up to date with the bus's state. */
 export function attachStatusFile(options: StatusFileOptions): StatusFile {
-  const now = options.now ?? Date.now;
-  const iso = (ms: number) => new Date(ms).toISOString();
-  const intervalMs = options.intervalMs ?? 5_000;
-  const startedAt = iso(now());
-  const tally = new FallbackTally(options.events);
-  const since = new Map<string, string>();
-  let lastFailover: StatusSnapshot['lastFailover'];
-  let lastFailback: StatusSnapshot['lastFailback'];
-  let lastDrain: StatusSnapshot['lastDrain'];
-  let oldestRecordAt: string | undefined;
-  let closed = false;
+  return new StatusFileWriter(options);
+}
 
-  const snapshot = async (): Promise<StatusSnapshot> => {
-    const s = await options.stats();
-    if (s.spool.records === 0) oldestRecordAt = undefined;
-    else oldestRecordAt ??= iso(now()); // first seen non-empty: an upper bound on the oldest record's age
+/** See the module comment. */
+class StatusFileWriter implements StatusFile {
+  readonly #options: StatusFileOptions;
+  readonly #now: () => number;
+  readonly #intervalMs: number;
+  readonly #startedAt: string;
+  readonly #tally: FallbackTally;
+  readonly #since = new Map<string, string>();
+  readonly #writer: { request(): Promise<void> };
+  readonly #timer: NodeJS.Timeout;
+  readonly #handlers: Array<[keyof BusEventMap, (payload: never) => void]>;
+  #lastFailover: StatusSnapshot['lastFailover'];
+  #lastFailback: StatusSnapshot['lastFailback'];
+  #lastDrain: StatusSnapshot['lastDrain'];
+  #oldestRecordAt: string | undefined;
+  #closed = false;
+
+  constructor(options: StatusFileOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#intervalMs = options.intervalMs ?? 5_000;
+    this.#startedAt = this.#iso();
+    this.#tally = new FallbackTally(options.events);
+    this.#writer = serialWriter(async () => writeAtomic(options.path, `${JSON.stringify(await this.#snapshot(), null, 2)}\n`), options.onError);
+    this.#handlers = [
+      ['breaker.open', ({ target }: BusEventMap['breaker.open']) => this.#breaker(target)],
+      ['breaker.halfOpen', ({ target }: BusEventMap['breaker.halfOpen']) => this.#breaker(target)],
+      ['breaker.close', ({ target, tier }: BusEventMap['breaker.close']) => this.#breaker(target, tier === 'primary')],
+      ['bus.failover', (e: BusEventMap['bus.failover']) => this.#failover(e)],
+      ['spool.append', ({ records }: BusEventMap['spool.append']) => this.#spooled(records)],
+      ['reconciler.done', (summary: ReconcileSummary) => {
+        this.#lastDrain = { at: this.#iso(), ...summary };
+        this.#changed();
+      }],
+    ];
+    for (const [name, handler] of this.#handlers) options.events.on(name, handler as (p: unknown) => void);
+    this.#timer = setInterval(() => this.#changed(), this.#intervalMs);
+    this.#timer.unref?.();
+    this.#changed();
+  }
+
+  flush(): Promise<void> {
+    return this.#writer.request();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (const [name, handler] of this.#handlers) this.#options.events.off(name, handler as (p: unknown) => void);
+    this.#tally.detach();
+    await this.#writer.request();
+  }
+
+  #iso(ms = this.#now()): string {
+    return new Date(ms).toISOString();
+  }
+
+  #changed(): void {
+    if (!this.#closed) void this.#writer.request();
+  }
+
+  #breaker(target: string, failback = false): void {
+    this.#since.set(target, this.#iso());
+    if (failback) this.#lastFailback = { at: this.#iso(), target };
+    this.#changed();
+  }
+
+  #failover({ from, to, reason }: BusEventMap['bus.failover']): void {
+    const first = !this.#lastFailover || this.#lastFailover.from !== from || this.#lastFailover.to !== to;
+    this.#lastFailover = { at: this.#iso(), from, to, reason };
+    if (first) this.#changed();
+  }
+
+  #spooled(records: number): void {
+    if (records === 0 || this.#oldestRecordAt) return;
+    this.#oldestRecordAt = this.#iso();
+    this.#changed();
+  }
+
+  async #snapshot(): Promise<StatusSnapshot> {
+    const s = await this.#options.stats();
+    if (s.spool.records === 0) this.#oldestRecordAt = undefined;
+    else this.#oldestRecordAt ??= this.#iso(); // first seen non-empty: an upper bound on the oldest record's age
+    const optional = { lastFailover: this.#lastFailover, lastFailback: this.#lastFailback, lastDrain: this.#lastDrain };
     return {
-      format: 1, pid: process.pid, startedAt, writtenAt: iso(now()), intervalMs,
-      breakers: s.breakers.map((b) => ({ ...b, since: since.get(b.target) ?? startedAt })),
-      fallbackRecords: tally.peek(),
-      ...(lastFailover ? { lastFailover } : {}),
-      ...(lastFailback ? { lastFailback } : {}),
-      spool: { records: s.spool.records, bytes: s.spool.bytes, ...(oldestRecordAt ? { oldestRecordAt } : {}) },
+      format: 1,
+      pid: process.pid,
+      startedAt: this.#startedAt,
+      writtenAt: this.#iso(),
+      intervalMs: this.#intervalMs,
+      breakers: s.breakers.map((b) => ({ ...b, since: this.#since.get(b.target) ?? this.#startedAt })),
+      fallbackRecords: this.#tally.peek(),
+      spool: { records: s.spool.records, bytes: s.spool.bytes, ...(this.#oldestRecordAt ? { oldestRecordAt: this.#oldestRecordAt } : {}) },
       queued: s.queued,
       reconciling: s.reconciling,
-      ...(lastDrain ? { lastDrain } : {}),
+      ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
     };
-  };
-  const writer = serialWriter(async () => writeAtomic(options.path, `${JSON.stringify(await snapshot(), null, 2)}\n`), options.onError);
-
-  const changed = (): void => {
-    if (!closed) void writer.request();
-  };
-  const handlers = {
-    'breaker.open': ({ target }: BusEventMap['breaker.open']) => (since.set(target, iso(now())), changed()),
-    'breaker.halfOpen': ({ target }: BusEventMap['breaker.halfOpen']) => (since.set(target, iso(now())), changed()),
-    'breaker.close': ({ target, tier }: BusEventMap['breaker.close']) => {
-      since.set(target, iso(now()));
-      if (tier === 'primary') lastFailback = { at: iso(now()), target };
-      changed();
-    },
-    'bus.failover': ({ from, to, reason }: BusEventMap['bus.failover']) => {
-      const first = !lastFailover || lastFailover.from !== from || lastFailover.to !== to;
-      lastFailover = { at: iso(now()), from, to, reason };
-      if (first) changed();
-    },
-    'spool.append': ({ records }: BusEventMap['spool.append']) => {
-      if (records > 0 && !oldestRecordAt) {
-        oldestRecordAt = iso(now());
-        changed();
-      }
-    },
-    'reconciler.done': (summary: BusEventMap['reconciler.done']) => ((lastDrain = { at: iso(now()), ...summary }), changed()),
-  };
-  for (const [name, handler] of Object.entries(handlers)) options.events.on(name as keyof BusEventMap, handler as (p: unknown) => void);
-  const timer = setInterval(changed, intervalMs);
-  timer.unref?.();
-  changed();
-
-  return {
-    flush: () => writer.request(),
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(timer);
-      for (const [name, handler] of Object.entries(handlers)) options.events.off(name as keyof BusEventMap, handler as (p: unknown) => void);
-      tally.detach();
-      await writer.request();
-    },
-  };
+  }
 }
 
 /**
