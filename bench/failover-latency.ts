@@ -104,6 +104,88 @@ interface FaultResult {
   fault: Sample[];
 }
 
+interface Rig {
+  bus: Bus;
+  primaryProxy: FaultProxy;
+  primaryState: () => string;
+  /** Ids in the primary and the secondary stream. */
+  streamIds: () => Promise<[Set<string>, Set<string>]>;
+}
+
+/** Two emulators behind fault proxies, a stream on each, and a bus over them; teardown steps go on `cleanup`. */
+async function startRig(shards: number, cleanup: Array<() => Promise<unknown>>): Promise<Rig> {
+  const emulators = await Promise.all([startKinesisEmulator(), startKinesisEmulator()]);
+  for (const e of emulators) cleanup.unshift(() => e.stop());
+  const [east, west] = emulators;
+  const proxies: [FaultProxy, FaultProxy] = [await startFaultProxy({ target: east.endpoint }), await startFaultProxy({ target: west.endpoint })];
+  for (const p of proxies) cleanup.unshift(() => p.close());
+  const admins = [createKinesisClientFor(east.endpoint, 'us-east-1'), createKinesisClientFor(west.endpoint, 'us-west-2')] as const;
+  for (const a of admins) cleanup.unshift(async () => a.destroy());
+  const stream = `bench-failover-${Date.now().toString(36)}`;
+  await Promise.all(admins.map((a) => ensureStream(a, stream, shards)));
+  const spoolDir = await makeTempDir('spillway-bench-failover-');
+  cleanup.push(() => removeTempDir(spoolDir));
+  const target = (region: string, endpoint: string) => ({ kind: 'kinesis' as const, region, stream, endpoint, credentials: FAKE_CREDENTIALS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  const bus = await createBus(
+    {
+      primary: target('us-east-1', proxies[0].url),
+      secondaries: [target('us-west-2', proxies[1].url)],
+      spool: { kind: 'disk', dir: spoolDir },
+      breaker: { resetTimeoutMs: RESET_TIMEOUT_MS },
+      reconciler: { enabled: false },
+    },
+    { logger: quietLogger },
+  );
+  cleanup.unshift(() => bus.close());
+  let primaryState = 'closed';
+  for (const state of ['open', 'halfOpen', 'close'] as const) bus.events.on(`breaker.${state}`, (e) => e.tier === 'primary' && (primaryState = state === 'close' ? 'closed' : state));
+  const ids = async (i: 0 | 1) => new Set((await readAllRecords(admins[i], stream, { timeoutMs: 60_000 })).map((rec) => decodeEnvelope(rec.data).id));
+  return { bus, primaryProxy: proxies[0], primaryState: () => primaryState, streamIds: async () => Promise.all([ids(0), ids(1)]) };
+}
+
+/** Every round: per fault, a steady phase, then the fault for a phase, then recovery. */
+async function runRounds(rig: Rig, options: FailoverLatencyOptions): Promise<{ steady: Sample[]; results: Map<string, FaultResult> }> {
+  const { rate, rounds, phaseMs, payloadBytes } = options;
+  const serial = { n: 0 };
+  const steady: Sample[] = [];
+  const results = new Map<string, FaultResult>(FAULTS.map((f) => [f.name, { rto: [], worst: [], fault: [] }]));
+  await load(rig.bus, rate, 500, payloadBytes, serial); // warm-up, not counted
+  for (let round = 0; round < rounds; round += 1) {
+    for (const f of FAULTS) {
+      steady.push(...(await load(rig.bus, rate, phaseMs, payloadBytes, serial)));
+      const cut = performance.now();
+      rig.primaryProxy.setFault(f.fault);
+      const faulted = await load(rig.bus, rate, phaseMs, payloadBytes, serial);
+      rig.primaryProxy.setFault({ mode: 'none' });
+      await waitUntil('the primary breaker closing', () => rig.primaryState() === 'closed', 20 * RESET_TIMEOUT_MS);
+      const r = results.get(f.name) as FaultResult;
+      const elsewhere = faulted.filter((x) => x.tier !== 'primary' && x.tier !== 'failed').map((x) => x.at + x.ms - cut);
+      r.rto.push(elsewhere.length > 0 ? Math.min(...elsewhere) : Number.NaN);
+      r.worst.push(Math.max(...faulted.map((x) => x.ms)));
+      r.fault.push(...faulted);
+    }
+  }
+  return { steady, results };
+}
+
+/** The results table: one row per fault against the steady baseline. */
+function resultTable(steady: Sample[], results: Map<string, FaultResult>, rounds: number): string {
+  const base = latencySummary(steady.map((x) => x.ms));
+  const rows = [['steady: primary healthy (baseline)', fmt(base.n), 'n/a', fmt(Math.max(...steady.map((x) => x.ms)), 0), fmt(base.p50, 1), fmt(base.p99, 1), '1.00x', '', '']];
+  for (const f of FAULTS) {
+    const r = results.get(f.name) as FaultResult;
+    const s = latencySummary(r.fault.map((x) => x.ms));
+    const landed = { primary: 0, secondary: 0, spool: 0, failed: 0 };
+    for (const x of r.fault) landed[x.tier] += 1;
+    rows.push([f.name, fmt(s.n), f.failsOver ? fmt(median(r.rto), 0) : 'none expected', fmt(Math.max(...r.worst), 0), fmt(s.p50, 1), fmt(s.p99, 1), ratio(s.p50, base.p50), `${landed.primary}/${landed.secondary}/${landed.spool}`, `${REQUEST_TIMEOUT_MS + 250}`]);
+  }
+  return table(
+    `Write RTO and send latency per primary fault (ms; ${rounds} rounds; RTO = median over rounds, worst = max over rounds)`,
+    ['phase', 'sends', 'write RTO', 'worst send', 'p50', 'p99', 'p50 vs steady', 'primary/secondary/spool', 'worst bound'],
+    rows,
+  );
+}
+
 /** Run the benchmark and print its tables. */
 export async function main(options: FailoverLatencyOptions = optionsFromEnv()): Promise<{ ok: boolean }> {
   const disarm = watchdog('failover-latency', Math.max(timeLimitMs(), 240_000));
@@ -111,78 +193,14 @@ export async function main(options: FailoverLatencyOptions = optionsFromEnv()): 
   try {
     const { rate, rounds, phaseMs, shards, payloadBytes } = options;
     console.log(`failover-latency: ${rate} sends/s open loop, ${phaseMs} ms phases x ${rounds} rounds per fault, ~${payloadBytes} B JSON, ${shards} shards, request timeout ${REQUEST_TIMEOUT_MS} ms, 2 x kinesalite behind fault proxies`);
-    const emulators = await Promise.all([startKinesisEmulator(), startKinesisEmulator()]);
-    for (const e of emulators) cleanup.unshift(() => e.stop());
-    const [east, west] = emulators;
-    const proxies: [FaultProxy, FaultProxy] = [await startFaultProxy({ target: east.endpoint }), await startFaultProxy({ target: west.endpoint })];
-    for (const p of proxies) cleanup.unshift(() => p.close());
-    const admins = [createKinesisClientFor(east.endpoint, 'us-east-1'), createKinesisClientFor(west.endpoint, 'us-west-2')] as const;
-    for (const a of admins) cleanup.unshift(async () => a.destroy());
-    const stream = `bench-failover-${Date.now().toString(36)}`;
-    await Promise.all(admins.map((a) => ensureStream(a, stream, shards)));
-    const spoolDir = await makeTempDir('spillway-bench-failover-');
-    cleanup.push(() => removeTempDir(spoolDir));
-    const target = (region: string, endpoint: string) => ({ kind: 'kinesis' as const, region, stream, endpoint, credentials: FAKE_CREDENTIALS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
-    const bus = await createBus(
-      {
-        primary: target('us-east-1', proxies[0].url),
-        secondaries: [target('us-west-2', proxies[1].url)],
-        spool: { kind: 'disk', dir: spoolDir },
-        breaker: { resetTimeoutMs: RESET_TIMEOUT_MS },
-        reconciler: { enabled: false },
-      },
-      { logger: quietLogger },
-    );
-    cleanup.unshift(() => bus.close());
-    let primaryState = 'closed';
-    for (const state of ['open', 'halfOpen', 'close'] as const) bus.events.on(`breaker.${state}`, (e) => e.tier === 'primary' && (primaryState = state === 'close' ? 'closed' : state));
-
-    const serial = { n: 0 };
-    const all: Sample[] = [];
-    const steady: Sample[] = [];
-    const results = new Map<string, FaultResult>(FAULTS.map((f) => [f.name, { rto: [], worst: [], fault: [] }]));
-    await load(bus, rate, 500, payloadBytes, serial); // warm-up, not counted
-    for (let round = 0; round < rounds; round += 1) {
-      for (const f of FAULTS) {
-        const s = await load(bus, rate, phaseMs, payloadBytes, serial);
-        steady.push(...s);
-        const cut = performance.now();
-        proxies[0].setFault(f.fault);
-        const faulted = await load(bus, rate, phaseMs, payloadBytes, serial);
-        proxies[0].setFault({ mode: 'none' });
-        await waitUntil('the primary breaker closing', () => primaryState === 'closed', 20 * RESET_TIMEOUT_MS);
-        const r = results.get(f.name) as FaultResult;
-        const elsewhere = faulted.filter((x) => x.tier !== 'primary' && x.tier !== 'failed').map((x) => x.at + x.ms - cut);
-        r.rto.push(elsewhere.length > 0 ? Math.min(...elsewhere) : Number.NaN);
-        r.worst.push(Math.max(...faulted.map((x) => x.ms)));
-        r.fault.push(...faulted);
-        all.push(...s, ...faulted);
-      }
-    }
-
-    const ids = async (i: 0 | 1) => new Set((await readAllRecords(admins[i], stream, { timeoutMs: 60_000 })).map((rec) => decodeEnvelope(rec.data).id));
-    const [inEast, inWest] = await Promise.all([ids(0), ids(1)]);
+    const rig = await startRig(shards, cleanup);
+    const { steady, results } = await runRounds(rig, options);
+    const all = [...steady, ...[...results.values()].flatMap((r) => r.fault)];
+    const [inEast, inWest] = await rig.streamIds();
     const failed = all.filter((x) => x.tier === 'failed').length;
     const missing = all.filter((x) => (x.tier === 'primary' && !inEast.has(x.id as string)) || (x.tier === 'secondary' && !inWest.has(x.id as string))).length;
     const ok = failed === 0 && missing === 0;
-
-    const base = latencySummary(steady.map((x) => x.ms));
-    const worstSteady = Math.max(...steady.map((x) => x.ms));
-    const rows = [['steady: primary healthy (baseline)', fmt(base.n), 'n/a', fmt(worstSteady, 0), fmt(base.p50, 1), fmt(base.p99, 1), '1.00x', '', '']];
-    for (const f of FAULTS) {
-      const r = results.get(f.name) as FaultResult;
-      const s = latencySummary(r.fault.map((x) => x.ms));
-      const landed = { primary: 0, secondary: 0, spool: 0, failed: 0 };
-      for (const x of r.fault) landed[x.tier] += 1;
-      rows.push([f.name, fmt(s.n), f.failsOver ? fmt(median(r.rto), 0) : 'none expected', fmt(Math.max(...r.worst), 0), fmt(s.p50, 1), fmt(s.p99, 1), ratio(s.p50, base.p50), `${landed.primary}/${landed.secondary}/${landed.spool}`, `${REQUEST_TIMEOUT_MS + 250}`]);
-    }
-    console.log(
-      table(
-        `Write RTO and send latency per primary fault (ms; ${rounds} rounds; RTO = median over rounds, worst = max over rounds)`,
-        ['phase', 'sends', 'write RTO', 'worst send', 'p50', 'p99', 'p50 vs steady', 'primary/secondary/spool', 'worst bound'],
-        rows,
-      ),
-    );
+    console.log(resultTable(steady, results, rounds));
     console.log(`read-back: ${all.length} sends, ${failed} failed, ${missing} acknowledged but not in the stream they named: ${ok ? 'ok' : 'MISMATCH'}\n`);
     if (!ok) console.log('failover-latency: FAILED: sends failed, or the streams do not hold what was acknowledged.');
     return { ok };
