@@ -5,7 +5,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { Option } from 'commander';
+import { Registry } from 'prom-client';
 import { ConfigError } from '../errors/index.js';
 
 /** Options for {@link startMetricsServer}. */
@@ -61,4 +62,19 @@ export function parseMetricsPort(raw: string): number {
     throw new ConfigError(`--metrics-port must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`, { field: 'metricsPort' });
   }
   return port;
+}
+
+/** The `--metrics-port <port>` option for a long-running command (validated by {@link parseMetricsPort}). */
+export function metricsPortOption(): Option {
+  return new Option('--metrics-port <port>', 'serve Prometheus metrics on http://127.0.0.1:PORT/metrics while the command runs').argParser(parseMetricsPort);
+}
+
+/**
+ * For a command given `--metrics-port`: a fresh registry for its bus and a
+ * server for it; without a port, neither. Close the server when the command ends.
+ */
+export async function serveMetricsIfAsked(port: number | undefined): Promise<{ registry?: Registry; server?: MetricsServer }> {
+  if (port === undefined) return {};
+  const registry = new Registry();
+  return { registry, server: await startMetricsServer({ registry, port }) };
 }

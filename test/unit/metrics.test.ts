@@ -100,3 +100,19 @@ describe('metrics', () => {
   });
 });
 
+
+describe('--metrics-port helpers', () => {
+  it('metricsPortOption parses and checks the port; serveMetricsIfAsked serves a fresh registry only when asked', async () => {
+    const { Command } = await import('commander');
+    const { metricsPortOption, serveMetricsIfAsked } = await import('../../src/observability/metrics-server.js');
+    const cmd = new Command('x').addOption(metricsPortOption()).exitOverride().action(() => undefined);
+    cmd.parse(['--metrics-port', '0'], { from: 'user' });
+    expect(cmd.opts().metricsPort).toBe(0);
+    expect(() => new Command('y').addOption(metricsPortOption()).exitOverride().parse(['--metrics-port', '70000'], { from: 'user' })).toThrow(/from 0 to 65535/);
+    expect(await serveMetricsIfAsked(undefined)).toEqual({});
+    const { registry, server } = await serveMetricsIfAsked(0);
+    cleanups.push(async () => server?.close());
+    expect(registry).toBeDefined();
+    expect((await fetch(server?.url as string)).status).toBe(200);
+  });
+});
