@@ -6,15 +6,21 @@
  */
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { createDiskCheckpointStore, createDiskDedupeStore } from '../../adapters/disk/index.js';
 import { defaultRegistry, type TierRegistry } from '../../adapters/registry.js';
 import { checkTiers, type ComposeContext, type ComposedTier, composeTiers, misconfiguration, openSpools } from '../config/compose.js';
 import { parseBusConfig } from '../config/parse.js';
 import type { BusConfig, BusConfigInput } from '../config/schema.js';
+import { stateDirOf } from '../config/state-dir.js';
 import { configWarnings } from '../config/warnings.js';
 import type { CheckpointStore, DrainSource, SpoolEvent } from '../contracts/index.js';
 import type { Clock } from '../envelope/index.js';
 import { type LoggerLike, toPinoLogger } from '../logging/logger-like.js';
+import { logLevelFromEnv } from '../observability/log-level.js';
+import { attachFailoverLog } from '../observability/log-summary.js';
+import { instrumentBus } from '../observability/metrics.js';
+import { attachStatusFile, STATUS_FILE } from '../observability/status-file.js';
 import { assembleBus, type Bus, type BusParts } from './bus.js';
 import { loadInstanceId } from './instance-id.js';
 
@@ -27,7 +33,9 @@ export interface BusDeps {
   logger?: Logger | LoggerLike;
   clock?: Clock;
   /** Tier and spool kinds (default: every registered kind, `adapters/registry.ts`). */
-  registry?: TierRegistry;
+  kinds?: TierRegistry;
+  /** A prom-client registry to export the bus's metrics into (none by default; see docs/operations.md). */
+  registry?: Registry;
   /**
    * Drain every producer's records from shared fallbacks, not only this one's,
    * skipping those the primary already holds (`spillway drain --orphans`).
@@ -44,7 +52,7 @@ function levelFromEnv(): 'info' {
 
 /** The default logger: pino to stderr. */
 export function defaultLogger(): Logger {
-  return pino({ name: 'spillway', level: process.env.SPILLWAY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  return pino({ name: 'spillway', level: logLevelFromEnv('warn') }, pino.destination(2));
 }
 
 interface Closable {
@@ -59,7 +67,7 @@ interface Closable {
  * at start is not an error: writes fail over until it answers.
  */
 export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Promise<Bus> {
-  const registry = deps.registry ?? defaultRegistry;
+  const registry = deps.kinds ?? defaultRegistry;
   const config = parseBusConfig(input, registry);
   const logger = deps.logger ? toPinoLogger(deps.logger, levelFromEnv()) : defaultLogger();
   const warnings = configWarnings(config, registry);
@@ -73,7 +81,7 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
   try {
     if (config.verifyStreams) await verifyTiers(tiers, logger);
     const spools = await openSpools(config, registry, logger, opened, spoolEvents.push);
-    const stateDir = config.stateDir ?? join((config.spools.find((s) => typeof (s as { dir?: unknown }).dir === 'string') as { dir: string }).dir, 'state');
+    const stateDir = stateDirOf(config);
     const dedupe = await createDiskDedupeStore({ dir: join(stateDir, 'dedupe') });
     opened.push(dedupe);
     const store = await createDiskCheckpointStore({ dir: join(stateDir, 'checkpoints') });
@@ -86,7 +94,7 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
     for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
     throw error;
   }
-  const bus = assemble(config, tiers, parts, logger, deps);
+  const bus = observe(assemble(config, tiers, parts, logger, deps), stateDirOf(config), logger, deps.registry);
   spoolEvents.attach(bus);
   // After the caller has had a chance to subscribe (createBus has resolved by then).
   if (warnings.length > 0) setImmediate(() => warnings.forEach((w) => bus.events.emit('config.warning', w)));
@@ -114,6 +122,26 @@ function assemble(config: BusConfig, tiers: ComposedTier[], parts: Pick<BusParts
     failback: config.failback,
     reconciler: deps.orphans ? { ...config.reconciler, checkPrimaryFirst: true } : config.reconciler,
   });
+}
+
+/** Attach the failover log summary, the status file and (when given a registry) metrics; closing the bus detaches them. */
+function observe(inner: Bus, stateDir: string, logger: Logger, registry: Registry | undefined): Bus {
+  const summary = attachFailoverLog(inner.events, logger, { spoolRecords: async () => (await inner.stats()).spool.records });
+  const status = attachStatusFile({
+    path: join(stateDir, STATUS_FILE),
+    events: inner.events,
+    stats: () => inner.stats(),
+    onError: (err: unknown) => logger.debug({ err }, 'Could not write the status file; spillway status shows stale data.'),
+  });
+  const bus: Bus = {
+    ...inner,
+    async close() {
+      summary.detach();
+      await status.close();
+      await inner.close();
+    },
+  };
+  return registry ? instrumentBus(bus, registry) : bus;
 }
 
 /** One unreachable region must not stop the others (or the spools) from draining: it becomes one unavailable source. */

@@ -4,15 +4,12 @@
  * drain would replay, coalesce and skip; `--orphans` also drains what other
  * producers left on a shared fallback.
  */
-import { readFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { parse as parseYaml } from 'yaml';
 import type { Bus } from '../bus/bus.js';
 import { createBus } from '../bus/create-bus.js';
-import type { BusConfigInput } from '../config/schema.js';
-import { ConfigError } from '../errors/index.js';
+import { findConfigFile, loadConfig } from '../config/load.js';
 import type { ReconcileSummary } from '../events/bus-events.js';
 import type { DrainPlan } from '../reconciler/survey.js';
 
@@ -28,13 +25,13 @@ interface DrainFlags {
 export function drainCommand(): Command {
   return new Command('drain')
     .description('Drain the spool and the secondaries into the primary now, with progress')
-    .option('-c, --config <file>', 'bus configuration file (YAML or JSON); default $SPILLWAY_CONFIG')
+    .option('-c, --config <file>', 'bus configuration file (YAML or JSON); default $SPILLWAY_CONFIG or ./spillway.config.*')
     .option('--dry-run', 'print what a drain would replay, coalesce and skip; write nothing')
     .option('--orphans', "also drain other producers' records from shared fallbacks (run with those producers stopped)")
     .option('--json', 'print the result as JSON')
     .option('--max-runs <n>', 'give up after this many drain runs that fail', '5')
     .action(async (flags: DrainFlags) => {
-      const config = await readConfig(flags.config ?? process.env.SPILLWAY_CONFIG);
+      const config = await loadConfig(await findConfigFile(flags.config));
       const bus = await createBus(
         { ...config, reconciler: { ...config.reconciler, enabled: false } },
         { logger: pino({ level: process.env.SPILLWAY_LOG_LEVEL ?? 'warn' }, pino.destination(2)), ...(flags.orphans ? { orphans: true } : {}) },
@@ -52,21 +49,6 @@ export function drainCommand(): Command {
         await bus.close();
       }
     });
-}
-
-async function readConfig(file: string | undefined): Promise<BusConfigInput> {
-  if (!file) throw new ConfigError('spillway drain needs a configuration: pass --config FILE or set SPILLWAY_CONFIG', { field: '--config' });
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new ConfigError(`${file} could not be read: ${(cause as Error).message}`, { field: '--config', cause });
-  }
-  try {
-    return (file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as BusConfigInput;
-  } catch (cause) {
-    throw new ConfigError(`${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(cause as Error).message}`, { field: '--config', cause });
-  }
 }
 
 /** Totals over every run of a manual drain. */

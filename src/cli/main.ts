@@ -1,15 +1,43 @@
 /** The `spillway` command line. */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { isSpillwayError } from '../errors/index.js';
+import { logLevelFromEnv, parseLogLevel } from '../observability/log-level.js';
 import { configCommand } from './config-command.js';
 import { drainCommand } from './drain-command.js';
 import { drillCommand } from './drill-command.js';
+import { statusCommand } from './status-command.js';
+
+/** This package's version, from the package.json above this file (in src/ or dist/src/). */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'spillway' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
 
 const program = new Command('spillway')
   .description('Multi-region failover message bus for AWS: drills and tools')
+  .version(packageVersion(), '-V, --version', 'print the version')
+  .option('--log-level <level>', 'spillway log level on stderr (trace, debug, info, warn, error, fatal, silent); default: SPILLWAY_LOG_LEVEL, else warn')
   .addCommand(drillCommand())
   .addCommand(configCommand())
-  .addCommand(drainCommand());
+  .addCommand(drainCommand())
+  .addCommand(statusCommand());
+
+// Check the level before any command runs, and hand it to loggers built later (createBus reads SPILLWAY_LOG_LEVEL).
+program.hook('preAction', (root, action) => {
+  const own = action.opts<{ logLevel?: string }>().logLevel;
+  const global = root.opts<{ logLevel?: string }>().logLevel;
+  if (global !== undefined) process.env.SPILLWAY_LOG_LEVEL = parseLogLevel(global, '--log-level');
+  else process.env.SPILLWAY_LOG_LEVEL = logLevelFromEnv();
+  if (own !== undefined && action !== root) parseLogLevel(own, '--log-level');
+});
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const code = isSpillwayError(error) ? ` [${error.code}]` : '';

@@ -17,7 +17,7 @@ export const commonShape = {
   /** Check at start that each tier exists and may be written (default true). */
   verifyStreams: z.boolean().default(true),
   breaker: z
-    .object({ errorThresholdPercentage: z.number().min(1).max(100).optional(), volumeThreshold: z.number().int().nonnegative().optional(), resetTimeoutMs: ms.optional(), rollingWindowMs: z.number().int().positive().optional(), consecutiveFailures: z.number().int().positive().optional() })
+    .object({ errorThresholdPercentage: z.number().min(1).max(100).optional(), volumeThreshold: z.number().int().nonnegative().optional(), resetTimeoutMs: ms.optional(), rollingWindowMs: z.number().int().positive().optional(), consecutiveFailures: z.number().int().positive().optional(), slowFailureMs: ms.optional() })
     .strict()
     .default({}),
   batching: z.object({ lingerMs: ms.optional(), maxQueuedRecords: z.number().int().positive().optional() }).strict().default({}),

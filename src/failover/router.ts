@@ -150,7 +150,8 @@ export class FailoverRouter {
   #reportFailover(from: GuardedTarget, to: GuardedTarget | undefined, passed: TierOutcome['passed']): void {
     if (passed.length === 0 || !to) return;
     const reason = passed[0]?.error.message ?? 'unknown';
-    this.#options.logger.warn({ from: from.target.id, to: to.target.id, records: passed.length, reason }, 'Records failed over to the next tier.');
+    // Per batch, so debug only: state changes and the periodic failover summary carry the news.
+    this.#options.logger.debug({ from: from.target.id, to: to.target.id, records: passed.length, reason }, 'Records failed over to the next tier.');
     this.#options.events.emit('bus.failover', { from: from.target.id, to: to.target.id, records: passed.length, reason });
   }
 

@@ -154,7 +154,12 @@ export class Reconciler {
       }
     } catch (error) {
       summary.error = error instanceof Error ? error.message : String(error);
-      this.#deps.logger.warn({ err: error, written: summary.written }, 'Reconciler stopped before draining everything; it resumes when the primary is healthy.');
+      if (this.#abort.signal.aborted) {
+        // Closing the bus mid-drain is not a fault: no stack, and what was not drained stays where it is.
+        this.#deps.logger.info({ written: summary.written }, 'Reconciler stopped because the bus is closing; the rest drains after the next start.');
+      } else {
+        this.#deps.logger.warn({ err: error, written: summary.written }, 'Reconciler stopped before draining everything; it resumes when the primary is healthy.');
+      }
       for (const e of await reader.abandon(pending)) this.#deps.logger.error({ err: e }, 'Could not hand a chunk back to its source; it is reread after a restart.');
     }
     summary.unavailable.push(...reader.unavailable);

@@ -34,8 +34,11 @@ async function producerConfig(stream: string): Promise<{ config: BusConfigInput;
     spool: { kind: 'disk', dir: join(dir, 'spool') },
     reconciler: { enabled: false, maxRecordsPerSecond: 1e5, maxBytesPerSecond: 1e9, uncertainSettleMs: 0 },
   };
+  // A configuration file never holds credentials: the child gets them from the environment, as the provider chain would.
   const file = join(dir, 'spillway.config.json');
-  await writeFile(file, JSON.stringify(config));
+  const { credentials: _p, ...primary } = config.primary as { credentials?: unknown };
+  const { credentials: _s, ...secondary } = (config.secondaries?.[0] ?? {}) as { credentials?: unknown };
+  await writeFile(file, JSON.stringify({ ...config, primary, secondaries: [secondary] }));
   return { config, file };
 }
 
@@ -61,7 +64,9 @@ async function leaveBehind(config: BusConfigInput, records: Array<{ partitionKey
   }
 }
 
-const drain = async (file: string, ...flags: string[]) => JSON.parse((await run(process.execPath, [bin, 'drain', '--config', file, '--json', ...flags])).stdout) as Record<string, unknown>;
+const awsEnv = { ...process.env, AWS_ACCESS_KEY_ID: FAKE_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: FAKE_CREDENTIALS.secretAccessKey };
+const drain = async (file: string, ...flags: string[]) =>
+  JSON.parse((await run(process.execPath, [bin, 'drain', '--config', file, '--json', ...flags], { env: awsEnv })).stdout) as Record<string, unknown>;
 
 describe('spillway drain', () => {
   it('--dry-run counts what would be replayed, coalesced and skipped, and writes nothing; the drain then writes exactly that', async () => {
@@ -105,6 +110,6 @@ describe('spillway drain', () => {
       (e: { stderr: string; code: number }) => e,
     );
     expect(failed?.code).toBe(2);
-    expect(failed?.stderr).toMatch(/--config FILE or set SPILLWAY_CONFIG/);
+    expect(failed?.stderr).toMatch(/pass --config FILE, set SPILLWAY_CONFIG/);
   });
 });

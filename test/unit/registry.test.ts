@@ -79,7 +79,7 @@ describe('tier registry', () => {
     const warnings: string[] = [];
     const bus = await createBus(
       { primary: { kind: 'mem', name: 'p1' } as never, secondaries: [{ kind: 'mem', name: 's1' } as never], spool: [{ kind: 'memspool', id: 'one' } as never], stateDir, reconciler: { enabled: false } },
-      { logger: silentLogger, registry },
+      { logger: silentLogger, kinds: registry },
     );
     bus.events.on('config.warning', (w) => warnings.push(w.field));
     const durability: string[] = [];
