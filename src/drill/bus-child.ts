@@ -5,7 +5,8 @@
  * - `produce`: sends at `rate` until stdin says `stop`, then waits for the reconciler to drain and exits.
  *   stdin `phase NAME` labels records sent from then on.
  * - `drain`: runs the reconciler (records per second from the config) until nothing is left, then exits.
- * stdout lines: `ready`, `sample {json}`, `drain {json}`, `mark text`, `drained`.
+ * stdout lines: `ready`, `sample {json}`, `drain {json}` (a finished run), `progress` (a window written),
+ * `mark text`, `drained`.
  *
  * Invariants:
  * - A record's line is in the acks file (written and fdatasync'd) only after its `send()` resolved; the
@@ -24,7 +25,12 @@ const [mode, configFile, ackFile, rate, firstSeq] = process.argv.slice(2) as [st
 const config = JSON.parse(await readFile(configFile, 'utf8')) as BusConfigInput;
 const bus = await createBus(config, { logger: pino({ level: process.env.SPILLWAY_DRILL_CHILD_LOG ?? 'silent' }, pino.destination(2)) });
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
-const stopWatching = watchBus(bus, { sample: (s) => out(`sample ${JSON.stringify(s)}`), drain: (d) => out(`drain ${JSON.stringify(d)}`), mark: (w) => out(`mark ${w}`) });
+const stopWatching = watchBus(bus, {
+  sample: (s) => out(`sample ${JSON.stringify(s)}`),
+  drain: (d) => out(`drain ${JSON.stringify(d)}`),
+  progress: () => out('progress'),
+  mark: (w) => out(`mark ${w}`),
+});
 out('ready');
 
 if (mode === 'drain') {

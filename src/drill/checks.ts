@@ -144,13 +144,11 @@ function switchFigures(sent: readonly SentRecord[], fallback: readonly SentRecor
 
 function drainFigures(drains: readonly DrainPoint[]): Pick<Figures, 'drainMs' | 'drainRate'> {
   const writing = drains.filter((d) => d.written > 0);
-  const first = writing[0];
-  const last = writing[writing.length - 1];
-  if (!first || !last) return { drainMs: null, drainRate: null };
-  const drainMs = last.at - first.at;
-  // The first batch's own time is unknown, so the rate counts what came after it.
-  const afterFirst = writing.slice(1).reduce((n, d) => n + d.written, 0);
-  return { drainMs, drainRate: drainMs >= 1000 ? Math.round((afterFirst / drainMs) * 1000) : null };
+  if (writing.length === 0) return { drainMs: null, drainRate: null };
+  const drainMs = writing.reduce((n, d) => n + d.durationMs, 0);
+  const written = writing.reduce((n, d) => n + d.written, 0);
+  // Under a second the pacer's first burst dominates: the rate is not judged.
+  return { drainMs, drainRate: drainMs >= 1000 ? Math.round((written / drainMs) * 1000) : null };
 }
 
 function zeroCheck(name: string, value: number, expectation: Expectation | undefined, detail?: string): Check {

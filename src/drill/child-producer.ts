@@ -48,7 +48,7 @@ export interface BusChild {
   readonly process: ChildProcess;
   /** Resolves when the child printed `drained`; rejects when it exits first. */
   readonly drained: Promise<void>;
-  /** Resolves on the first `drain` line. */
+  /** Resolves once the reconciler wrote its first window. */
   readonly firstDrain: Promise<void>;
   kill(): Promise<void>;
 }
@@ -74,18 +74,22 @@ export async function spawnBusChild(mode: 'produce' | 'drain', args: { configFil
     if (verb === 'ready') ready();
     else if (verb === 'drained') drained();
     else if (verb === 'sample') obs.samples.push(JSON.parse(rest));
-    else if (verb === 'drain') {
-      obs.drains.push(JSON.parse(rest));
-      firstDrain();
-    } else if (verb === 'mark') obs.mark(rest);
+    else if (verb === 'drain') obs.drains.push(JSON.parse(rest));
+    else if (verb === 'progress') firstDrain();
+    else if (verb === 'mark') obs.mark(rest);
   });
   const early = exited.then(([code, signal]) => Promise.reject(new Error(`the drill's bus child exited (code ${code}, signal ${signal}): ${stderr}`)));
   early.catch(() => undefined);
   await Promise.race([readyP, early]);
+  const drainedOrExit = Promise.race([drainedP, early]);
+  const firstDrainOrExit = Promise.race([firstDrainP, early]);
+  // A child killed on purpose rejects these; only a caller that awaits them should hear about it.
+  drainedOrExit.catch(() => undefined);
+  firstDrainOrExit.catch(() => undefined);
   return {
     process: proc,
-    drained: Promise.race([drainedP, early]),
-    firstDrain: Promise.race([firstDrainP, early]),
+    drained: drainedOrExit,
+    firstDrain: firstDrainOrExit,
     async kill() {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGKILL');

@@ -18,12 +18,13 @@ export interface Sample {
   spooled: number;
 }
 
-/** One reconciler batch written to the primary. */
+/** One finished reconciler run (`at` is when it ended). */
 export interface DrainPoint {
   at: number;
   written: number;
   skippedDuplicates: number;
   coalesced: number;
+  durationMs: number;
 }
 
 /** A moment worth a line on the timeline. */
@@ -57,11 +58,33 @@ export async function sampleBus(bus: Bus): Promise<Sample> {
   return { at: Date.now(), breakers, spooled: stats.spool.records };
 }
 
-/** Reports drains and breaker changes of `bus` through `sink`; returns a function that stops sampling. */
-export function watchBus(bus: Bus, sink: { sample(s: Sample): void; drain(d: DrainPoint): void; mark(what: string): void }): () => void {
-  bus.events.on('reconciler.progress', (p) => sink.drain({ at: Date.now(), ...p }));
-  bus.events.on('breaker.open', (e) => sink.mark(`breaker open: ${e.tier} ${e.target}`));
-  bus.events.on('breaker.close', (e) => sink.mark(`breaker closed: ${e.tier} ${e.target}`));
+/** Where {@link watchBus} reports. */
+export interface BusWatcher {
+  sample(s: Sample): void;
+  drain(d: DrainPoint): void;
+  /** A window of a reconciler run was written (runs report `drain` only when they end). */
+  progress?(): void;
+  mark(what: string): void;
+}
+
+/**
+ * Reports drains and breaker changes of `bus` through `sink`; returns a function that stops sampling.
+ * A breaker that re-opens after a failed half-open probe is not reported again.
+ */
+export function watchBus(bus: Bus, sink: BusWatcher): () => void {
+  bus.events.on('reconciler.done', (d) => {
+    if (d.written + d.skippedDuplicates + d.coalesced > 0) sink.drain({ at: Date.now(), written: d.written, skippedDuplicates: d.skippedDuplicates, coalesced: d.coalesced, durationMs: d.durationMs });
+  });
+  bus.events.on('reconciler.progress', () => sink.progress?.());
+  const open = new Set<string>();
+  bus.events.on('breaker.open', (e) => {
+    if (!open.has(e.target)) sink.mark(`breaker open: ${e.tier} ${e.target}`);
+    open.add(e.target);
+  });
+  bus.events.on('breaker.close', (e) => {
+    open.delete(e.target);
+    sink.mark(`breaker closed: ${e.tier} ${e.target}`);
+  });
   let stopped = false;
   const loop = async (): Promise<void> => {
     while (!stopped) {

@@ -41,12 +41,7 @@ export function perSecond(start: number, end: number, sent: readonly SentRecord[
     if (s.landedOn !== 'primary') handed[p.t] = (handed[p.t] ?? 0) + 1;
   }
   const handled = new Array<number>(seconds).fill(0);
-  for (const d of drains) {
-    const p = bucket(d.at);
-    if (!p) continue;
-    p.drained += d.written;
-    handled[p.t] = (handled[p.t] ?? 0) + d.written + d.skippedDuplicates + d.coalesced;
-  }
+  for (const d of drains) spreadDrain(d, start, points, handled);
   for (const s of samples) {
     const p = bucket(s.at);
     if (!p) continue;
@@ -58,13 +53,27 @@ export function perSecond(start: number, end: number, sent: readonly SentRecord[
   let lastSecondary: BreakerState | null = null;
   for (const p of points) {
     backlog = Math.max(0, backlog + (handed[p.t] ?? 0) - (handled[p.t] ?? 0));
-    p.backlog = backlog;
+    p.backlog = Math.round(backlog);
+    p.drained = Math.round(p.drained);
     p.primaryBreaker ??= lastPrimary;
     p.secondaryBreaker ??= lastSecondary;
     lastPrimary = p.primaryBreaker;
     lastSecondary = p.secondaryBreaker;
   }
   return points;
+}
+
+/** A run reports once, at its end: its records are spread evenly over the seconds it ran. */
+function spreadDrain(d: DrainPoint, start: number, points: SecondPoint[], handled: number[]): void {
+  const from = Math.max(0, Math.floor((d.at - d.durationMs - start) / 1000));
+  const to = Math.min(points.length - 1, Math.max(from, Math.floor((d.at - start) / 1000)));
+  const span = to - from + 1;
+  for (let t = from; t <= to; t++) {
+    const p = points[t];
+    if (!p) continue;
+    p.drained += d.written / span;
+    handled[t] = (handled[t] ?? 0) + (d.written + d.skippedDuplicates + d.coalesced) / span;
+  }
 }
 
 const RANK: Record<BreakerState, number> = { closed: 0, halfOpen: 1, open: 2 };

@@ -8,7 +8,8 @@ import type { ScenarioRun } from '../scenario-run.js';
 async function drainWithKill(run: ScenarioRun): Promise<void> {
   await run.producer.close();
   const configFile = join(run.workDir, 'drain-config.json');
-  const reconciler = { ...run.config.reconciler, enabled: false };
+  // Small windows so that the first one is written well before the drain ends: the kill lands mid-drain.
+  const reconciler = { ...run.config.reconciler, enabled: false, windowRecords: 100 };
   await writeFile(configFile, JSON.stringify({ ...run.config, reconciler }));
   const args = { configFile, ackFile: join(run.workDir, 'unused'), rate: 0, firstSeq: 0 };
   const first = await spawnBusChild('drain', args, run.observations);
@@ -35,7 +36,8 @@ export const reconcilerKilled: Scenario = {
     { name: 'steady', length: 1 },
     { name: 'both-down', length: 2, primary: REFUSE, secondary: REFUSE },
   ],
-  configure: (config) => ({ ...config, reconciler: { ...config.reconciler, enabled: false } }),
+  // No drain while the in-process producer runs; a cap that makes the drain last long enough to be cut.
+  configure: (config) => ({ ...config, reconciler: { ...config.reconciler, enabled: false, maxRecordsPerSecond: Math.min(Number(config.reconciler?.maxRecordsPerSecond ?? 300), 300) } }),
   recover: drainWithKill,
   expect: { failover: 'expected' },
 };
