@@ -84,6 +84,11 @@ export function drillCommand(): Command {
           },
           onScenario: (e) => display.scenario(e),
         });
+      } catch (error) {
+        if (!abort.signal.aborted) throw error;
+        process.stderr.write('spillway drill: interrupted; every child process was stopped and every temp dir removed\n');
+        process.exitCode = 130;
+        return;
       } finally {
         display.stop();
       }

@@ -53,6 +53,7 @@ export async function runMatrix(options: MatrixOptions): Promise<DrillReport> {
       const result = await runScenario(scenario, env, options.settings);
       results.push(result);
       options.onScenario?.({ scenario, result });
+      options.settings.signal?.throwIfAborted();
     }
   } finally {
     await env.close();

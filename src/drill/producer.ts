@@ -70,8 +70,11 @@ export function createInProcessProducer(options: InProcessProducerOptions): InPr
       if (bus) await awaitDrained(bus, timeoutMs);
     },
     async close() {
+      await load?.stop();
       stopWatching?.();
-      await bus?.close();
+      const open = bus;
+      bus = undefined;
+      await open?.close();
     },
   };
 }

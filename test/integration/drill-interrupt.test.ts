@@ -1,0 +1,62 @@
+/**
+ * Ctrl-C during a drill: the first stops it and cleans up, a second forces. Either way no child process
+ * (emulators, bus children) survives and no `spillway-drill-*` directory is left. The drill runs with its
+ * own TMPDIR, which its children inherit, so survivors are found by that variable in /proc/<pid>/environ.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/emulators.js';
+import { bin } from '../drills/cli.js';
+
+async function processesWith(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    if (environ.includes(marker)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+async function interruptDrill(scenario: string, phase: string, signals: number): Promise<{ code: number | null; left: string[]; survivors: number[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'spillway-interrupt-'));
+  try {
+    const proc = spawn(process.execPath, [bin, 'drill', '--scenario', scenario, '--phase-ms', '3000', '--rate', '100'], { env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(proc, 'exit');
+    let stderr = '';
+    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    await waitFor(() => stderr.includes(`phase ${phase}`), { timeoutMs: 60_000, intervalMs: 50, message: `the drill to reach phase ${phase}` });
+    expect((await readdir(dir)).some((d) => d.startsWith('spillway-drill-'))).toBe(true);
+    proc.kill('SIGINT');
+    if (signals > 1) {
+      // The second Ctrl-C comes once the first was seen (signals sent together may be delivered as one).
+      await waitFor(() => stderr.includes('Ctrl-C again to force'), { timeoutMs: 10_000, intervalMs: 20, message: 'the first Ctrl-C to be seen' });
+      proc.kill('SIGINT');
+    }
+    const [code] = (await exited) as [number | null];
+    await waitFor(async () => (await processesWith(`TMPDIR=${dir}`)).length === 0, { timeoutMs: 10_000, intervalMs: 100, message: 'the drill children to exit' });
+    return { code, left: (await readdir(dir)).filter((d) => d.startsWith('spillway-drill-')), survivors: await processesWith(`TMPDIR=${dir}`) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('drill interrupted', () => {
+  it('stops on the first Ctrl-C, leaving no temp dir and no child process', async () => {
+    const r = await interruptDrill('primary-refusing', 'primary-down', 1);
+    expect(r.code).toBe(130);
+    expect(r.left).toEqual([]);
+    expect(r.survivors).toEqual([]);
+  }, 120_000);
+
+  it('forces on a second Ctrl-C, with a producer child running, and still cleans up', async () => {
+    const r = await interruptDrill('producer-killed', 'both-down', 2);
+    expect(r.code).toBe(130);
+    expect(r.left).toEqual([]);
+    expect(r.survivors).toEqual([]);
+  }, 120_000);
+});
