@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { ConfigError } from '../errors/index.js';
 import { loadUserConfig } from '../drill/drill-config.js';
 import type { BackendOptions } from '../drill/environment.js';
 import { type DrillReport, runMatrix, selectScenarios } from '../drill/matrix.js';
@@ -21,7 +22,7 @@ interface DrillFlags {
   config?: string;
   backend: 'embedded' | 'localstack';
   engine: 'kinesalite' | 'kinesis-local';
-  endpoint?: string;
+  endpoint: string[];
   phaseMs: number;
   shards: number;
   pace: number;
@@ -55,7 +56,7 @@ export function drillCommand(): Command {
     .option('--config <file>', "drill this bus configuration (JSON): its tiers, spool and limits, with the drill's endpoints")
     .addOption(new Option('--backend <backend>', 'where the regions run').choices(['embedded', 'localstack']).default('embedded'))
     .addOption(new Option('--engine <engine>', 'Kinesis emulator of the embedded backend').choices(['kinesalite', 'kinesis-local']).default('kinesalite'))
-    .option('--endpoint <url>', 'use a LocalStack (or Kinesis-compatible endpoint) already running, for both regions')
+    .option('--endpoint <url>', 'use a LocalStack already running for both regions; given twice: primary, then secondary region', (v: string, all: string[]) => [...all, v], [])
     .option('--phase-ms <ms>', 'length of a phase unit', positiveInt, 1_500)
     .option('--shards <n>', 'shards per stream', positiveInt, 2)
     .option('--pace <records/s>', 'reconciler ceiling, records per second (without --config)', positiveInt, 2_000)
@@ -103,7 +104,9 @@ function listScenarios(asJson: boolean): void {
 }
 
 function backendOf(flags: DrillFlags): BackendOptions {
-  if (flags.endpoint) return { backend: 'endpoint', url: flags.endpoint };
+  const [first, second, ...rest] = flags.endpoint;
+  if (rest.length > 0) throw new ConfigError('--endpoint: at most two (the primary region, then the secondary region)', { field: 'endpoint' });
+  if (first) return { backend: 'endpoint', urls: second ? [first, second] : [first] };
   return flags.backend === 'localstack' ? { backend: 'localstack' } : { backend: 'embedded', engine: flags.engine };
 }
 

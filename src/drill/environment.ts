@@ -3,7 +3,8 @@
  * capabilities the backend offers (and why any are missing).
  *
  * Backends: `embedded` starts emulator child processes here; `endpoint` uses a LocalStack (or any
- * Kinesis-compatible endpoint) that is already running, both regions on it; `localstack` starts two
+ * Kinesis-compatible endpoint) that is already running: one for both regions (LocalStack keeps regions
+ * apart), or one per region; `localstack` starts two
  * LocalStack containers (`localstack.ts`).
  */
 import { execFileSync } from 'node:child_process';
@@ -41,7 +42,7 @@ export interface DrillEnvironment {
 export type BackendOptions =
   | { backend: 'embedded'; engine: KinesisEngine }
   | { backend: 'localstack' }
-  | { backend: 'endpoint'; url: string };
+  | { backend: 'endpoint'; urls: readonly [string] | readonly [string, string] };
 
 /** The region names the drill signs for unless a configuration names others. */
 export const DRILL_REGIONS = ['us-east-1', 'us-west-2'] as const;
@@ -63,7 +64,7 @@ export async function startEnvironment(options: BackendOptions, regions: readonl
       cleanup.push(async () => admin.destroy());
       made.push({ name, upstream, proxy, admin });
     }
-    const label = options.backend === 'embedded' ? `embedded (${options.engine})` : options.backend === 'endpoint' ? `endpoint ${options.url}` : 'localstack';
+    const label = options.backend === 'embedded' ? `embedded (${options.engine})` : options.backend === 'endpoint' ? `endpoint ${options.urls.join(' + ')}` : 'localstack';
     return { label, primary: made[0] as DrillRegion, secondary: made[1] as DrillRegion, missing: missingCapabilities(), close };
   } catch (error) {
     await close();
@@ -72,7 +73,8 @@ export async function startEnvironment(options: BackendOptions, regions: readonl
 }
 
 async function startUpstreams(options: BackendOptions, cleanup: Array<() => Promise<unknown>>): Promise<[string, string]> {
-  if (options.backend === 'endpoint') return [options.url, options.url];
+  // One LocalStack keeps each region apart; two endpoints (docker/compose.yaml) are one per region.
+  if (options.backend === 'endpoint') return [options.urls[0], options.urls[1] ?? options.urls[0]];
   if (options.backend === 'localstack') {
     const pair = await startLocalStackPair();
     cleanup.push(() => pair.stop());
