@@ -1,6 +1,12 @@
 /**
  * Runs one scenario: a fresh stream pair and spool, a producer, the timeline of faults, recovery, then the
- * primary stream read back and judged. Everything the run creates is released, also when it is cancelled.
+ * primary stream read back and judged.
+ *
+ * Invariants:
+ * - Whatever happens (a failed check, an error, an abort), both proxies are back to pass-through, the
+ *   producer (and its child process) is closed and the scenario's temp dir is removed before it returns.
+ * - The verdict is computed only from what the producer recorded as acknowledged and what the primary
+ *   stream holds when read back directly from the region's endpoint, never through the bus.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -61,6 +67,10 @@ export interface ScenarioRun {
   readonly config: BusConfigInput;
   readonly observations: Observations;
   readonly producer: Producer;
+  /** The phases played so far. */
+  readonly spans: PhaseSpan[];
+  /** When the primary was first faulted (epoch ms). */
+  faultAt: number | null;
 }
 
 /** The outcome of one scenario. */
@@ -100,30 +110,15 @@ export async function runScenario(scenario: Scenario, env: DrillEnvironment, set
     producer = scenario.producer === 'child'
       ? createChildProducer({ config, rate: settings.rate, workDir, observations })
       : createInProcessProducer({ config, rate: settings.rate, logger: settings.logger, observations });
-    const run: ScenarioRun = { scenario, settings, env, stream, workDir, config, observations, producer };
-    const { spans, faultAt } = await playTimeline(run, started);
+    const run: ScenarioRun = { scenario, settings, env, stream, workDir, config, observations, producer, spans: [], faultAt: null };
+    await playTimeline(run, started);
     await producer.stopSending();
     env.primary.proxy.setFault(HEALTHY);
     env.secondary.proxy.setFault(HEALTHY);
     observations.mark('load stopped; both regions healthy; waiting for the drain');
     await (scenario.recover ? scenario.recover(run) : producer.awaitDrained(settings.recoveryTimeoutMs));
     observations.mark('backlog drained');
-    const ended = Date.now();
-    const primary = dropForInjectedLoss(await readPrimary(env, stream), producer.sent(), settings.injectLoss ?? 0);
-    const sent = producer.sent();
-    const paceCap = typeof config.reconciler?.maxRecordsPerSecond === 'number' ? config.reconciler.maxRecordsPerSecond : null;
-    const primaryBreakerOpened = observations.events.some((e) => e.what.startsWith('breaker open: primary')) || observations.samples.some((s) => s.breakers.primary === 'open');
-    const { figures, checks } = evaluate({ sent, primary, drains: observations.drains, expect: scenario.expect ?? {}, faultAt, primaryBreakerOpened, paceCap });
-    return {
-      ...base,
-      passed: checks.every((c) => c.passed !== false),
-      figures,
-      checks,
-      phases: spans,
-      series: perSecond(started, ended, sent, observations.samples, observations.drains),
-      timeline: observations.events.map((e) => ({ t: Math.round((e.at - started) / 100) / 10, what: e.what })),
-      durationMs: ended - started,
-    };
+    return { ...base, ...(await judgeRun(run, started, Date.now())) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { ...base, passed: false, error: message, durationMs: Date.now() - started };
@@ -135,17 +130,34 @@ export async function runScenario(scenario: Scenario, env: DrillEnvironment, set
   }
 }
 
-async function playTimeline(run: ScenarioRun, started: number): Promise<{ spans: PhaseSpan[]; faultAt: number | null }> {
+/** Reads the primary back and judges the run. */
+async function judgeRun(run: ScenarioRun, started: number, ended: number): Promise<Omit<ScenarioResult, 'name' | 'description' | 'note'>> {
+  const { env, settings, observations, producer, config, scenario } = run;
+  const sent = producer.sent();
+  const primary = dropForInjectedLoss(await readPrimary(env, run.stream), sent, settings.injectLoss ?? 0);
+  const paceCap = typeof config.reconciler?.maxRecordsPerSecond === 'number' ? config.reconciler.maxRecordsPerSecond : null;
+  const primaryBreakerOpened = observations.events.some((e) => e.what.startsWith('breaker open: primary')) || observations.samples.some((s) => s.breakers.primary === 'open');
+  const { figures, checks } = evaluate({ sent, primary, drains: observations.drains, expect: scenario.expect ?? {}, faultAt: run.faultAt, primaryBreakerOpened, paceCap });
+  return {
+    passed: checks.every((c) => c.passed !== false),
+    figures,
+    checks,
+    phases: run.spans,
+    series: perSecond(started, ended, sent, observations.samples, observations.drains),
+    timeline: observations.events.map((e) => ({ t: Math.round((e.at - started) / 100) / 10, what: e.what })),
+    durationMs: ended - started,
+  };
+}
+
+async function playTimeline(run: ScenarioRun, started: number): Promise<void> {
   const { env, settings, producer, observations } = run;
   await producer.start();
-  const spans: PhaseSpan[] = [];
-  let faultAt: number | null = null;
   for (const phase of run.scenario.phases) {
     settings.signal?.throwIfAborted();
     const from = Date.now();
     env.primary.proxy.setFault(phase.primary ?? HEALTHY);
     env.secondary.proxy.setFault(phase.secondary ?? HEALTHY);
-    if (faultAt === null && (phase.primary ?? HEALTHY).mode !== 'none') faultAt = from;
+    if (run.faultAt === null && (phase.primary ?? HEALTHY).mode !== 'none') run.faultAt = from;
     producer.setPhase(phase.name);
     observations.mark(`phase ${phase.name}: primary ${describe(phase.primary)}, secondary ${describe(phase.secondary)}`);
     await phase.onStart?.(run);
@@ -155,9 +167,8 @@ async function playTimeline(run: ScenarioRun, started: number): Promise<{ spans:
     } finally {
       stopProgress();
     }
-    spans.push({ name: phase.name, from: (from - started) / 1000, to: (Date.now() - started) / 1000 });
+    run.spans.push({ name: phase.name, from: (from - started) / 1000, to: (Date.now() - started) / 1000 });
   }
-  return { spans, faultAt };
 }
 
 function reportProgress(run: ScenarioRun, phase: string): () => void {

@@ -1,5 +1,5 @@
 /**
- * The whole embedded matrix through the real bin at small counts, as CI runs it: every scenario runs and
+ * The whole embedded matrix through the real bin at small counts (about 500 records a scenario), as CI runs it: every scenario runs and
  * passes, and the report directory holds the page and the JSON.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,7 +13,7 @@ it('runs every scenario of the embedded matrix and passes', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'spillway-matrix-test-'));
   try {
     const started = Date.now();
-    const { code, stdout, stderr } = await cli(['drill', '--phase-ms', '800', '--rate', '150', '--report', join(dir, 'out')], process.env, 300_000);
+    const { code, stdout, stderr } = await cli(['drill', '--records', '500', '--rate', '150', '--report', join(dir, 'out')], process.env, 300_000);
     console.log(`drill matrix: ${SCENARIOS.length} scenarios in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     const report = JSON.parse(await readFile(join(dir, 'out', 'report.json'), 'utf8')) as { scenarios: Array<{ name: string; passed: boolean; skipped?: string; error?: string; lost: number; duplicates: number }> };
     expect(report.scenarios.map((s) => s.name)).toEqual(SCENARIOS.map((s) => s.name));

@@ -62,14 +62,14 @@ describe('spillway drill', () => {
     expect(f.writeRtoMs).not.toBeNull();
   }, 120_000);
 
-  it('fails, and exits 1, when acknowledged records are deliberately dropped', async () => {
-    const json = join(dir, 'loss.json');
-    const { code, stdout } = await cli(['drill', '--scenario', 'primary-refusing', '--phase-ms', '800', '--rate', '150', '--inject-loss', '5', '--json', json]);
-    expect(stdout).toContain('FAIL');
-    expect(stdout).toMatch(/FAILED primary-refusing: lost acknowledged records = 5/);
+  it('fails, and exits 1, when acknowledged records are deliberately dropped (JSON on stdout)', async () => {
+    const { code, stdout, stderr } = await cli(['drill', '--scenario', 'primary-refusing', '--phase-ms', '800', '--rate', '150', '--inject-loss', '5', '--json']);
+    expect(stderr).toContain('FAIL');
+    expect(stderr).toMatch(/FAILED primary-refusing: lost acknowledged records = 5/);
     expect(code).toBe(1);
-    const report = JSON.parse(await readFile(json, 'utf8')) as { passed: boolean; scenarios: ScenarioJson[] };
+    const report = JSON.parse(stdout) as { passed: boolean; scenarios: ScenarioJson[] };
     expect(report.passed).toBe(false);
+    expect(report.scenarios[0]?.passed).toBe(false);
     expect(report.scenarios[0]?.lost).toBe(5);
     expect(report.scenarios[0]?.figures.rpoMs).toBeGreaterThan(0);
   }, 120_000);
