@@ -138,14 +138,21 @@ export function createChildProducer(options: ChildProducerOptions): Producer {
     async stopSending() {
       child?.process.stdin?.write('stop\n');
     },
-    async awaitDrained(timeoutMs) {
+    async awaitDrained(timeoutMs, signal) {
       if (!child) return;
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the producer child did not drain within ${timeoutMs} ms`)), timeoutMs)));
+      let onAbort: (() => void) | undefined;
+      const stop = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the producer child did not drain within ${timeoutMs} ms`)), timeoutMs);
+        onAbort = () => reject(signal?.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
       try {
-        await Promise.race([child.drained, timeout]);
+        signal?.throwIfAborted();
+        await Promise.race([child.drained, stop]);
       } finally {
         clearTimeout(timer);
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
       }
       known = await readAcks(ackFile);
     },

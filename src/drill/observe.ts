@@ -102,10 +102,12 @@ export function watchBus(bus: Bus, sink: BusWatcher): () => void {
 /**
  * Waits until the primary breaker is closed, the spool is empty and a reconciler run that started after the
  * last records landed wrote nothing (a run joined mid-way may have read its sources too early).
+ * An aborted `signal` stops the wait.
  */
-export async function awaitDrained(bus: Bus, timeoutMs: number): Promise<void> {
+export async function awaitDrained(bus: Bus, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     const stats = await bus.stats();
     if (stats.breakers.find((b) => b.tier === 'primary')?.state === 'closed') {
       await bus.reconcile();

@@ -19,8 +19,8 @@ export interface Producer {
   start(): Promise<void>;
   /** Stop sending; resolves once every send settled. */
   stopSending(): Promise<void>;
-  /** Wait until the backlog is back in the primary. */
-  awaitDrained(timeoutMs: number): Promise<void>;
+  /** Wait until the backlog is back in the primary; an aborted `signal` stops the wait. */
+  awaitDrained(timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /** SIGKILL the producer (child producers only). */
   kill?(): Promise<void>;
   /** Start a new producer on the same spool, sending again (child producers only). */
@@ -66,8 +66,8 @@ export function createInProcessProducer(options: InProcessProducerOptions): InPr
     async stopSending() {
       await load?.stop();
     },
-    async awaitDrained(timeoutMs) {
-      if (bus) await awaitDrained(bus, timeoutMs);
+    async awaitDrained(timeoutMs, signal) {
+      if (bus) await awaitDrained(bus, timeoutMs, signal);
     },
     async close() {
       await load?.stop();

@@ -116,7 +116,7 @@ export async function runScenario(scenario: Scenario, env: DrillEnvironment, set
     env.primary.proxy.setFault(HEALTHY);
     env.secondary.proxy.setFault(HEALTHY);
     observations.mark('load stopped; both regions healthy; waiting for the drain');
-    await (scenario.recover ? scenario.recover(run) : producer.awaitDrained(settings.recoveryTimeoutMs));
+    await (scenario.recover ? scenario.recover(run) : producer.awaitDrained(settings.recoveryTimeoutMs, settings.signal));
     observations.mark('backlog drained');
     return { ...base, ...(await judgeRun(run, started, Date.now())) };
   } catch (error) {
