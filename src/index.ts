@@ -2,9 +2,13 @@
  * spillway: a multi-region failover message bus for AWS. Public exports only.
  */
 export { createBus, defaultLogger, type BusDeps } from './bus/create-bus.js';
-export { assembleBus, type Bus, type BusParts, type BusStats, type SendResult, type BatchItemResult } from './bus/bus.js';
+export { assembleBus, type Bus, type BusParts, type BusStats, type SpoolChainStats, type SendResult, type BatchItemResult } from './bus/bus.js';
 export { parseBusConfig } from './config/parse.js';
-export type { BusConfig, BusConfigInput, KinesisTargetConfig } from './config/schema.js';
+export { loadConfig, findConfigFile, CONFIG_FILE_NAMES, type LoadConfigOptions } from './config/load.js';
+export { applyEnvOverrides } from './config/env.js';
+export { configWarnings, type ConfigWarning } from './config/warnings.js';
+export type { BusConfig, BusConfigInput, LongFormConfigInput, ShortFormConfigInput, KinesisTargetConfig } from './config/schema.js';
+export { defaultRegistry, type TierRegistry, type TierConfig, type SpoolConfig } from '../adapters/registry.js';
 export * from './envelope/index.js';
 export * from './errors/index.js';
 export type * from './contracts/index.js';

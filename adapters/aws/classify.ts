@@ -1,16 +1,18 @@
 /**
  * One error classifier for every AWS service spillway talks to. Raw SDK and
  * network errors never leave an adapter: they become a ThrottledError,
- * TransientError, TargetRejectedError or ValidationError, with the original
+ * TransientError, UnauthorizedError, TargetRejectedError or ValidationError, with the original
  * kept as `cause`. Built on smithy's own classification (the SDK's retry
  * decisions), so spillway and the SDK agree on what is throttling.
  */
+import { authorizationFix, isAuthorizationFailure } from './authorization.js';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import {
   type ErrorContext,
   isSpillwayError,
   type SpillwayError,
   TargetRejectedError,
+  UnauthorizedError,
   ThrottledError,
   TransientError,
   ValidationError,
@@ -19,11 +21,6 @@ import {
 /** Error names that mean "this target will not take writes until someone fixes it". */
 const REJECTED = new Set([
   'ResourceNotFoundException',
-  'AccessDeniedException',
-  'AccessDenied',
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'ExpiredTokenException',
   'KMSDisabledException',
   'KMSInvalidStateException',
   'KMSAccessDeniedException',
@@ -65,6 +62,10 @@ export function classifyAwsError(error: unknown, context: ErrorContext, answered
   }
   if (isThrottlingError(error as never)) {
     return new ThrottledError(`${where} is throttling writes (${name}); backing off on the same target`, options);
+  }
+  if (isAuthorizationFailure(name)) {
+    const fix = authorizationFix(name, where);
+    return new UnauthorizedError(`${where} refused spillway's credentials: ${name}: ${e.message ?? ''}; ${fix}`, { ...options, fix });
   }
   if (REJECTED.has(name)) {
     return new TargetRejectedError(`${where} rejected the request: ${name}: ${e.message ?? ''}`.trim(), options);

@@ -90,6 +90,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
     region: options.region,
     maxBatchRecords: KINESIS_MAX_BATCH_RECORDS,
     maxBatchBytes: KINESIS_MAX_BATCH_BYTES,
+    maxRecordBytes: 1_048_576, // KINESIS_MAX_RECORD_BYTES: data blob plus partition key
     put,
     probe,
     async close() {

@@ -27,9 +27,14 @@ export interface SendResult {
 /** One record's outcome in `sendBatch`. */
 export type BatchItemResult = ({ ok: true } & SendResult) | { ok: false; error: SpillwayError };
 
+/** What the spools hold: the sum over the chain, and each spool in chain order. */
+export interface SpoolChainStats extends SpoolStats {
+  spools: Array<SpoolStats & { id: string }>;
+}
+
 /** A point-in-time view of the bus. */
 export interface BusStats {
-  spool: SpoolStats;
+  spool: SpoolChainStats;
   breakers: Array<{ target: string; tier: string; state: 'closed' | 'open' | 'halfOpen' }>;
   queued: number;
   reconciling: boolean;
@@ -53,9 +58,10 @@ export interface Bus {
 export interface BusParts {
   primary: Target;
   secondaries?: readonly Target[];
-  spool: Spool;
+  /** One spool, or the chain of spools tried in order after the remote tiers (each is drained). */
+  spool: Spool | readonly Spool[];
   dedupe: DedupeStore;
-  /** Drain sources of the secondaries (the spool's is added by the bus). */
+  /** Drain sources of the secondaries (the spools' are added by the bus). */
   secondarySources?: () => Promise<DrainSource[]>;
   /**
    * Where writes of unknown fate are recorded, and how to look for ids in the
@@ -77,10 +83,11 @@ export interface BusParts {
 export function assembleBus(parts: BusParts): Bus {
   const events = new BusEvents();
   const { logger } = parts;
+  const spools: readonly Spool[] = Array.isArray(parts.spool) ? parts.spool : [parts.spool as Spool];
   const uncertain = parts.uncertain ? { writes: new UncertainWrites(parts.uncertain.store), findWritten: parts.uncertain.findWritten } : undefined;
   const router = new FailoverRouter({
     ...parts,
-    spool: spoolAsTarget(parts.spool),
+    spools: spools.map(spoolAsTarget),
     ...(uncertain ? { onUncertain: (batch: { at: number; recordedAt: number; ids: string[] }) => uncertain.writes.add(batch) } : {}),
     events,
     logger,
@@ -104,7 +111,7 @@ export function assembleBus(parts: BusParts): Bus {
   const reconciler = new Reconciler(
     {
       primary: router.primary,
-      sources: async () => [spoolAsSource(parts.spool), ...(await secondarySourcesOrUnavailable(parts.secondarySources))],
+      sources: async () => [...spools.map(spoolAsSource), ...(await secondarySourcesOrUnavailable(parts.secondarySources))],
       dedupe: parts.dedupe,
       ...(uncertain ? { uncertain } : {}),
       events,
@@ -146,7 +153,7 @@ export function assembleBus(parts: BusParts): Bus {
     reconcile: () => reconciler.run(),
     async stats() {
       return {
-        spool: await parts.spool.stats(),
+        spool: await spoolChainStats(spools),
         breakers: router.tiers.map((t) => ({ target: t.target.id, tier: t.tier, state: t.state })),
         queued: batcher.queued,
         reconciling: reconciler.running,
@@ -160,7 +167,7 @@ export function assembleBus(parts: BusParts): Bus {
       await reconciler.stop();
       router.shutdown();
       // Release everything even if one release fails; report the first failure.
-      const resources = [parts.primary, ...(parts.secondaries ?? []), parts.spool, parts.dedupe, ...(parts.closeAlso ?? [])];
+      const resources = [parts.primary, ...(parts.secondaries ?? []), ...spools, parts.dedupe, ...(parts.closeAlso ?? [])];
       const failures = (await Promise.allSettled(resources.map((r) => r.close()))).filter((r) => r.status === 'rejected');
       if (failures[0]) throw failures[0].reason;
     },
@@ -174,4 +181,16 @@ async function secondarySourcesOrUnavailable(list: BusParts['secondarySources'])
   } catch (error) {
     return [{ id: 'secondaries', next: () => Promise.reject(error) }];
   }
+}
+
+/** Each spool's stats and their sum; a spool that cannot say (down) counts as empty and is listed with -1. */
+async function spoolChainStats(spools: readonly Spool[]): Promise<SpoolChainStats> {
+  const each = await Promise.all(
+    spools.map(async (s) => {
+      const { records, bytes } = await s.stats().catch(() => ({ records: -1, bytes: -1 }));
+      return { id: s.id, records, bytes };
+    }),
+  );
+  const sum = (k: 'records' | 'bytes') => each.reduce((n, s) => n + Math.max(0, s[k]), 0);
+  return { records: sum('records'), bytes: sum('bytes'), spools: each };
 }

@@ -1,84 +1,148 @@
 /**
- * The bus configuration, as zod schemas: one source of truth for the types,
- * the defaults and the error messages.
+ * The bus configuration, as zod schemas: one source of truth for the
+ * defaults and the error messages. The tier and spool fields are the union
+ * of the kinds in a registry (`adapters/registry.ts`), so adding a kind adds
+ * its schema here without an edit.
  */
 import { z } from 'zod';
-
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-
-const region = z
-  .string({ error: 'region is required, e.g. "us-east-1"' })
-  .regex(REGION, { error: (issue) => `"${String(issue.input)}" is not an AWS region name; use one like "us-east-1"` });
-
-// Not strict: the SDK tags credential objects it has seen with extra fields; those are dropped here.
-const credentials = z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() });
-
-/** A Kinesis stream in one region. */
-export const kinesisTargetSchema = z
-  .object({
-    kind: z.literal('kinesis'),
-    region,
-    stream: z
-      .string({ error: 'stream is required: the Kinesis stream name' })
-      .regex(/^[a-zA-Z0-9_.-]{1,128}$/, { error: 'stream must be 1-128 characters of letters, digits, "_", "-" or "."' }),
-    endpoint: z.url({ protocol: /^https?$/, error: 'endpoint must be an http(s) URL such as "http://localhost:4566"' }).optional(),
-    requestTimeoutMs: z.number().int().positive().optional(),
-    credentials: credentials.optional(),
-  })
-  .strict();
-
-/** A spool on local disk. */
-export const diskSpoolSchema = z
-  .object({
-    kind: z.literal('disk'),
-    dir: z.string().min(1, { error: 'spool.dir is required: a directory for the spool files' }),
-    maxBytes: z.number().int().positive().optional(),
-    maxSegmentBytes: z.number().int().positive().optional(),
-  })
-  .strict();
+import type { SpoolConfig, TierConfig, TierRegistry } from '../../adapters/registry.js';
+import { didYouMean } from './suggest.js';
 
 const ms = z.number().int().nonnegative();
 
-/** Everything `createBus` accepts. */
-export const busConfigSchema = z
-  .object({
-    primary: kinesisTargetSchema,
-    secondaries: z.array(kinesisTargetSchema).default([]),
-    spool: diskSpoolSchema,
-    /** Where the dedupe journal and drain checkpoints live (default: `<spool.dir>/state`). */
-    stateDir: z.string().min(1).optional(),
-    /** Check at start that each stream exists (default true). */
-    verifyStreams: z.boolean().default(true),
-    breaker: z
-      .object({ errorThresholdPercentage: z.number().min(1).max(100).optional(), volumeThreshold: z.number().int().nonnegative().optional(), resetTimeoutMs: ms.optional(), rollingWindowMs: z.number().int().positive().optional(), consecutiveFailures: z.number().int().positive().optional() })
-      .strict()
-      .default({}),
-    batching: z
-      .object({ lingerMs: ms.optional(), maxQueuedRecords: z.number().int().positive().optional() })
-      .strict()
-      .default({}),
-    delivery: z
-      .object({ throttleBudgetMs: ms.optional(), maxRecordAttempts: z.number().int().positive().optional() })
-      .strict()
-      .default({}),
-    reconciler: z
-      .object({
-        enabled: z.boolean().default(true),
-        intervalMs: z.number().int().positive().default(30_000),
-        maxRecordsPerSecond: z.number().positive().optional(),
-        maxBytesPerSecond: z.number().positive().optional(),
-        windowRecords: z.number().int().positive().optional(),
-        dedupeTtlMs: z.number().int().positive().optional(),
-        uncertainSettleMs: z.number().int().nonnegative().optional(),
-      })
-      .strict()
-      .default({ enabled: true, intervalMs: 30_000 }),
-  })
-  .strict();
+/** Everything but the tiers: state, checks, breaker, batching, delivery, reconciler. */
+export const commonShape = {
+  /** Where the dedupe journal and drain checkpoints live (default: `<dir>/state` of the first spool with a `dir`). */
+  stateDir: z.string().min(1).optional(),
+  /** Check at start that each tier exists and may be written (default true). */
+  verifyStreams: z.boolean().default(true),
+  breaker: z
+    .object({ errorThresholdPercentage: z.number().min(1).max(100).optional(), volumeThreshold: z.number().int().nonnegative().optional(), resetTimeoutMs: ms.optional(), rollingWindowMs: z.number().int().positive().optional(), consecutiveFailures: z.number().int().positive().optional() })
+    .strict()
+    .default({}),
+  batching: z.object({ lingerMs: ms.optional(), maxQueuedRecords: z.number().int().positive().optional() }).strict().default({}),
+  delivery: z.object({ throttleBudgetMs: ms.optional(), maxRecordAttempts: z.number().int().positive().optional() }).strict().default({}),
+  reconciler: z
+    .object({
+      enabled: z.boolean().default(true),
+      intervalMs: z.number().int().positive().default(30_000),
+      maxRecordsPerSecond: z.number().positive().optional(),
+      maxBytesPerSecond: z.number().positive().optional(),
+      windowRecords: z.number().int().positive().optional(),
+      dedupeTtlMs: z.number().int().positive().optional(),
+      uncertainSettleMs: z.number().int().nonnegative().optional(),
+    })
+    .strict()
+    .default({ enabled: true, intervalMs: 30_000 }),
+};
 
-/** Bus configuration as written by a user (defaults optional). */
-export type BusConfigInput = z.input<typeof busConfigSchema>;
-/** Bus configuration after defaults. */
-export type BusConfig = z.output<typeof busConfigSchema>;
+const commonSchema = z.object(commonShape).strict();
+
+/** One object of a registered kind, checked by that kind's own schema. */
+function oneOfKinds(descriptors: TierRegistry['targets'] | TierRegistry['spools'], noun: string) {
+  const kinds = descriptors.map((d) => d.kind);
+  return z.unknown().transform((value, ctx) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message: `must be an object with a "kind" (${kinds.join(', ')})` });
+      return z.NEVER;
+    }
+    const kind = (value as { kind?: unknown }).kind;
+    const descriptor = descriptors.find((d) => d.kind === kind);
+    if (!descriptor) {
+      const hint = typeof kind === 'string' ? didYouMean(kind, kinds) : '';
+      const said = kind === undefined ? 'kind is required' : `"${String(kind)}" is not a ${noun} kind`;
+      ctx.addIssue({ code: 'custom', path: ['kind'], message: `${said}; ${hint ? `${hint} ` : ''}(${noun} kinds: ${kinds.join(', ')})` });
+      return z.NEVER;
+    }
+    const result = descriptor.schema.safeParse(value);
+    if (!result.success) {
+      const known = shapeKeys(descriptor.schema);
+      for (const issue of result.error.issues.flatMap((i) => withKeyHint(i, known))) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+      return z.NEVER;
+    }
+    return result.data as { kind: string };
+  });
+}
+
+/** One spool or a non-empty list of them; issues keep their paths (`spool.dir`, `spool.1.url`). */
+function oneOrMany(item: ReturnType<typeof oneOfKinds>) {
+  const list = z.array(item).min(1, { error: 'spool list is empty; give at least one spool, e.g. { kind: "disk", dir }' });
+  return z.unknown().transform((value, ctx) => {
+    const result = Array.isArray(value) ? list.safeParse(value) : item.safeParse(value);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  });
+}
+
+/** The long-form bus schema over a registry's kinds. */
+export function buildBusSchema(registry: TierRegistry) {
+  const tier = oneOfKinds(registry.targets, 'tier');
+  const spool = oneOfKinds(registry.spools, 'spool');
+  return z
+    .object({
+      primary: tier,
+      secondaries: z.array(tier).default([]),
+      spool: oneOrMany(spool),
+      ...commonShape,
+    })
+    .strict();
+}
+
+/** The keys an object schema knows (after unwrapping defaults and optionals); empty for anything else. */
+export function shapeKeys(schema: unknown): string[] {
+  let def = (schema as { _zod?: { def?: { type?: string; innerType?: unknown; shape?: Record<string, unknown> } } })?._zod?.def;
+  while (def && (def.type === 'default' || def.type === 'optional' || def.type === 'prefault')) def = (def.innerType as typeof schema & { _zod?: { def?: typeof def } })?._zod?.def;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+/**
+ * Split a zod "unrecognized keys" issue at an object whose keys are `known`
+ * into one issue per key, each at the key's own path with the closest known
+ * key suggested. Other issues pass through.
+ */
+export function withKeyHint<I extends { code: string; path: PropertyKey[]; message: string; keys?: string[] }>(issue: I, known: readonly string[]): I[] {
+  if (issue.code !== 'unrecognized_keys' || !issue.keys || known.length === 0) return [issue];
+  return issue.keys.map((key) => {
+    const hint = didYouMean(key, known);
+    return { ...issue, keys: [key], path: [...issue.path, key], message: `unknown key "${key}"${hint ? `; ${hint}` : ''} (known keys: ${known.join(', ')})` };
+  });
+}
+
+/** The keys of the root object and of each section, for unknown-key hints. */
+export const ROOT_SECTIONS: Record<string, string[]> = Object.fromEntries(Object.entries(commonShape).map(([k, v]) => [k, shapeKeys(v)]));
+
+type CommonInput = z.input<typeof commonSchema>;
+type CommonOutput = z.output<typeof commonSchema>;
+
+/** The long form: every tier spelled out. */
+export type LongFormConfigInput = CommonInput & {
+  primary: TierConfig;
+  secondaries?: TierConfig[];
+  /** One spool, or an ordered chain tried one after another (e.g. Redis, then disk). */
+  spool: SpoolConfig | SpoolConfig[];
+};
+
+/** The short form: one stream name over a list of regions, primary first. */
+export type ShortFormConfigInput = CommonInput & {
+  stream: string;
+  regions: string[];
+  /** Endpoint override per region, for LocalStack or emulators. */
+  endpoints?: Record<string, string>;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  requestTimeoutMs?: number;
+  spool: SpoolConfig | SpoolConfig[];
+};
+
+/** Bus configuration as written by a user: long or short form (defaults optional). */
+export type BusConfigInput = LongFormConfigInput | ShortFormConfigInput;
+
+/** Bus configuration after defaults, short form expanded and the spool always a list. */
+export type BusConfig = CommonOutput & {
+  primary: TierConfig;
+  secondaries: TierConfig[];
+  spools: SpoolConfig[];
+};
+
 /** One Kinesis target's configuration. */
-export type KinesisTargetConfig = z.output<typeof kinesisTargetSchema>;
+export type { KinesisTierConfig as KinesisTargetConfig } from '../../adapters/kinesis/schema.js';

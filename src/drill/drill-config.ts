@@ -1,48 +1,55 @@
 /**
  * The bus configuration a scenario runs with: the drill's defaults, or the user's own configuration
- * (`--config`: its tiers, spool limits, breaker, delivery and reconciler settings) with the endpoints,
- * streams, credentials and spool directory replaced by the drill's.
+ * (`--config`: its breaker, delivery, batching, spool limits and reconciler settings) with the endpoints,
+ * streams, credentials and spool directories replaced by the drill's.
  */
-import { readFile } from 'node:fs/promises';
-import type { BusConfigInput } from '../config/schema.js';
+import { join } from 'node:path';
+import type { SpoolConfig } from '../../adapters/registry.js';
+import { loadConfig } from '../config/load.js';
 import { parseBusConfig } from '../config/parse.js';
+import type { BusConfig, LongFormConfigInput } from '../config/schema.js';
 import { ConfigError } from '../errors/index.js';
 import type { DrillEnvironment } from './environment.js';
 import { FAKE_CREDENTIALS } from './kinesis-admin.js';
 import type { DrillSettings } from './scenario-run.js';
 
-/** Reads and validates a configuration file (JSON) for `--config`; a bad one is a {@link ConfigError}. */
-export async function loadUserConfig(file: string): Promise<BusConfigInput> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (cause) {
-    throw new ConfigError(`--config ${file} could not be read as JSON: ${(cause as Error).message}`, { field: 'config', cause });
+/**
+ * Reads and validates a configuration file (YAML or JSON, short or long form, environment overrides
+ * applied) for `--config`; refuses, with a {@link ConfigError}, what the drill cannot stand in for yet.
+ */
+export async function loadUserConfig(file: string): Promise<BusConfig> {
+  const config = parseBusConfig(await loadConfig(file));
+  const unsupported = [config.primary, ...config.secondaries.slice(0, 1)].find((t) => t.kind !== 'kinesis');
+  if (unsupported) {
+    throw new ConfigError(`--config ${file}: the drill puts Kinesis tiers behind its fault proxies; a "${unsupported.kind}" tier is not drilled yet. Drill a configuration whose primary and first secondary are Kinesis`, { field: 'primary' });
   }
-  parseBusConfig(raw);
-  return raw as BusConfigInput;
+  const spool = config.spools.find((s) => s.kind !== 'disk');
+  if (spool) throw new ConfigError(`--config ${file}: the drill runs disk spools; a "${spool.kind}" spool is not drilled yet`, { field: 'spool' });
+  if (config.secondaries.length === 0) throw new ConfigError(`--config ${file}: the drill needs a secondary tier to fail over to; add one under secondaries`, { field: 'secondaries' });
+  return config;
 }
 
 /** The regions a configuration names (primary, first secondary), for starting the backend. */
-export function configRegions(config: BusConfigInput | undefined): [string, string] | undefined {
-  const secondary = config?.secondaries?.[0];
-  if (!config || !secondary) return undefined;
-  return [config.primary.region, secondary.region];
+export function configRegions(config: BusConfig | undefined): [string, string] | undefined {
+  const [primary, secondary] = [config?.primary, config?.secondaries[0]];
+  if (primary?.kind !== 'kinesis' || secondary?.kind !== 'kinesis') return undefined;
+  return [primary.region, secondary.region];
 }
 
 /** The configuration for one scenario run. */
-export function drillBusConfig(env: DrillEnvironment, stream: string, spoolDir: string, settings: DrillSettings): BusConfigInput {
+export function drillBusConfig(env: DrillEnvironment, stream: string, spoolDir: string, settings: DrillSettings): LongFormConfigInput {
   const user = settings.userConfig;
   const target = (region: DrillEnvironment['primary'], timeout: number | undefined) => ({
     kind: 'kinesis' as const, region: region.name, stream, endpoint: region.proxy.url, credentials: FAKE_CREDENTIALS, requestTimeoutMs: timeout ?? 1_000,
   });
   if (user) {
-    const { stateDir: _ignored, ...rest } = user;
+    const { stateDir: _ignored, primary, secondaries, spools, ...common } = user;
+    const timeoutOf = (t: (typeof secondaries)[number] | undefined) => (t?.kind === 'kinesis' ? t.requestTimeoutMs : undefined);
     return {
-      ...rest,
-      primary: target(env.primary, user.primary.requestTimeoutMs),
-      secondaries: [target(env.secondary, user.secondaries?.[0]?.requestTimeoutMs)],
-      spool: { ...user.spool, dir: spoolDir },
+      ...common,
+      primary: target(env.primary, timeoutOf(primary)),
+      secondaries: [target(env.secondary, timeoutOf(secondaries[0]))],
+      spool: spools.map((s: SpoolConfig, i: number) => ({ ...s, dir: spools.length === 1 ? spoolDir : join(spoolDir, String(i)) })),
     };
   }
   return {

@@ -89,8 +89,8 @@ async function startUpstreams(options: BackendOptions, cleanup: Array<() => Prom
 function missingCapabilities(): Map<Capability, string> {
   const missing = new Map<Capability, string>();
   if (!onPath('redis-server')) missing.set('redis', 'no redis-server on the PATH (install Redis to run the Redis spool scenarios)');
-  missing.set('sqs', 'this build has no SQS secondary tier yet');
-  missing.set('eventbridge', 'this build has no EventBridge secondary tier yet');
+  missing.set('sqs', 'the embedded backend does not start an SQS emulator yet');
+  missing.set('eventbridge', 'the embedded backend does not start an EventBridge fake yet');
   return missing;
 }
 

@@ -13,7 +13,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { BusConfigInput } from '../config/schema.js';
+import type { BusConfig, LongFormConfigInput } from '../config/schema.js';
 import { decodeEnvelope, isEnvelopeBytes } from '../envelope/index.js';
 import { createChildProducer } from './child-producer.js';
 import { type Check, evaluate, type Figures, type PrimaryRecord } from './checks.js';
@@ -38,7 +38,7 @@ export interface DrillSettings {
   recoveryTimeoutMs: number;
   logger: Logger;
   /** The user's configuration (`--config`), drilled with the drill's endpoints, streams and spool. */
-  userConfig?: BusConfigInput;
+  userConfig?: BusConfig;
   /** Deliberate loss: drop this many acknowledged deltas from what is read back, so the checks must fail. */
   injectLoss?: number;
   /** Live progress, a few times a second. */
@@ -64,7 +64,7 @@ export interface ScenarioRun {
   readonly env: DrillEnvironment;
   readonly stream: string;
   readonly workDir: string;
-  readonly config: BusConfigInput;
+  readonly config: LongFormConfigInput;
   readonly observations: Observations;
   readonly producer: Producer;
   /** The phases played so far. */

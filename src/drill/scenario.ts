@@ -2,7 +2,7 @@
  * What a drill scenario is: a timeline of faults per region, the bus settings it needs, and what its checks
  * expect. A scenario is data plus, at most, a hook or two; one file per scenario under `scenarios/`.
  */
-import type { BusConfigInput } from '../config/schema.js';
+import type { LongFormConfigInput } from '../config/schema.js';
 import type { Fault } from './fault-proxy.js';
 import type { ScenarioRun } from './scenario-run.js';
 
@@ -62,7 +62,7 @@ export interface Scenario {
   phases: readonly Phase[];
   expect?: ScenarioExpectations;
   /** Adjusts the bus configuration the drill built (endpoints, streams and spool are already the drill's). */
-  configure?: (config: BusConfigInput) => BusConfigInput;
+  configure?: (config: LongFormConfigInput) => LongFormConfigInput;
   /** Who sends: the bus in this process (default) or a bus in a child process that can be SIGKILLed. */
   producer?: 'in-process' | 'child';
   /** Replaces the default recovery (wait for the reconciler to drain everything) after the last phase. */

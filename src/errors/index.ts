@@ -11,3 +11,4 @@ export {
 export { ValidationError, RecordTooLargeError, MalformedEnvelopeError, isValidationError } from './validation.js';
 export { SpoolFullError, SpoolCorruptError } from './spool.js';
 export { ConfigError } from './config.js';
+export { UnauthorizedError, isUnauthorizedError } from './authorization.js';

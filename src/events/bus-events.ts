@@ -19,6 +19,20 @@ export interface BusEventMap {
   'bus.failover': { from: string; to: string; records: number; reason: string };
   /** A target kept throttling past the retry budget; records overflow to the next tier. */
   'bus.overflow': { target: string; records: number };
+  /** Records larger than a tier's per-record limit skipped it for the next tier (never truncated). */
+  'bus.oversize': { target: string; records: number; largestBytes: number; limitBytes: number };
+  /**
+   * A target refused the bus's identity (access denied, unknown or expired
+   * credentials). Not an outage: its records went to the next tier and are
+   * not retried there. `fix` says what to change.
+   */
+  'target.unauthorized': { target: string; tier: TierName; records: number; message: string; fix: string };
+  /** A configuration that works but deserves attention (emitted just after start). */
+  'config.warning': { field: string; message: string };
+  /** A spool says it is less durable than it should be (e.g. Redis without persistence). */
+  'spool.durability': { spool: string; message: string };
+  /** A spool set damaged records aside on open; the rest are drained. */
+  'spool.quarantined': { spool: string; file: string; offset: number; bytes: number; reason: string };
   /** Records were made durable in the spool. */
   'spool.append': { target: string; records: number };
   /** The reconciler started a drain. */

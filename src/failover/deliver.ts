@@ -1,12 +1,15 @@
 /**
  * Delivering records to one tier: chunked to the target's limits, throttled
  * records retried on the same target with backoff, per-record failures
- * retried alone (never the whole batch), and whatever the tier cannot take
+ * retried alone (never the whole batch), failures no retry can change
+ * (access denied, …) passed on at once, records over the target's per-record
+ * limit passed on whole without a call, and whatever the tier cannot take
  * handed back so the router can give it to the next tier.
  */
 import type { Receipt } from '../contracts/index.js';
 import type { Envelope } from '../envelope/index.js';
-import { hasCode, isValidationError, type SpillwayError, ThrottledError } from '../errors/index.js';
+import { encodedSize } from '../envelope/index.js';
+import { hasCode, isValidationError, type SpillwayError, TargetRejectedError, ThrottledError } from '../errors/index.js';
 import { backoffDelay, type BackoffOptions, wait } from './backoff.js';
 import type { GuardedTarget } from './breaker.js';
 import { chunkBatch } from './chunk.js';
@@ -31,6 +34,8 @@ export interface TierOutcome {
   overflowed: number;
   /** Retry rounds caused by throttling (a pacing signal for the reconciler). */
   throttledRounds: number;
+  /** Records over the target's per-record limit, passed on without a call (they are in `passed` too). */
+  oversized: { records: number; largestBytes: number; limitBytes: number };
 }
 
 /**
@@ -39,9 +44,11 @@ export interface TierOutcome {
  * tier ahead of an earlier one that moved on.
  */
 export async function deliverToTier(tier: GuardedTarget, records: readonly Envelope[], options: DeliveryOptions, signal: AbortSignal): Promise<TierOutcome> {
-  const outcome: TierOutcome = { accepted: [], passed: [], rejected: [], overflowed: 0, throttledRounds: 0 };
+  const limitBytes = tier.target.maxRecordBytes ?? tier.target.maxBatchBytes;
+  const outcome: TierOutcome = { accepted: [], passed: [], rejected: [], overflowed: 0, throttledRounds: 0, oversized: { records: 0, largestBytes: 0, limitBytes } };
+  const fitting = records.filter((envelope) => fits(tier, envelope, limitBytes, outcome));
   let down: SpillwayError | undefined;
-  for (const chunk of chunkBatch(records, tier.target.maxBatchRecords, tier.target.maxBatchBytes)) {
+  for (const chunk of chunkBatch(fitting, tier.target.maxBatchRecords, tier.target.maxBatchBytes)) {
     if (down) {
       for (const envelope of chunk) outcome.passed.push({ envelope, error: down });
       continue;
@@ -49,6 +56,20 @@ export async function deliverToTier(tier: GuardedTarget, records: readonly Envel
     down = await deliverChunk(tier, chunk, options, signal, outcome);
   }
   return outcome;
+}
+
+/** False (and the record passed on with a reason) when it is over the target's per-record limit. */
+function fits(tier: GuardedTarget, envelope: Envelope, limitBytes: number, outcome: TierOutcome): boolean {
+  const size = encodedSize(envelope);
+  if (size <= limitBytes) return true;
+  const error = new TargetRejectedError(`record is ${size} bytes encoded, over ${tier.target.id}'s ${limitBytes}-byte limit per record; it skips this tier`, {
+    target: tier.target.id,
+    recordId: envelope.id,
+  });
+  outcome.passed.push({ envelope, error });
+  outcome.oversized.records++;
+  outcome.oversized.largestBytes = Math.max(outcome.oversized.largestBytes, size);
+  return false;
 }
 
 /** Deliver one chunk; returns the whole-call error if the tier is down. */
@@ -91,6 +112,8 @@ async function deliverChunk(tier: GuardedTarget, chunk: Envelope[], options: Del
           outcome.passed.push(f);
           outcome.overflowed++;
         }
+      } else if (!(f.error as SpillwayError).retryable) {
+        outcome.passed.push(f); // refused for a reason a retry cannot change (access denied, …): the next tier at once
       } else {
         const n = (attempts.get(f.envelope.id) ?? 1) + 1;
         attempts.set(f.envelope.id, n);

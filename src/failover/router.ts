@@ -1,6 +1,6 @@
 /**
  * The failover router: an ordered chain of tiers, primary → secondaries →
- * spool, each remote target behind its own circuit breaker.
+ * spools, each target but the last spool behind its own circuit breaker.
  *
  * Invariants
  * - A record's outcome is `ok` only once some tier durably accepted it: the
@@ -13,11 +13,14 @@
  *   offered to another tier.
  * - A record fails only when every tier, the spool included, failed it; the
  *   error lists each tier's cause.
+ * - A record over a tier's per-record limit skips that tier (never
+ *   truncated); an authorization failure passes records on at once, never
+ *   retried as if transient, and is logged once per target with the fix.
  */
 import type { Logger } from 'pino';
 import type { Receipt, Target } from '../contracts/index.js';
 import type { Envelope } from '../envelope/index.js';
-import { AllTiersFailedError, isAmbiguousFailure, type SpillwayError, type TierFailure } from '../errors/index.js';
+import { AllTiersFailedError, isAmbiguousFailure, isUnauthorizedError, type SpillwayError, type TierFailure } from '../errors/index.js';
 import type { BusEvents, TierName } from '../events/bus-events.js';
 import { type BreakerOptions, type GuardedTarget, guardTarget } from './breaker.js';
 import { type DeliveryOptions, deliverToTier, type TierOutcome } from './deliver.js';
@@ -37,8 +40,12 @@ export type DispatchOutcome = { ok: true; landedOn: LandedOn } | { ok: false; er
 export interface FailoverRouterOptions {
   primary: Target;
   secondaries?: readonly Target[];
-  /** The spool, as a target (see `spoolAsTarget`). Always last, never behind a breaker. */
-  spool: Target;
+  /**
+   * The spools, as targets (see `spoolAsTarget`), in the order they are
+   * tried after the remote tiers. Each but the last has a breaker; the last
+   * is always tried.
+   */
+  spools: readonly Target[];
   breaker?: BreakerOptions;
   delivery?: DeliveryOptions;
   /**
@@ -61,15 +68,15 @@ export class FailoverRouter {
   readonly tiers: readonly GuardedTarget[];
   readonly #options: FailoverRouterOptions;
   readonly #abort = new AbortController();
+  /** Targets whose authorization failure was already logged. */
+  readonly #unauthorizedLogged = new Set<string>();
 
   constructor(options: FailoverRouterOptions) {
     this.#options = options;
     const { events, logger } = options;
-    this.tiers = [
-      guardTarget(options.primary, 'primary', options.breaker ?? {}, events, logger),
-      ...(options.secondaries ?? []).map((t) => guardTarget(t, 'secondary', options.breaker ?? {}, events, logger)),
-      unguarded(options.spool, 'spool'),
-    ];
+    const guard = (t: Target, tier: TierName) => guardTarget(t, tier, options.breaker ?? {}, events, logger);
+    const spools = options.spools.map((t, i) => (i === options.spools.length - 1 ? unguarded(t, 'spool') : guard(t, 'spool')));
+    this.tiers = [guard(options.primary, 'primary'), ...(options.secondaries ?? []).map((t) => guard(t, 'secondary')), ...spools];
   }
 
   /** The primary tier (its breaker state drives the reconciler). */
@@ -97,6 +104,8 @@ export class FailoverRouter {
         failures.set(envelope.id, list);
       }
       if (result.overflowed > 0) this.#options.events.emit('bus.overflow', { target: tier.target.id, records: result.overflowed });
+      if (result.oversized.records > 0) this.#options.events.emit('bus.oversize', { target: tier.target.id, ...result.oversized });
+      this.#reportUnauthorized(tier, result.passed);
       if (tier.tier === 'spool' && result.accepted.length > 0) {
         this.#options.events.emit('spool.append', { target: tier.target.id, records: result.accepted.length });
       }
@@ -118,6 +127,19 @@ export class FailoverRouter {
       // Availability first: the records still move on; a copy may end up in the primary twice.
       this.#options.logger.error({ err: error, records: ids.length }, 'Could not record writes of unknown fate; they may be replayed twice.');
     }
+  }
+
+  #reportUnauthorized(tier: GuardedTarget, passed: TierOutcome['passed']): void {
+    const refused = passed.filter((p) => isUnauthorizedError(p.error));
+    const first = refused[0]?.error as (SpillwayError & { fix?: string }) | undefined;
+    if (!first) return;
+    const target = tier.target.id;
+    const fix = first.fix ?? 'check the credentials and permissions of this target';
+    if (!this.#unauthorizedLogged.has(target)) {
+      this.#unauthorizedLogged.add(target);
+      this.#options.logger.error({ target, tier: tier.tier, err: first, fix }, 'Target refused our credentials; its records go to the next tier until this is fixed.');
+    }
+    this.#options.events.emit('target.unauthorized', { target, tier: tier.tier, records: refused.length, message: first.message, fix });
   }
 
   #reportFailover(from: GuardedTarget, to: GuardedTarget | undefined, passed: TierOutcome['passed']): void {

@@ -92,7 +92,7 @@ describe('spillway drill', () => {
     await writeFile(file, JSON.stringify({ primary: { kind: 'kinesis', region: 'eu-west-x', stream: 'orders' }, spool: { kind: 'disk', dir: '/x' } }));
     const bad = await cli(['drill', '--config', file]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/primary\.region: "eu-west-x" is not an AWS region name/);
+    expect(bad.stderr).toMatch(/primary\.region: "eu-west-x" is not a known AWS region; did you mean "eu-west-1"\?/);
   }, 120_000);
 
   it('passes on kinesis-local, the engine LocalStack runs', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyAwsError, classifyEntryError } from '../../adapters/aws/classify.js';
-import { isAmbiguousFailure, TargetRejectedError, ThrottledError, TransientError, ValidationError } from '../../src/errors/index.js';
+import { isAmbiguousFailure, TargetRejectedError, ThrottledError, TransientError, UnauthorizedError, ValidationError } from '../../src/errors/index.js';
 
 const ctx = { target: 'kinesis:us-east-1:orders', region: 'us-east-1', stream: 'orders' };
 const sdk = (name: string, status?: number) => Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: status } });
@@ -10,7 +10,7 @@ describe('classifyAwsError', () => {
   it.each([
     ['throttling', sdk('ProvisionedThroughputExceededException', 400), ThrottledError, false],
     ['a missing stream', sdk('ResourceNotFoundException', 400), TargetRejectedError, false],
-    ['bad credentials', sdk('UnrecognizedClientException', 400), TargetRejectedError, false],
+    ['bad credentials', sdk('UnrecognizedClientException', 400), UnauthorizedError, false],
     ['an invalid request', sdk('InvalidArgumentException', 400), ValidationError, false],
     ['a refused connection (never sent)', net('ECONNREFUSED'), TransientError, false],
     ['an unknown host (never sent)', net('ENOTFOUND'), TransientError, false],

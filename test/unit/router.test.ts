@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { AllTiersFailedError, SpoolFullError, ThrottledError, TransientError, ValidationError } from '../../src/errors/index.js';
-import { memoryBus } from '../helpers/bus-parts.js';
+import { pino } from 'pino';
+import { createMemorySpool } from '../../adapters/memory/index.js';
+import { classifyAwsError } from '../../adapters/aws/classify.js';
+import { AllTiersFailedError, SpoolFullError, ThrottledError, TransientError, UnauthorizedError, ValidationError } from '../../src/errors/index.js';
+import type { BusEventMap } from '../../src/events/bus-events.js';
+import { memoryBus, primaryClosed } from '../helpers/bus-parts.js';
+import { MemoryTarget } from '../helpers/memory-target.js';
 
 const records = (n: number, prefix = 'r') => Array.from({ length: n }, (_, i) => ({ partitionKey: `${prefix}-${i % 4}`, data: { i } }));
 
@@ -105,6 +110,108 @@ describe('failover router', () => {
     expect(results[0]?.ok).toBe(false);
     expect(results[1]?.ok).toBe(true);
     expect(primary.stored).toHaveLength(1);
+    await bus.close();
+  });
+
+  it('passes records a target refuses for authorization to the next tier at once, logs once per target and emits an event', async () => {
+    const lines: Array<{ level: number; msg: string; fix?: string; target?: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { bus, primary, secondary } = memoryBus({ logger, breaker: { volumeThreshold: 100, consecutiveFailures: 100, resetTimeoutMs: 60_000 } });
+    const denied = classifyAwsError({ name: 'AccessDeniedException', message: 'User: arn:aws:iam::1:user/x is not authorized', $metadata: { httpStatusCode: 400 } }, { target: 'kinesis:us-east-1:orders' });
+    expect(denied).toBeInstanceOf(UnauthorizedError);
+    expect((denied as UnauthorizedError).fix).toMatch(/grant this identity kinesis:PutRecords/);
+    primary.script = () => denied;
+    const events: Array<BusEventMap['target.unauthorized']> = [];
+    bus.events.on('target.unauthorized', (e) => events.push(e));
+    let sent = 0;
+    for (let round = 0; round < 3; round++) {
+      const results = await bus.sendBatch(records(4, `auth${round}`));
+      sent += results.length;
+      expect(results.every((r) => r.ok && r.landedOn.tier === 'secondary')).toBe(true);
+    }
+    expect(primary.calls).toBe(3); // one call per batch: never retried as if transient
+    expect(secondary.stored).toHaveLength(sent);
+    expect(events).toHaveLength(3);
+    expect(events[0]).toMatchObject({ target: 'mem:primary', tier: 'primary', records: 4 });
+    expect(events[0]?.fix).toMatch(/kinesis:PutRecords/);
+    const errors = lines.filter((l) => l.level === 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ target: 'mem:primary' });
+    expect(errors[0]?.fix).toMatch(/kinesis:PutRecords/);
+    await bus.close();
+  });
+
+  it('does not retry a partial failure that is an authorization error, and still lands every record', async () => {
+    const { bus, primary, secondary } = memoryBus();
+    const expired = new UnauthorizedError('ExpiredTokenException', { fix: 'renew the credentials' });
+    primary.script = (batch) => new Map(batch.filter((_, i) => i % 2 === 0).map((e) => [e.id, expired]));
+    const results = await bus.sendBatch(records(10));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(primary.calls).toBe(1);
+    expect(primary.stored).toHaveLength(5);
+    expect(secondary.stored).toHaveLength(5);
+    await bus.close();
+  });
+
+  it('sends a record over a target\'s per-record limit to the next tier with a bus.oversize event, whole', async () => {
+    const small = Object.assign(new MemoryTarget('mem:small'), { maxRecordBytes: 300 });
+    const { bus, primary, spool } = memoryBus({ secondaries: [small] });
+    primary.down(new TransientError('primary down'));
+    const oversize: Array<BusEventMap['bus.oversize']> = [];
+    bus.events.on('bus.oversize', (e) => oversize.push(e));
+    const big = 'x'.repeat(1_000);
+    const results = await bus.sendBatch([{ partitionKey: 'k', data: 'small' }, { partitionKey: 'k', data: big }, { partitionKey: 'k', data: 'small too' }]);
+    expect(results.map((r) => r.ok && r.landedOn.tier)).toEqual(['secondary', 'spool', 'secondary']);
+    expect(oversize).toHaveLength(1);
+    expect(oversize[0]).toMatchObject({ target: 'mem:small', records: 1, limitBytes: 300 });
+    expect(oversize[0]?.largestBytes).toBeGreaterThan(1_000);
+    const lease = await spool.lease(10);
+    expect(lease.envelopes).toHaveLength(1);
+    expect(lease.envelopes[0]?.data.byteLength).toBe(1_000); // whole, never truncated
+    expect(small.stored).toHaveLength(2);
+    await bus.close();
+  });
+
+  it('tries a chain of spools in order: a failing first spool opens its breaker and the next takes the records', async () => {
+    const first = createMemorySpool({ id: 'redis:127.0.0.1:6379/spool' });
+    const second = createMemorySpool({ id: 'disk:/var/spool' });
+    const { bus, primary, secondary } = memoryBus({ spool: [first, second], breaker: { volumeThreshold: 2, resetTimeoutMs: 1_000 } });
+    primary.down(new TransientError('us-east-1 down'));
+    secondary.down(new TransientError('us-west-2 down'));
+    const healthy = await bus.sendBatch(records(3, 'a'));
+    expect(healthy.every((r) => r.ok && r.landedOn.target === 'redis:127.0.0.1:6379/spool')).toBe(true);
+
+    let appends = 0;
+    first.append = async () => {
+      appends++;
+      throw new TransientError('redis connection refused');
+    };
+    const opened: string[] = [];
+    bus.events.on('breaker.open', (e) => opened.push(e.target));
+    for (let round = 0; round < 4; round++) {
+      const results = await bus.sendBatch(records(5, `b${round}`));
+      expect(results.every((r) => r.ok && r.landedOn.tier === 'spool' && r.landedOn.target === 'disk:/var/spool')).toBe(true);
+    }
+    expect(opened).toContain('redis:127.0.0.1:6379/spool');
+    expect(appends).toBeLessThan(4); // the open breaker skips the failing spool
+    const stats = await bus.stats();
+    expect(stats.spool.records).toBe(23);
+    expect(stats.spool.spools.map((s) => [s.id, s.records])).toEqual([['redis:127.0.0.1:6379/spool', 3], ['disk:/var/spool', 20]]);
+    expect(stats.breakers.map((b) => [b.tier, b.target, b.state])).toEqual([
+      ['primary', 'mem:primary', 'open'],
+      ['secondary', 'mem:secondary', 'open'],
+      ['spool', 'redis:127.0.0.1:6379/spool', 'open'],
+      ['spool', 'disk:/var/spool', 'closed'], // the last spool has no breaker: always tried
+    ]);
+
+    // Both spools drain into the primary once it is back: 23 in, 23 out.
+    primary.up();
+    secondary.up();
+    await primaryClosed(bus); // the half-open probe succeeds after resetTimeoutMs
+    const summary = await bus.reconcile();
+    expect(summary.written).toBe(23);
+    expect(new Set(primary.ids()).size).toBe(23);
+    expect((await bus.stats()).spool.records).toBe(0);
     await bus.close();
   });
 });
