@@ -34,17 +34,17 @@ export function createProgressDisplay(stream: NodeJS.WriteStream, total: number)
 
 function barDisplay(stream: NodeJS.WriteStream, total: number): ProgressDisplay {
   const bar = new cliProgress.SingleBar(
-    { stream, format: '{value}/{total} {scenario} | {phase} | last s: primary {primary} secondary {secondary} spool {spool} | spooled {spooled}', hideCursor: true, clearOnComplete: false },
+    { stream, format: '{value}/{total} {scenario} | {phase} | {rate} acked/s: primary {primary} secondary {secondary} spool {spool} | spool backlog {spooled}', hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
   );
   let done = 0;
-  bar.start(total, 0, { scenario: '', phase: '', primary: 0, secondary: 0, spool: 0, spooled: 0 });
+  bar.start(total, 0, { scenario: '', phase: '', rate: 0, primary: 0, secondary: 0, spool: 0, spooled: 0 });
   return {
     scenario({ scenario, result }) {
       if (result) done += 1;
       bar.update(done, { scenario: scenario.name, phase: result ? (result.skipped ? 'skipped' : result.passed ? 'pass' : 'FAIL') : 'starting' });
     },
-    progress: (p) => bar.update(done, { ...p }),
+    progress: (p) => bar.update(done, { ...p, rate: p.primary + p.secondary + p.spool }),
     stop: () => bar.stop(),
   };
 }
