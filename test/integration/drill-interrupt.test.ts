@@ -24,8 +24,8 @@ async function processesWith(marker: string): Promise<number[]> {
 
 async function interruptDrill(scenario: string, phase: string, signals: number): Promise<{ code: number | null; forcedWithinMs: number | undefined; left: string[]; survivors: number[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'spillway-interrupt-'));
+  const proc = spawn(process.execPath, [bin, 'drill', '--scenario', scenario, '--phase-ms', '3000', '--rate', '100'], { env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const proc = spawn(process.execPath, [bin, 'drill', '--scenario', scenario, '--phase-ms', '3000', '--rate', '100'], { env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = once(proc, 'exit');
     let stderr = '';
     proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -51,6 +51,9 @@ async function interruptDrill(scenario: string, phase: string, signals: number):
     await waitFor(async () => (await processesWith(`TMPDIR=${dir}`)).length === 0, { timeoutMs: 10_000, intervalMs: 100, message: 'the drill children to exit' });
     return { code, forcedWithinMs, left: (await readdir(dir)).filter((d) => d.startsWith('spillway-drill-')), survivors: await processesWith(`TMPDIR=${dir}`) };
   } finally {
+    // A failed assertion must not leave the drill (or anything it started) running.
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    for (const pid of await processesWith(`TMPDIR=${dir}`)) process.kill(pid, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
 }
