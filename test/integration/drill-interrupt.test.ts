@@ -53,7 +53,13 @@ async function interruptDrill(scenario: string, phase: string, signals: number):
   } finally {
     // A failed assertion must not leave the drill (or anything it started) running.
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    for (const pid of await processesWith(`TMPDIR=${dir}`)) process.kill(pid, 'SIGKILL');
+    for (const pid of await processesWith(`TMPDIR=${dir}`)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // it exited in between
+      }
+    }
     await rm(dir, { recursive: true, force: true });
   }
 }
