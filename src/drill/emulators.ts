@@ -126,12 +126,12 @@ async function commandFor(
   port: number,
 ): Promise<{ args: string[]; env: NodeJS.ProcessEnv }> {
   if (engine === 'kinesalite') {
-    const cli = requireFromHere.resolve('kinesalite/cli.js');
+    const cli = resolveEmulatorEntry('kinesalite');
     const args = [cli, '--port', String(port), '--createStreamMs', '0', '--deleteStreamMs', '0', '--updateStreamMs', '0',
       '--shardLimit', String(SHARD_LIMIT)];
     return { args, env: { ...process.env } };
   }
-  const main = requireFromHere.resolve('kinesis-local/main.js');
+  const main = resolveEmulatorEntry('kinesis-local');
   const durations = ['CREATE_STREAM', 'DELETE_STREAM', 'REGISTER_STREAM_CONSUMER', 'DEREGISTER_STREAM_CONSUMER',
     'START_STREAM_ENCRYPTION', 'STOP_STREAM_ENCRYPTION', 'MERGE_SHARDS', 'SPLIT_SHARD', 'UPDATE_SHARD_COUNT',
     'UPDATE_STREAM_MODE'];
@@ -139,13 +139,32 @@ async function commandFor(
     ...process.env,
     KINESIS_MOCK_PLAIN_PORT: String(port),
     KINESIS_MOCK_TLS_PORT: String(await findFreePort()),
-    KINESIS_MOCK_CERT_PATH: requireFromHere.resolve('kinesis-local/server.json'),
+    KINESIS_MOCK_CERT_PATH: join(main, '..', 'server.json'),
     LOG_LEVEL: 'WARN',
     SHOULD_PERSIST_DATA: 'false',
     SHARD_LIMIT: String(SHARD_LIMIT),
   };
   for (const name of durations) env[`${name}_DURATION`] = '0ms';
   return { args: [main], env };
+}
+
+const ENTRY: Record<KinesisEngine, string> = { kinesalite: 'kinesalite/cli.js', 'kinesis-local': 'kinesis-local/main.js' };
+const VERSION: Record<KinesisEngine, string> = { kinesalite: '3.3.3', 'kinesis-local': '0.6.2' };
+
+/**
+ * The script that runs an emulator engine. The emulators are development tools, not dependencies of a
+ * production install: when one is missing this throws an error naming the package to install.
+ * `resolve` is the module resolver to use (this module's by default).
+ */
+export function resolveEmulatorEntry(engine: KinesisEngine, resolve: (id: string) => string = requireFromHere.resolve): string {
+  try {
+    return resolve(ENTRY[engine]);
+  } catch (cause) {
+    throw new Error(
+      `The embedded drill backend needs the ${engine} emulator, which is a development dependency of spillway and is not installed here (a production install leaves it out). Install it with \`npm install --no-save ${engine}@${VERSION[engine]}\`, or run the drill against LocalStack (--backend localstack, or --endpoint URL).`,
+      { cause },
+    );
+  }
 }
 
 function trackChild(child: ChildProcess): void {

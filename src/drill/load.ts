@@ -1,22 +1,26 @@
 /**
- * A steady producer for drills: sends at a fixed rate without waiting for
- * each send (as a real service would), and remembers every outcome.
+ * A steady producer for drills: sends at a fixed rate without waiting for each send (as a real service would),
+ * labels every record with the current phase, and remembers every outcome. Used in process and by the drill's
+ * child producer alike.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Bus } from '../bus/bus.js';
 import type { RecordInput } from '../envelope/index.js';
 import type { TierName } from '../events/bus-events.js';
 
-/** One send as the drill saw it. */
+/** One send as the drill saw it. Times are epoch milliseconds. */
 export interface SentRecord {
+  /** Send order across the whole scenario (restarted producers continue the count). */
+  seq: number;
   phase: string;
   kind: 'delta' | 'snapshot';
+  partitionKey: string;
   coalesceKey?: string;
   id?: string;
   landedOn?: TierName;
   error?: string;
-  /** Milliseconds from `send()` to its settling. */
-  latencyMs?: number;
+  sentAt: number;
+  /** When `send()` settled. */
+  settledAt?: number;
 }
 
 /** Load shape. */
@@ -29,65 +33,84 @@ export interface LoadOptions {
   snapshotKeys: number;
   /** Distinct partition keys. */
   partitionKeys: number;
+  /** The first sequence number (a restarted producer continues where the killed one stopped). */
+  firstSeq?: number;
 }
 
-/** Sends records for one phase at least; `stop()` waits for every outcome. */
+/** What the load calls to send one record. */
+export type SendFn = (input: RecordInput) => Promise<{ id: string; landedOn: { tier: TierName } }>;
+
+/** Default shape: one record in ten a snapshot over 20 keys, 64 partition keys. */
+export const DEFAULT_LOAD: Omit<LoadOptions, 'rate'> = { snapshotEvery: 10, snapshotKeys: 20, partitionKeys: 64 };
+
+/** Sends continuously from `start()` until `stop()`, which waits for every outcome. */
 export class SteadyLoad {
   readonly sent: SentRecord[] = [];
-  readonly #bus: Bus;
+  /** The label given to records sent from now on. */
+  phase = 'steady';
+  /** Called once per settled send (acknowledged or not). */
+  onSettled: (record: SentRecord) => void = () => undefined;
+  readonly #send: SendFn;
   readonly #options: LoadOptions;
   readonly #inflight = new Set<Promise<void>>();
-  #seq = 0;
+  #seq: number;
+  #running: Promise<void> | undefined;
+  #stopping = false;
 
-  constructor(bus: Bus, options: LoadOptions) {
-    this.#bus = bus;
+  constructor(send: SendFn, options: LoadOptions) {
+    this.#send = send;
     this.#options = options;
+    this.#seq = options.firstSeq ?? 0;
   }
 
-  /** Send at the configured rate for `ms`, labelling records with `phase`. */
-  async run(phase: string, ms: number): Promise<void> {
+  /** Start sending in the background. */
+  start(): void {
+    this.#running ??= this.#loop();
+  }
+
+  /** Stop sending and wait for every send to settle. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#running;
+    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
+  }
+
+  async #loop(): Promise<void> {
     const tickMs = 20;
     const started = performance.now();
-    let due = 0;
-    while (performance.now() - started < ms) {
-      due += (this.#options.rate * tickMs) / 1000;
-      while (due >= 1) {
-        this.#sendOne(phase);
-        due--;
-      }
+    let sentSoFar = 0;
+    while (!this.#stopping) {
+      const due = Math.floor(((performance.now() - started) * this.#options.rate) / 1000);
+      for (; sentSoFar < due && !this.#stopping; sentSoFar++) this.#sendOne();
       await sleep(tickMs);
     }
   }
 
-  /** Wait for every send to settle. */
-  async settle(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
-  }
-
-  #sendOne(phase: string): void {
+  #sendOne(): void {
     const n = this.#seq++;
-    const snapshot = this.#options.snapshotEvery > 0 && n % this.#options.snapshotEvery === 0;
-    const coalesceKey = snapshot ? `account-${n % this.#options.snapshotKeys}` : undefined;
-    const record: SentRecord = { phase, kind: snapshot ? 'snapshot' : 'delta', ...(coalesceKey ? { coalesceKey } : {}) };
+    const o = this.#options;
+    const snapshot = o.snapshotEvery > 0 && n % o.snapshotEvery === 0;
+    const coalesceKey = snapshot ? `account-${n % o.snapshotKeys}` : undefined;
+    const partitionKey = `customer-${n % o.partitionKeys}`;
+    const record: SentRecord = { seq: n, phase: this.phase, kind: snapshot ? 'snapshot' : 'delta', partitionKey, sentAt: Date.now(),
+      ...(coalesceKey ? { coalesceKey } : {}) };
     this.sent.push(record);
-    const input: RecordInput = {
-      partitionKey: `customer-${n % this.#options.partitionKeys}`,
-      data: { seq: n, phase, amount: n % 97 },
-      ...(snapshot ? { kind: 'snapshot' as const, coalesceKey } : {}),
-    };
-    const t0 = performance.now();
-    const p = this.#bus.send(input).then(
-      (r) => {
-        record.id = r.id;
-        record.landedOn = r.landedOn.tier;
-      },
-      (error: unknown) => {
-        record.error = error instanceof Error ? error.message : String(error);
-      },
-    ).finally(() => {
-      record.latencyMs = performance.now() - t0;
-      this.#inflight.delete(p);
-    });
+    const input: RecordInput = { partitionKey, data: { seq: n, phase: this.phase }, ...(snapshot ? { kind: 'snapshot' as const, coalesceKey } : {}) };
+    const p = this.#send(input)
+      .then(
+        (r) => {
+          record.id = r.id;
+          record.landedOn = r.landedOn.tier;
+        },
+        (error: unknown) => {
+          record.error = error instanceof Error ? error.message : String(error);
+        },
+      )
+      .finally(() => {
+        record.settledAt = Date.now();
+        this.#inflight.delete(p);
+        this.onSettled(record);
+      });
     this.#inflight.add(p);
   }
 }

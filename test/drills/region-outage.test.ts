@@ -1,68 +1,109 @@
 /**
- * The drill itself, as a user runs it: the real `spillway` bin in a child
- * process (built by `npm test` / `npm ci`), and the drill function in process
- * on kinesis-local.
+ * The drill as a user runs it: the real `spillway` bin in a child process (built by `npm test` / `npm ci`).
+ * The figures are checked against what the drill recorded independently (per-phase sends against the
+ * primary read-back), and a deliberately broken run must exit non-zero.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
-import { runDrill } from '../../src/drill/run-drill.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../helpers/bus-parts.js';
+import { runMatrix, selectScenarios } from '../../src/drill/matrix.js';
+import { cli } from './cli.js';
 
-const run = promisify(execFile);
-const bin = join(import.meta.dirname, '../../bin/spillway.js');
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'spillway-drill-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+interface ScenarioJson {
+  name: string;
+  passed: boolean;
+  lost: number;
+  duplicates: number;
+  figures: Record<string, number | null>;
+  series: Array<{ primary: number; secondary: number; spool: number }>;
+  checks: Array<{ name: string; passed: boolean | null }>;
 }
 
 describe('spillway drill', () => {
-  it('runs from the command line and reports nothing lost', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'spillway-drill-test-'));
-    try {
-      const json = join(dir, 'result.json');
-      const { code, stdout } = await cli(['drill', '--phase-ms', '1200', '--rate', '250', '--json', json]);
-      expect(stdout).toMatch(/lost\s+0\s/);
-      expect(stdout).toContain('PASS');
-      expect(code).toBe(0);
-      const result = JSON.parse(await readFile(json, 'utf8'));
-      expect(result.counts.acknowledged).toBe(result.counts.sent);
-      expect(result.counts.sent).toBeGreaterThan(800);
-      const phase = (name: string) => result.phases.find((p: { name: string }) => p.name === name);
-      expect(phase('primary-down').secondary).toBeGreaterThan(0);
-      expect(phase('both-down').spool).toBeGreaterThan(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  it('lists every scenario with one sentence, as text and as JSON', async () => {
+    const text = await cli(['drill', '--list']);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    for (const line of lines) expect(line).toMatch(/^[a-z-]+\s+\S.*\.$/);
+    const json = await cli(['drill', '--list', '--json']);
+    const list = JSON.parse(json.stdout) as Array<{ name: string; description: string }>;
+    expect(list.map((s) => s.name)).toEqual(lines.map((l) => l.split(/\s+/)[0]));
+    expect(list.every((s) => s.description.length > 20)).toBe(true);
+  });
+
+  it('runs the region outage and reports nothing lost, with writes on the secondary and the spool', async () => {
+    const json = join(dir, 'both-down.json');
+    const { code, stdout } = await cli(['drill', '--scenario', 'both-down', '--phase-ms', '1000', '--rate', '200', '--json', json]);
+    expect(stdout).toContain('PASS');
+    expect(code).toBe(0);
+    const report = JSON.parse(await readFile(json, 'utf8')) as { passed: boolean; scenarios: ScenarioJson[] };
+    const [s] = report.scenarios;
+    expect(s?.name).toBe('both-down');
+    expect(s?.lost).toBe(0);
+    expect(s?.duplicates).toBe(0);
+    const f = s?.figures ?? {};
+    // Every acknowledged record is either in the primary or an older snapshot coalesced away.
+    expect((f.inPrimary ?? 0) + (f.coalesced ?? 0)).toBe(f.acknowledged);
+    const sum = (tier: 'primary' | 'secondary' | 'spool') => (s?.series ?? []).reduce((n, p) => n + p[tier], 0);
+    expect(sum('secondary')).toBeGreaterThan(0);
+    expect(sum('spool')).toBeGreaterThan(0);
+    expect(sum('primary') + sum('secondary') + sum('spool')).toBe(f.acknowledged);
+    expect(f.writeRtoMs).not.toBeNull();
+  }, 120_000);
+
+  it('fails, and exits 1, when acknowledged records are deliberately dropped (JSON on stdout)', async () => {
+    const { code, stdout, stderr } = await cli(['drill', '--scenario', 'primary-refusing', '--phase-ms', '800', '--rate', '150', '--inject-loss', '5', '--json']);
+    expect(stderr).toContain('FAIL');
+    expect(stderr).toMatch(/FAILED primary-refusing: lost acknowledged records = 5/);
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as { passed: boolean; scenarios: ScenarioJson[] };
+    expect(report.passed).toBe(false);
+    expect(report.scenarios[0]?.passed).toBe(false);
+    expect(report.scenarios[0]?.lost).toBe(5);
+    expect(report.scenarios[0]?.figures.rpoMs).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('names the known scenarios when given an unknown one, and exits 2', async () => {
+    const { code, stderr } = await cli(['drill', '--scenario', 'no-such-thing']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/unknown scenario "no-such-thing"; known: primary-refusing, /);
+  });
+
+  it("drills a user's configuration, with its limits, and says what is wrong with a bad one", async () => {
+    const file = join(dir, 'bus.json');
+    await writeFile(file, JSON.stringify({ primary: { kind: 'kinesis', region: 'eu-west-1', stream: 'orders' }, secondaries: [{ kind: 'kinesis', region: 'eu-central-1', stream: 'orders' }],
+      spool: { kind: 'disk', dir: '/var/lib/orders-spool' }, breaker: { resetTimeoutMs: 400 }, reconciler: { maxRecordsPerSecond: 250 } }));
+    const json = join(dir, 'config.json');
+    const good = await cli(['drill', '--config', file, '--scenario', 'primary-refusing', '--phase-ms', '800', '--rate', '150', '--json', json]);
+    expect(good.code).toBe(0);
+    const report = JSON.parse(await readFile(json, 'utf8')) as { scenarios: ScenarioJson[] };
+    expect(report.scenarios[0]?.figures.paceCap).toBe(250);
+    await writeFile(file, JSON.stringify({ primary: { kind: 'kinesis', region: 'eu-west-x', stream: 'orders' }, spool: { kind: 'disk', dir: '/x' } }));
+    const bad = await cli(['drill', '--config', file]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/primary\.region: "eu-west-x" is not a known AWS region; did you mean "eu-west-1"\?/);
   }, 120_000);
 
   it('passes on kinesis-local, the engine LocalStack runs', async () => {
-    const result = await runDrill({ engine: 'kinesis-local', rate: 200, phaseMs: 1_000, shards: 2, paceRecordsPerSecond: 5_000, recoveryTimeoutMs: 60_000, logger: silentLogger });
-    expect(result.passed).toBe(true);
-    expect(result.counts.lost).toBe(0);
-    expect(result.counts.inPrimary + result.counts.coalesced).toBe(result.counts.acknowledged + result.counts.duplicated);
+    const report = await runMatrix({
+      scenarios: selectScenarios(['both-down']),
+      backend: { backend: 'embedded', engine: 'kinesis-local' },
+      settings: { rate: 150, phaseMs: 800, shards: 2, paceRecordsPerSecond: 5_000, recoveryTimeoutMs: 60_000, logger: silentLogger },
+    });
+    const [s] = report.scenarios;
+    expect(s?.error).toBeUndefined();
+    expect(s?.figures?.lost).toBe(0);
+    expect(report.passed).toBe(true);
   }, 120_000);
-
-  it('says what is wrong with a configuration file, and exits 2', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'spillway-config-test-'));
-    try {
-      const file = join(dir, 'bad.json');
-      await writeFile(file, JSON.stringify({ primary: { kind: 'kinesis', region: 'eu-west-x', stream: 'orders' }, spool: { kind: 'disk', dir: '/x' } }));
-      const bad = await cli(['config', 'check', file]);
-      expect(bad.code).toBe(2);
-      expect(bad.stderr).toMatch(/primary\.region: "eu-west-x" is not a known AWS region; did you mean "eu-west-1"\?/);
-      // A valid file is probed tier by tier: test/integration/config-check.test.ts.
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
 });
