@@ -1,6 +1,7 @@
 import { monotonicFactory } from 'ulidx';
 import { RecordTooLargeError, ValidationError } from '../errors/index.js';
-import { encodedSize } from './codec.js';
+import { kinesisRecordSize } from './codec.js';
+import { pooledRandom } from './ulid-bytes.js';
 import { KINESIS_MAX_PARTITION_KEY_CHARS, KINESIS_MAX_RECORD_BYTES } from './limits.js';
 import type { ContentType, Envelope, RecordInput } from './types.js';
 
@@ -10,7 +11,7 @@ export type Clock = () => number;
 /** Options for {@link createStamper}. */
 export interface StamperOptions {
   clock?: Clock;
-  /** Largest encoded record plus partition key, in bytes. Defaults to the Kinesis limit. */
+  /** Largest record as Kinesis counts it (encoded data plus partition key), in bytes. Defaults to the Kinesis limit. */
   maxRecordBytes?: number;
 }
 
@@ -24,7 +25,7 @@ export type Stamper = (input: RecordInput) => Envelope;
 export function createStamper(options: StamperOptions = {}): Stamper {
   const clock = options.clock ?? Date.now;
   const maxBytes = options.maxRecordBytes ?? KINESIS_MAX_RECORD_BYTES;
-  const ulid = monotonicFactory();
+  const ulid = monotonicFactory(pooledRandom());
   return (input) => {
     if (typeof input !== 'object' || input === null) throw new ValidationError('record must be an object with partitionKey and data');
     validatePartitionKey(input.partitionKey);
@@ -49,7 +50,7 @@ export function createStamper(options: StamperOptions = {}): Stamper {
       contentType,
       data,
     };
-    const size = encodedSize(envelope) + Buffer.byteLength(envelope.partitionKey, 'utf8');
+    const size = kinesisRecordSize(envelope);
     if (size > maxBytes) throw new RecordTooLargeError(size, maxBytes, { recordId: envelope.id });
     return envelope;
   };

@@ -1,0 +1,215 @@
+/**
+ * Wire format v2 (see docs/wire-format.md): a binary header of 28-35 bytes
+ * for a record sent to Kinesis, where the partition key travels beside the
+ * data and is not repeated.
+ *
+ *   0..2   magic "SPW" (0x53 0x50 0x57)      3   version 0x02
+ *   4      flags: bit 0 snapshot · bits 1-2 content type (0 octet-stream,
+ *          1 json, 2 text) · bit 3 partition key inside · bit 4 coalesce key
+ *          inside · bit 5 id as a string · bit 6 wide times · bit 7 reserved (0)
+ *   5..    id: 16 bytes (a ULID's 128 bits), or with bit 5 varint length + UTF-8
+ *   ..     times: sentTime uint48 big-endian + eventTime − sentTime as a zigzag
+ *          varint, or with bit 6 both as float64 big-endian (sent, then event)
+ *   ..     with bit 3: partition key, varint length + UTF-8
+ *   ..     with bit 4: coalesce key, varint length + UTF-8 (absent: a snapshot's
+ *          coalesce key is its partition key)
+ *   ..     payload, exactly as the producer gave it
+ */
+import { MalformedEnvelopeError } from '../errors/index.js';
+import type { ContentType, Envelope } from './types.js';
+import { isPackableUlid, packUlid, unpackUlid } from './ulid-bytes.js';
+
+const FLAG_SNAPSHOT = 0x01;
+const FLAG_KEY = 0x08;
+const FLAG_COALESCE = 0x10;
+const FLAG_STRING_ID = 0x20;
+const FLAG_WIDE_TIMES = 0x40;
+const FLAG_RESERVED = 0x80;
+const CONTENT_TYPES: readonly ContentType[] = ['application/octet-stream', 'application/json', 'text/plain'];
+const MAX_UINT48 = 2 ** 48;
+const MAX_DELTA = 2 ** 51;
+
+function contentCode(type: ContentType): number {
+  return type === 'application/json' ? 1 : type === 'text/plain' ? 2 : 0;
+}
+
+function varintLength(value: number): number {
+  let n = 1;
+  for (let v = value; v >= 128; v = Math.floor(v / 128)) n++;
+  return n;
+}
+
+function writeVarint(out: Buffer, offset: number, value: number): number {
+  let v = value;
+  let o = offset;
+  while (v >= 128) {
+    out[o++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[o++] = v;
+  return o;
+}
+
+function compactTimes(e: Envelope): boolean {
+  const delta = e.eventTime - e.sentTime;
+  return Number.isSafeInteger(e.sentTime) && e.sentTime >= 0 && e.sentTime < MAX_UINT48 && Number.isSafeInteger(e.eventTime) && Math.abs(delta) < MAX_DELTA;
+}
+
+const zigzag = (d: number): number => (d >= 0 ? d * 2 : -d * 2 - 1);
+const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+
+function carriesCoalesceKey(e: Envelope): boolean {
+  return e.coalesceKey !== undefined && !(e.kind === 'snapshot' && e.coalesceKey === e.partitionKey);
+}
+
+interface Layout {
+  flags: number;
+  idBytes: number;
+  keyBytes: number;
+  coalesceBytes: number;
+  delta: number;
+  headerLength: number;
+}
+
+function layout(e: Envelope, withKey: boolean): Layout {
+  const packed = isPackableUlid(e.id);
+  const compact = compactTimes(e);
+  const coalesce = carriesCoalesceKey(e);
+  const idBytes = packed ? 16 : Buffer.byteLength(e.id, 'utf8');
+  const keyBytes = withKey ? Buffer.byteLength(e.partitionKey, 'utf8') : 0;
+  const coalesceBytes = coalesce ? Buffer.byteLength(e.coalesceKey as string, 'utf8') : 0;
+  const delta = compact ? zigzag(e.eventTime - e.sentTime) : 0;
+  let headerLength = 5 + (packed ? 16 : varintLength(idBytes) + idBytes) + (compact ? 6 + varintLength(delta) : 16);
+  if (withKey) headerLength += varintLength(keyBytes) + keyBytes;
+  if (coalesce) headerLength += varintLength(coalesceBytes) + coalesceBytes;
+  const flags =
+    (e.kind === 'snapshot' ? FLAG_SNAPSHOT : 0) |
+    (contentCode(e.contentType) << 1) |
+    (withKey ? FLAG_KEY : 0) |
+    (coalesce ? FLAG_COALESCE : 0) |
+    (packed ? 0 : FLAG_STRING_ID) |
+    (compact ? 0 : FLAG_WIDE_TIMES);
+  return { flags, idBytes, keyBytes, coalesceBytes, delta, headerLength };
+}
+
+/** Size of the v2 encoding, computed without encoding. */
+export function v2Size(e: Envelope, withKey: boolean): number {
+  return layout(e, withKey).headerLength + e.data.length;
+}
+
+/** Encode as v2; `withKey` puts the partition key inside (for carriers that do not keep it beside the data). */
+export function encodeV2(e: Envelope, withKey: boolean): Uint8Array {
+  const l = layout(e, withKey);
+  const out = Buffer.allocUnsafe(l.headerLength + e.data.length);
+  out[0] = 0x53;
+  out[1] = 0x50;
+  out[2] = 0x57;
+  out[3] = 0x02;
+  out[4] = l.flags;
+  let o = 5;
+  if (l.flags & FLAG_STRING_ID) {
+    o = writeVarint(out, o, l.idBytes);
+    o += out.write(e.id, o, 'utf8');
+  } else {
+    packUlid(e.id, out, o);
+    o += 16;
+  }
+  if (l.flags & FLAG_WIDE_TIMES) {
+    o = out.writeDoubleBE(e.sentTime, o);
+    o = out.writeDoubleBE(e.eventTime, o);
+  } else {
+    o = out.writeUIntBE(e.sentTime, o, 6);
+    o = writeVarint(out, o, l.delta);
+  }
+  if (withKey) {
+    o = writeVarint(out, o, l.keyBytes);
+    o += out.write(e.partitionKey, o, 'utf8');
+  }
+  if (l.flags & FLAG_COALESCE) {
+    o = writeVarint(out, o, l.coalesceBytes);
+    o += out.write(e.coalesceKey as string, o, 'utf8');
+  }
+  out.set(e.data, o);
+  return out;
+}
+
+/** A bounds-checked reader over one record's bytes. */
+class Reader {
+  offset = 5;
+  constructor(readonly buf: Buffer) {}
+
+  need(n: number, what: string): void {
+    if (this.offset + n > this.buf.length) throw new MalformedEnvelopeError(`v2 envelope is cut short: its ${what} needs ${n} bytes at offset ${this.offset}, but it is ${this.buf.length} bytes long`);
+  }
+
+  varint(what: string): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      this.need(1, what);
+      const b = this.buf[this.offset++] as number;
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+      scale *= 128;
+    }
+    throw new MalformedEnvelopeError(`v2 envelope has an overlong varint for its ${what}`);
+  }
+
+  string(what: string): string {
+    const n = this.varint(`${what} length`);
+    this.need(n, what);
+    const s = this.buf.toString('utf8', this.offset, this.offset + n);
+    this.offset += n;
+    return s;
+  }
+}
+
+/** Decode v2 bytes (magic and version already checked by the caller). */
+export function decodeEnvelopeV2(bytes: Uint8Array, partitionKey: string | undefined): Envelope {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = new Reader(buf);
+  r.offset = 4;
+  r.need(1, 'flags');
+  const flags = buf[4] as number;
+  r.offset = 5;
+  const code = (flags >> 1) & 0x03;
+  if (flags & FLAG_RESERVED || code === 3) throw new MalformedEnvelopeError(`v2 envelope flags 0x${flags.toString(16)} use bits this spillway does not know; upgrade spillway`);
+  let id: string;
+  if (flags & FLAG_STRING_ID) id = r.string('id');
+  else {
+    r.need(16, 'id');
+    id = unpackUlid(buf, r.offset);
+    r.offset += 16;
+  }
+  let sentTime: number;
+  let eventTime: number;
+  if (flags & FLAG_WIDE_TIMES) {
+    r.need(16, 'times');
+    sentTime = buf.readDoubleBE(r.offset);
+    eventTime = buf.readDoubleBE(r.offset + 8);
+    r.offset += 16;
+  } else {
+    r.need(6, 'sentTime');
+    sentTime = buf.readUIntBE(r.offset, 6);
+    r.offset += 6;
+    eventTime = sentTime + unzigzag(r.varint('eventTime'));
+  }
+  const key = flags & FLAG_KEY ? r.string('partition key') : partitionKey;
+  if (key === undefined) {
+    throw new MalformedEnvelopeError(
+      `record ${id} was written for Kinesis without its partition key inside; decode it with the record's PartitionKey: decodeEnvelope(data, partitionKey)`,
+    );
+  }
+  const kind = flags & FLAG_SNAPSHOT ? 'snapshot' : 'delta';
+  const coalesceKey = flags & FLAG_COALESCE ? r.string('coalesce key') : kind === 'snapshot' ? key : undefined;
+  return {
+    id,
+    partitionKey: key,
+    kind,
+    ...(coalesceKey === undefined ? {} : { coalesceKey }),
+    eventTime,
+    sentTime,
+    contentType: CONTENT_TYPES[code] as ContentType,
+    data: new Uint8Array(buf.buffer, buf.byteOffset + r.offset, buf.length - r.offset),
+  };
+}
