@@ -1,11 +1,25 @@
 /**
- * Collects single sends into batches for the router. One batch is in flight
- * at a time, which keeps per-partition-key order from producer to tier;
- * records sent while a batch is in flight form the next batch.
+ * Collects single sends into batches for the router, in lanes.
+ *
+ * Invariants
+ * - A record's lane is a hash of its partition key (`laneOf`), so all records
+ *   of one key share a lane, queued in `submit` order.
+ * - Each lane has at most one batch in flight, and a lane's next batch is
+ *   taken only after the previous one has every outcome: per-key order holds
+ *   from `submit` to the tier. Different lanes run at the same time.
+ * - A batch holds at most `maxBatchRecords` records and `maxBatchBytes`
+ *   bytes (Kinesis' counting: encoded data plus partition key); a single
+ *   record larger than that still goes alone, for the target to judge.
+ * - Every submitted record is settled exactly once: with the dispatch's
+ *   outcome, or rejected with the error the dispatch threw.
+ * - Backpressure: at most `maxQueuedRecords` records wait in the lanes; more
+ *   wait, in submit order, until a batch leaves a lane.
  */
 import type { Envelope } from '../envelope/index.js';
-import type { DispatchOutcome, LandedOn } from './router.js';
+import { ConfigError } from '../errors/index.js';
 import { recordBytes } from './chunk.js';
+import { Fifo, laneOf } from './lanes.js';
+import type { DispatchOutcome, LandedOn } from './router.js';
 
 /** Batching knobs; all have defaults. */
 export interface BatcherOptions {
@@ -13,112 +27,166 @@ export interface BatcherOptions {
   maxBatchRecords?: number;
   /** Bytes per dispatched batch (default 5 MiB, a PutRecords call). */
   maxBatchBytes?: number;
-  /** How long a lone record waits for company, in ms (default 0: the same tick). */
+  /** How long a lone record waits for company, in ms (default 0: the next turn of the event loop). */
   lingerMs?: number;
-  /** Records waiting before `submit` itself waits for room (default 50000). */
+  /** Records waiting in the lanes before further records wait for room (default 50000). */
   maxQueuedRecords?: number;
+  /** Lanes, each with one batch in flight (default 8; 1 orders the whole bus through one batch at a time). */
+  lanes?: number;
 }
 
 interface Pending {
   envelope: Envelope;
+  bytes: number;
   resolve: (landed: LandedOn) => void;
   reject: (error: unknown) => void;
 }
 
-/** See the module comment. */
+interface Lane {
+  readonly queue: Fifo<Pending>;
+  running: Promise<void> | undefined;
+  timer: { cancel(): void } | undefined;
+}
+
+type Dispatch = (batch: readonly Envelope[]) => Promise<DispatchOutcome[]>;
+
+function positiveInt(value: number | undefined, fallback: number, field: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new ConfigError(`batching.${field} must be a whole number from 1 to ${max}, got ${String(value)}`, { field: `batching.${field}` });
+  }
+  return value;
+}
+
+/** See the module's invariants. */
 export class SendBatcher {
-  readonly #dispatch: (batch: readonly Envelope[]) => Promise<DispatchOutcome[]>;
+  readonly #dispatch: Dispatch;
   readonly #maxRecords: number;
   readonly #maxBytes: number;
   readonly #lingerMs: number;
   readonly #maxQueued: number;
-  #queue: Pending[] = [];
-  #running: Promise<void> | undefined;
-  #timer: { cancel(): void } | undefined;
-  #roomWaiters: Array<() => void> = [];
+  readonly #lanes: Lane[];
+  #waiting = 0;
+  #inFlight = 0;
+  /** Records submitted while `maxQueuedRecords` were waiting: not yet in a lane. */
+  readonly #overflow = new Fifo<Pending>();
 
-  constructor(dispatch: (batch: readonly Envelope[]) => Promise<DispatchOutcome[]>, options: BatcherOptions = {}) {
+  /** `options.lanes` must be 1-1024; a bad value throws a {@link ConfigError} naming `batching.lanes`. */
+  constructor(dispatch: Dispatch, options: BatcherOptions = {}) {
     this.#dispatch = dispatch;
-    this.#maxRecords = options.maxBatchRecords ?? 500;
-    this.#maxBytes = options.maxBatchBytes ?? 5 * 1_048_576;
+    this.#maxRecords = positiveInt(options.maxBatchRecords, 500, 'maxBatchRecords');
+    this.#maxBytes = positiveInt(options.maxBatchBytes, 5 * 1_048_576, 'maxBatchBytes');
     this.#lingerMs = options.lingerMs ?? 0;
-    this.#maxQueued = options.maxQueuedRecords ?? 50_000;
+    this.#maxQueued = positiveInt(options.maxQueuedRecords, 50_000, 'maxQueuedRecords');
+    const lanes = positiveInt(options.lanes, 8, 'lanes', 1024);
+    this.#lanes = Array.from({ length: lanes }, () => ({ queue: new Fifo<Pending>(), running: undefined, timer: undefined }));
   }
 
   /** Records waiting or in flight. */
   get queued(): number {
-    return this.#queue.length;
+    return this.#overflow.length + this.#waiting + this.#inFlight;
+  }
+
+  /** Records waiting for room in the lanes (beyond `maxQueuedRecords`). */
+  get waitingForRoom(): number {
+    return this.#overflow.length;
+  }
+
+  /** Batches in flight right now (at most one per lane). */
+  get batchesInFlight(): number {
+    return this.#lanes.reduce((n, lane) => n + (lane.running ? 1 : 0), 0);
   }
 
   /** Queue one record; resolves where it landed, rejects with the router's error. */
-  async submit(envelope: Envelope): Promise<LandedOn> {
-    while (this.#queue.length >= this.#maxQueued) await new Promise<void>((r) => this.#roomWaiters.push(r));
-    const landed = new Promise<LandedOn>((resolve, reject) => this.#queue.push({ envelope, resolve, reject }));
-    this.#schedule();
-    return landed;
+  submit(envelope: Envelope): Promise<LandedOn> {
+    return new Promise<LandedOn>((resolve, reject) => {
+      const pending: Pending = { envelope, bytes: recordBytes(envelope), resolve, reject };
+      // While records wait for room, a new one waits behind them: a key's records keep their submit order.
+      if (this.#waiting >= this.#maxQueued || this.#overflow.length > 0) this.#overflow.push(pending);
+      else this.#enqueue(pending);
+    });
+  }
+
+  #enqueue(pending: Pending): void {
+    const lane = this.#lanes[laneOf(pending.envelope.partitionKey, this.#lanes.length)] as Lane;
+    lane.queue.push(pending);
+    this.#waiting++;
+    this.#schedule(lane);
   }
 
   /** Resolves once every record submitted so far has an outcome. */
   async flush(): Promise<void> {
-    if (this.#timer) {
-      this.#timer.cancel();
-      this.#timer = undefined;
-      this.#start();
+    for (const lane of this.#lanes) {
+      if (lane.timer) {
+        lane.timer.cancel();
+        this.#start(lane);
+      }
     }
-    while (this.#running) await this.#running;
+    for (;;) {
+      const running = this.#lanes.map((lane) => lane.running).filter((r) => r !== undefined);
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
   }
 
-  #schedule(): void {
-    if (this.#running || this.#timer) return;
+  #schedule(lane: Lane): void {
+    if (lane.running || lane.timer) return;
     // setImmediate, not setTimeout(0): Node rounds a 0 ms timer up to 1 ms, which a lone awaited send would pay.
-    if (this.#queue.length >= this.#maxRecords || this.#lingerMs === 0) {
-      const handle = setImmediate(() => this.#start());
-      this.#timer = { cancel: () => clearImmediate(handle) };
+    if (lane.queue.length >= this.#maxRecords || this.#lingerMs === 0) {
+      const handle = setImmediate(() => this.#start(lane));
+      lane.timer = { cancel: () => clearImmediate(handle) };
       return;
     }
-    const handle = setTimeout(() => this.#start(), this.#lingerMs);
-    this.#timer = { cancel: () => clearTimeout(handle) };
+    const handle = setTimeout(() => this.#start(lane), this.#lingerMs);
+    lane.timer = { cancel: () => clearTimeout(handle) };
   }
 
-  #start(): void {
-    this.#timer = undefined;
-    if (this.#running || this.#queue.length === 0) return;
-    this.#running = this.#drain().finally(() => {
-      this.#running = undefined;
+  #start(lane: Lane): void {
+    lane.timer = undefined;
+    if (lane.running || lane.queue.length === 0) return;
+    lane.running = this.#drain(lane).finally(() => {
+      lane.running = undefined;
     });
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#take();
-      this.#wakeWaiters();
+  async #drain(lane: Lane): Promise<void> {
+    while (lane.queue.length > 0) {
+      const batch = this.#take(lane);
+      this.#waiting -= batch.length;
+      this.#inFlight += batch.length;
+      this.#admitWaiting();
       try {
         const outcomes = await this.#dispatch(batch.map((p) => p.envelope));
-        batch.forEach((p, i) => {
+        for (let i = 0; i < batch.length; i++) {
+          const p = batch[i] as Pending;
           const outcome = outcomes[i] as DispatchOutcome;
           if (outcome.ok) p.resolve(outcome.landedOn);
           else p.reject(outcome.error);
-        });
+        }
       } catch (error) {
         for (const p of batch) p.reject(error);
+      } finally {
+        this.#inFlight -= batch.length;
       }
     }
   }
 
-  #take(): Pending[] {
+  #take(lane: Lane): Pending[] {
     let bytes = 0;
     let n = 0;
-    while (n < this.#queue.length && n < this.#maxRecords) {
-      const size = recordBytes((this.#queue[n] as Pending).envelope);
+    const limit = Math.min(lane.queue.length, this.#maxRecords);
+    while (n < limit) {
+      const size = (lane.queue.peek(n) as Pending).bytes;
       if (n > 0 && bytes + size > this.#maxBytes) break;
       bytes += size;
       n++;
     }
-    return this.#queue.splice(0, n);
+    return lane.queue.take(n);
   }
 
-  #wakeWaiters(): void {
-    const waiters = this.#roomWaiters.splice(0, this.#maxQueued - this.#queue.length);
-    for (const wake of waiters) wake();
+  /** Move records that waited for room into their lanes, oldest first, as far as room allows. */
+  #admitWaiting(): void {
+    const room = Math.min(this.#overflow.length, this.#maxQueued - this.#waiting);
+    if (room > 0) for (const pending of this.#overflow.take(room)) this.#enqueue(pending);
   }
 }
