@@ -1,7 +1,6 @@
-import { monotonicFactory } from 'ulidx';
 import { RecordTooLargeError, ValidationError } from '../errors/index.js';
 import { kinesisRecordSize } from './codec.js';
-import { pooledRandom } from './ulid-bytes.js';
+import { monotonicUlids } from './ulid-bytes.js';
 import { KINESIS_MAX_PARTITION_KEY_CHARS, KINESIS_MAX_RECORD_BYTES } from './limits.js';
 import type { ContentType, Envelope, RecordInput } from './types.js';
 
@@ -25,7 +24,7 @@ export type Stamper = (input: RecordInput) => Envelope;
 export function createStamper(options: StamperOptions = {}): Stamper {
   const clock = options.clock ?? Date.now;
   const maxBytes = options.maxRecordBytes ?? KINESIS_MAX_RECORD_BYTES;
-  const ulid = monotonicFactory(pooledRandom());
+  const ulid = monotonicUlids();
   return (input) => {
     if (typeof input !== 'object' || input === null) throw new ValidationError('record must be an object with partitionKey and data');
     validatePartitionKey(input.partitionKey);
@@ -59,6 +58,7 @@ export function createStamper(options: StamperOptions = {}): Stamper {
 function validatePartitionKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new ValidationError(`partitionKey must be a string, got ${typeof key}`);
   if (key.length === 0) throw new ValidationError('partitionKey is empty; give every record a key of 1 to 256 characters (it picks the shard and the order)');
+  if (key.length <= KINESIS_MAX_PARTITION_KEY_CHARS) return; // UTF-16 units >= characters
   const chars = [...key].length;
   if (chars > KINESIS_MAX_PARTITION_KEY_CHARS) {
     throw new ValidationError(`partitionKey is ${chars} characters, over Kinesis' ${KINESIS_MAX_PARTITION_KEY_CHARS}; hash or shorten it`);

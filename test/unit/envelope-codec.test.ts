@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { packUlid, unpackUlid } from '../../src/envelope/ulid-bytes.js';
+import { decodeTime } from 'ulidx';
+import { monotonicUlids, packUlid, unpackUlid } from '../../src/envelope/ulid-bytes.js';
 import {
   createStamper,
   decodeEnvelope,
@@ -19,7 +20,7 @@ const ulidArb = fc
   .tuple(fc.constantFrom(...'01234567'), fc.array(fc.constantFrom(...CROCKFORD), { minLength: 25, maxLength: 25 }))
   .map(([first, rest]) => first + rest.join(''));
 
-const timeArb = fc.oneof(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(1_700_000_000_000));
+const timeArb = fc.oneof(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(1_700_000_000_000), fc.constant(-0));
 
 const envelopeArb: fc.Arbitrary<Envelope> = fc
   .record({
@@ -136,5 +137,33 @@ describe('envelope codec v2', () => {
     const future = Buffer.from(e);
     future[3] = 9;
     expect(() => decodeEnvelope(future)).toThrow(/version 9/);
+  });
+});
+
+describe('monotonic ULIDs', () => {
+  it('are canonical ULIDs whose time part is the clock, strictly increasing within and across milliseconds', () => {
+    const next = monotonicUlids();
+    let last = '';
+    for (const now of [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_699_999_999_000, 1_700_000_000_005]) {
+      const id = next(now);
+      expect(id).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
+      expect(id > last).toBe(true);
+      expect(decodeTime(id)).toBe(Math.max(now, decodeTime(last || id)));
+      last = id;
+    }
+  });
+
+  it('carries an overflow of the last four characters into the rest of the random part', () => {
+    let draws = 0;
+    // Twelve draws for the head characters, then one for the last four: all ones.
+    const next = monotonicUlids(() => (draws++ < 12 ? 0.5 : 0.9999999));
+    const a = next(1000);
+    const b = next(1000);
+    expect(a.slice(-4)).toBe('ZZZZ');
+    expect(b.slice(-4)).toBe('0000');
+    expect(b > a).toBe(true);
+    expect(a.slice(10, 22)).toBe('G'.repeat(12));
+    expect(b.slice(10, 22)).toBe(`${'G'.repeat(11)}H`);
+    expect(b.slice(0, 10)).toBe(a.slice(0, 10));
   });
 });
