@@ -1,12 +1,17 @@
 /**
- * Collects single sends into batches for the router, in lanes.
+ * Collects single sends into batches for the router, in lanes: per-key order
+ * with several batches in flight.
  *
  * Invariants
  * - A record's lane is a hash of its partition key (`laneOf`), so all records
  *   of one key share a lane, queued in `submit` order.
- * - Each lane has at most one batch in flight, and a lane's next batch is
- *   taken only after the previous one has every outcome: per-key order holds
- *   from `submit` to the tier. Different lanes run at the same time.
+ * - Each lane has at most one batch in flight, and a lane's next records are
+ *   taken only after that batch has every outcome: per-key order holds from
+ *   `submit` to the tier. Different lanes run at the same time.
+ * - A batch may gather the records of several idle lanes (oldest ready lane
+ *   first, each lane's records contiguous and in order), so a few records per
+ *   lane still travel in one call; under load, batches of different lanes fly
+ *   at once.
  * - A batch holds at most `maxBatchRecords` records and `maxBatchBytes`
  *   bytes (Kinesis' counting: encoded data plus partition key); a single
  *   record larger than that still goes alone, for the target to judge.
@@ -44,8 +49,10 @@ interface Pending {
 
 interface Lane {
   readonly queue: Fifo<Pending>;
-  running: Promise<void> | undefined;
-  timer: { cancel(): void } | undefined;
+  /** A batch holding records of this lane is in flight. */
+  busy: boolean;
+  /** Listed in the batcher's ready list (idle, with records). */
+  ready: boolean;
 }
 
 type Dispatch = (batch: readonly Envelope[]) => Promise<DispatchOutcome[]>;
@@ -66,8 +73,12 @@ export class SendBatcher {
   readonly #lingerMs: number;
   readonly #maxQueued: number;
   readonly #lanes: Lane[];
+  /** Idle lanes with records, in the order they became so. */
+  readonly #ready = new Fifo<Lane>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #timer: { cancel(): void } | undefined;
   #waiting = 0;
-  #inFlight = 0;
+  #inFlightRecords = 0;
   /** Records submitted while `maxQueuedRecords` were waiting: not yet in a lane. */
   readonly #overflow = new Fifo<Pending>();
 
@@ -79,12 +90,12 @@ export class SendBatcher {
     this.#lingerMs = options.lingerMs ?? 0;
     this.#maxQueued = positiveInt(options.maxQueuedRecords, 50_000, 'maxQueuedRecords');
     const lanes = positiveInt(options.lanes, 8, 'lanes', 1024);
-    this.#lanes = Array.from({ length: lanes }, () => ({ queue: new Fifo<Pending>(), running: undefined, timer: undefined }));
+    this.#lanes = Array.from({ length: lanes }, () => ({ queue: new Fifo<Pending>(), busy: false, ready: false }));
   }
 
   /** Records waiting or in flight. */
   get queued(): number {
-    return this.#overflow.length + this.#waiting + this.#inFlight;
+    return this.#overflow.length + this.#waiting + this.#inFlightRecords;
   }
 
   /** Records waiting for room in the lanes (beyond `maxQueuedRecords`). */
@@ -94,7 +105,7 @@ export class SendBatcher {
 
   /** Batches in flight right now (at most one per lane). */
   get batchesInFlight(): number {
-    return this.#lanes.reduce((n, lane) => n + (lane.running ? 1 : 0), 0);
+    return this.#inFlight.size;
   }
 
   /** Queue one record; resolves where it landed, rejects with the router's error. */
@@ -107,81 +118,100 @@ export class SendBatcher {
     });
   }
 
+  /** Resolves once every record submitted so far has an outcome. */
+  async flush(): Promise<void> {
+    if (this.#timer) {
+      this.#timer.cancel();
+      this.#timer = undefined;
+      this.#pump();
+    }
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+  }
+
   #enqueue(pending: Pending): void {
     const lane = this.#lanes[laneOf(pending.envelope.partitionKey, this.#lanes.length)] as Lane;
     lane.queue.push(pending);
     this.#waiting++;
-    this.#schedule(lane);
-  }
-
-  /** Resolves once every record submitted so far has an outcome. */
-  async flush(): Promise<void> {
-    for (const lane of this.#lanes) {
-      if (lane.timer) {
-        lane.timer.cancel();
-        this.#start(lane);
-      }
-    }
-    for (;;) {
-      const running = this.#lanes.map((lane) => lane.running).filter((r) => r !== undefined);
-      if (running.length === 0) return;
-      await Promise.all(running);
+    if (!lane.busy && !lane.ready) {
+      lane.ready = true;
+      this.#ready.push(lane);
+      this.#schedule();
     }
   }
 
-  #schedule(lane: Lane): void {
-    if (lane.running || lane.timer) return;
+  #schedule(): void {
+    if (this.#timer) return;
     // setImmediate, not setTimeout(0): Node rounds a 0 ms timer up to 1 ms, which a lone awaited send would pay.
-    if (lane.queue.length >= this.#maxRecords || this.#lingerMs === 0) {
-      const handle = setImmediate(() => this.#start(lane));
-      lane.timer = { cancel: () => clearImmediate(handle) };
+    if (this.#lingerMs === 0 || this.#waiting >= this.#maxRecords) {
+      const handle = setImmediate(() => this.#pump());
+      this.#timer = { cancel: () => clearImmediate(handle) };
       return;
     }
-    const handle = setTimeout(() => this.#start(lane), this.#lingerMs);
-    lane.timer = { cancel: () => clearTimeout(handle) };
+    const handle = setTimeout(() => this.#pump(), this.#lingerMs);
+    this.#timer = { cancel: () => clearTimeout(handle) };
   }
 
-  #start(lane: Lane): void {
-    lane.timer = undefined;
-    if (lane.running || lane.queue.length === 0) return;
-    lane.running = this.#drain(lane).finally(() => {
-      lane.running = undefined;
-    });
-  }
-
-  async #drain(lane: Lane): Promise<void> {
-    while (lane.queue.length > 0) {
-      const batch = this.#take(lane);
+  /** Dispatch every idle lane's records, in batches that may each gather several lanes. */
+  #pump(): void {
+    this.#timer = undefined;
+    while (this.#ready.length > 0) {
+      const { batch, lanes } = this.#take();
       this.#waiting -= batch.length;
-      this.#inFlight += batch.length;
-      this.#admitWaiting();
-      try {
-        const outcomes = await this.#dispatch(batch.map((p) => p.envelope));
-        for (let i = 0; i < batch.length; i++) {
-          const p = batch[i] as Pending;
-          const outcome = outcomes[i] as DispatchOutcome;
-          if (outcome.ok) p.resolve(outcome.landedOn);
-          else p.reject(outcome.error);
+      this.#inFlightRecords += batch.length;
+      const flight: Promise<void> = this.#fly(batch).finally(() => {
+        this.#inFlight.delete(flight);
+        this.#inFlightRecords -= batch.length;
+        for (const lane of lanes) {
+          lane.busy = false;
+          if (lane.queue.length > 0) {
+            lane.ready = true;
+            this.#ready.push(lane);
+          }
         }
-      } catch (error) {
-        for (const p of batch) p.reject(error);
-      } finally {
-        this.#inFlight -= batch.length;
+        this.#pump();
+      });
+      this.#inFlight.add(flight);
+    }
+    this.#admitWaiting();
+  }
+
+  async #fly(batch: Pending[]): Promise<void> {
+    try {
+      const outcomes = await this.#dispatch(batch.map((p) => p.envelope));
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i] as Pending;
+        const outcome = outcomes[i] as DispatchOutcome;
+        if (outcome.ok) p.resolve(outcome.landedOn);
+        else p.reject(outcome.error);
       }
+    } catch (error) {
+      for (const p of batch) p.reject(error);
     }
   }
 
-  #take(lane: Lane): Pending[] {
+  /** One batch from the ready lanes, oldest first, within the record and byte limits; each lane taken is marked busy. */
+  #take(): { batch: Pending[]; lanes: Lane[] } {
+    const batch: Pending[] = [];
+    const lanes: Lane[] = [];
     let bytes = 0;
-    let n = 0;
-    const limit = Math.min(lane.queue.length, this.#maxRecords);
-    while (n < limit) {
-      const size = (lane.queue.peek(n) as Pending).bytes;
-      if (n > 0 && bytes + size > this.#maxBytes) break;
-      bytes += size;
-      n++;
+    while (this.#ready.length > 0 && batch.length < this.#maxRecords) {
+      const lane = this.#ready.peek(0) as Lane;
+      let n = 0;
+      const limit = Math.min(lane.queue.length, this.#maxRecords - batch.length);
+      while (n < limit) {
+        const size = (lane.queue.peek(n) as Pending).bytes;
+        if (batch.length + n > 0 && bytes + size > this.#maxBytes) break;
+        bytes += size;
+        n++;
+      }
+      if (n === 0) break; // the batch is full by bytes
+      this.#ready.take(1);
+      lane.ready = false;
+      lane.busy = true;
+      lanes.push(lane);
+      for (const p of lane.queue.take(n)) batch.push(p);
     }
-    return lane.queue.take(n);
+    return { batch, lanes };
   }
 
   /** Move records that waited for room into their lanes, oldest first, as far as room allows. */

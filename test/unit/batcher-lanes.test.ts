@@ -119,19 +119,29 @@ describe('send batcher lanes', () => {
     expect(byKey(landed)).toEqual(byKey(sent));
   });
 
-  it('rejects every record of a batch whose dispatch throws, and only those', async () => {
-    const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
-    const failing = laneOf('a', 4);
+  it('rejects every record of a batch whose dispatch throws, and carries on with the next batch', async () => {
+    let calls = 0;
     const batcher = new SendBatcher(
       async (batch) => {
-        if (laneOf((batch[0] as Envelope).partitionKey, 4) === failing) throw new TransientError('down');
+        if (calls++ === 0) throw new TransientError('down');
         return ok(batch);
       },
       { lanes: 4 },
     );
-    const outcomes = await Promise.allSettled(keys.map((k) => batcher.submit(stamp({ partitionKey: k, data: k }))));
-    keys.forEach((k, i) => expect(outcomes[i]?.status).toBe(laneOf(k, 4) === failing ? 'rejected' : 'fulfilled'));
+    const first = await Promise.allSettled(['a', 'b', 'c', 'd', 'e'].map((k) => batcher.submit(stamp({ partitionKey: k, data: k }))));
+    expect(first.map((o) => o.status)).toEqual(Array(5).fill('rejected'));
+    const second = await Promise.allSettled(['a', 'b', 'c'].map((k) => batcher.submit(stamp({ partitionKey: k, data: k }))));
+    expect(second.map((o) => o.status)).toEqual(Array(3).fill('fulfilled'));
+    expect(calls).toBe(2);
     expect(batcher.queued).toBe(0);
+  });
+
+  it('gathers the records of several idle lanes into one call', async () => {
+    const target = slowTarget();
+    const batcher = new SendBatcher(target.dispatch, { lanes: 8 });
+    const sent = Array.from({ length: 64 }, (_, i) => stamp({ partitionKey: `k${i}`, data: i }));
+    await Promise.all(sent.map((e) => batcher.submit(e)));
+    expect(target.state.sizes).toEqual([64]);
   });
 
   it('hashes keys to lanes deterministically and evenly', () => {
