@@ -29,6 +29,13 @@ const CONTENT_TYPES: readonly ContentType[] = ['application/octet-stream', 'appl
 const MAX_UINT48 = 2 ** 48;
 const MAX_DELTA = 2 ** 51;
 
+/** UTF-8 length of `s`; short ASCII strings (most keys and ids) are counted in JS, without a call into C++. */
+export function utf8Length(s: string): number {
+  if (s.length > 64) return Buffer.byteLength(s, 'utf8');
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
 function contentCode(type: ContentType): number {
   return type === 'application/json' ? 1 : type === 'text/plain' ? 2 : 0;
 }
@@ -78,9 +85,9 @@ function layout(e: Envelope, withKey: boolean): Layout {
   const packed = isPackableUlid(e.id);
   const compact = compactTimes(e);
   const coalesce = carriesCoalesceKey(e);
-  const idBytes = packed ? 16 : Buffer.byteLength(e.id, 'utf8');
-  const keyBytes = withKey ? Buffer.byteLength(e.partitionKey, 'utf8') : 0;
-  const coalesceBytes = coalesce ? Buffer.byteLength(e.coalesceKey as string, 'utf8') : 0;
+  const idBytes = packed ? 16 : utf8Length(e.id);
+  const keyBytes = withKey ? utf8Length(e.partitionKey) : 0;
+  const coalesceBytes = coalesce ? utf8Length(e.coalesceKey as string) : 0;
   const delta = compact ? zigzag(e.eventTime - e.sentTime) : 0;
   let headerLength = 5 + (packed ? 16 : varintLength(idBytes) + idBytes) + (compact ? 6 + varintLength(delta) : 16);
   if (withKey) headerLength += varintLength(keyBytes) + keyBytes;
@@ -101,16 +108,16 @@ export function v2Size(e: Envelope, withKey: boolean): number {
   let n = 5 + e.data.length;
   if (isPackableUlid(e.id)) n += 16;
   else {
-    const idBytes = Buffer.byteLength(e.id, 'utf8');
+    const idBytes = utf8Length(e.id);
     n += varintLength(idBytes) + idBytes;
   }
   n += compactTimes(e) ? 6 + varintLength(zigzag(e.eventTime - e.sentTime)) : 16;
   if (withKey) {
-    const keyBytes = Buffer.byteLength(e.partitionKey, 'utf8');
+    const keyBytes = utf8Length(e.partitionKey);
     n += varintLength(keyBytes) + keyBytes;
   }
   if (carriesCoalesceKey(e)) {
-    const coalesceBytes = Buffer.byteLength(e.coalesceKey as string, 'utf8');
+    const coalesceBytes = utf8Length(e.coalesceKey as string);
     n += varintLength(coalesceBytes) + coalesceBytes;
   }
   return n;

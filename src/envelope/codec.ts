@@ -9,7 +9,7 @@
  */
 import { MalformedEnvelopeError } from '../errors/index.js';
 import { decodeEnvelopeV1 } from './codec-v1.js';
-import { decodeEnvelopeV2, encodeV2, v2Size } from './codec-v2.js';
+import { decodeEnvelopeV2, encodeV2, utf8Length, v2Size } from './codec-v2.js';
 import type { Envelope } from './types.js';
 
 const MAGIC = [0x53, 0x50, 0x57] as const;
@@ -37,7 +37,7 @@ export function encodedSize(envelope: Envelope): number {
  * {@link encodeEnvelopeForKinesis} plus the UTF-8 partition key.
  */
 export function kinesisRecordSize(envelope: Envelope): number {
-  return v2Size(envelope, false) + Buffer.byteLength(envelope.partitionKey, 'utf8');
+  return v2Size(envelope, false) + utf8Length(envelope.partitionKey);
 }
 
 /** True when the bytes start with the spillway magic (any version). */
