@@ -224,3 +224,80 @@ export function deaggregate(data: Uint8Array, partitionKey: string): UserRecord[
   }
   return spans.map(([s, e]) => readUserRecord(buf, s, e, keys));
 }
+
+/** A stream's open shards by hash range, to pack only records of one shard together. */
+export class ShardRanges {
+  readonly #starts: bigint[];
+  /** The starting hash key of each open shard, ascending (an aggregate's ExplicitHashKey). */
+  readonly startKeys: string[];
+
+  constructor(shards: ReadonlyArray<{ HashKeyRange?: { StartingHashKey?: string }; SequenceNumberRange?: { EndingSequenceNumber?: string } }>) {
+    const open = shards
+      .filter((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined && s.HashKeyRange?.StartingHashKey !== undefined)
+      .map((s) => BigInt(s.HashKeyRange?.StartingHashKey as string))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    this.#starts = open.length > 0 ? open : [0n];
+    this.startKeys = this.#starts.map((b) => b.toString());
+  }
+
+  /** Index of the shard a partition key maps to (Kinesis: MD5 of the key as a 128-bit integer). */
+  shardOf(partitionKey: string): number {
+    if (this.#starts.length === 1) return 0;
+    const hash = BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`);
+    let lo = 0;
+    let hi = this.#starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.#starts[mid] as bigint) <= hash) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
+/** Aggregated PutRecords entries, with the items each one carries. */
+export interface AggregatedEntries<T> {
+  entries: Array<{ Data: Uint8Array; PartitionKey: string; ExplicitHashKey?: string }>;
+  members: T[][];
+}
+
+/**
+ * Pack `items` (in order) into aggregates of at most `maxBytes`, one shard per
+ * aggregate, so every record lands on the shard its own key maps to and
+ * per-key order holds. A record too big to share an aggregate goes as a
+ * plain record (de-aggregation passes those through).
+ */
+export function aggregateByShard<T>(items: readonly T[], record: (item: T) => UserRecord, shards: ShardRanges, maxBytes: number): AggregatedEntries<T> {
+  const out: AggregatedEntries<T> = { entries: [], members: [] };
+  const open = new Map<number, { agg: Aggregator; items: T[]; key: string }>();
+  const close = (shard: number): void => {
+    const o = open.get(shard);
+    if (!o) return;
+    out.entries.push({ Data: o.agg.finish(), PartitionKey: o.key, ExplicitHashKey: shards.startKeys[shard] as string });
+    out.members.push(o.items);
+    open.delete(shard);
+  };
+  for (const item of items) {
+    const r = record(item);
+    const shard = shards.shardOf(r.partitionKey);
+    if (r.data.length + 64 > maxBytes) {
+      close(shard);
+      out.entries.push({ Data: r.data, PartitionKey: r.partitionKey });
+      out.members.push([item]);
+      continue;
+    }
+    let o = open.get(shard);
+    if (o && !o.agg.add(r)) {
+      close(shard);
+      o = undefined;
+    }
+    if (!o) {
+      o = { agg: new Aggregator(maxBytes), items: [], key: r.partitionKey };
+      o.agg.add(r);
+      open.set(shard, o);
+    }
+    o.items.push(item);
+  }
+  for (const shard of [...open.keys()]) close(shard);
+  return out;
+}

@@ -14,6 +14,8 @@ import { encodeEnvelope, encodeEnvelopeForKinesis, type Envelope, KINESIS_MAX_BA
 import { type SpillwayError, TransientError } from '../../src/errors/index.js';
 import { classifyAwsError, classifyEntryError } from '../aws/classify.js';
 import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-options.js';
+import { aggregateByShard, ShardRanges } from './aggregation.js';
+import { listStreamShards } from './shard-source.js';
 
 /** Options for {@link createKinesisTarget}. */
 export interface KinesisTargetOptions extends AwsConnectionOptions {
@@ -29,6 +31,12 @@ export interface KinesisTargetOptions extends AwsConnectionOptions {
    * `decodeEnvelope(data, partitionKey)`.
    */
   omitKeyFromData?: boolean;
+  /**
+   * Pack small records into KPL-compatible aggregates (see aggregation.ts), one
+   * shard per aggregate, for many more records per call. Readers must
+   * de-aggregate (`deaggregate`, or any KCL-compatible consumer). Off by default.
+   */
+  aggregate?: boolean | { maxAggregateBytes?: number; maxBatchRecords?: number };
 }
 
 /** A Kinesis target, with the client it uses (for readers that share it). */
@@ -53,12 +61,23 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   const encode = options.omitKeyFromData ? encodeEnvelopeForKinesis : encodeEnvelope;
   const callSignal = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
 
-  async function put(batch: readonly Envelope[], signal: AbortSignal): Promise<PutResult> {
-    const records: PutRecordsRequestEntry[] = new Array(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const e = batch[i] as Envelope;
-      records[i] = { Data: encode(e), PartitionKey: e.partitionKey };
+  const aggregation = options.aggregate ? { maxAggregateBytes: 51_200, maxBatchRecords: 10_000, ...(options.aggregate === true ? {} : options.aggregate) } : undefined;
+  let ranges: { at: number; value: ShardRanges } | undefined;
+
+  /** Open shards by hash range, cached for a minute (a reshard is seen within that). */
+  async function shardRanges(signal: AbortSignal): Promise<ShardRanges> {
+    if (!ranges || Date.now() - ranges.at > 60_000) {
+      try {
+        ranges = { at: Date.now(), value: new ShardRanges(await listStreamShards(client, options.stream, callSignal(signal))) };
+      } catch (error) {
+        throw classifyAwsError(error, context);
+      }
     }
+    return ranges.value;
+  }
+
+  /** One PutRecords call; its per-entry results, or a classified error. */
+  async function putRecords(records: PutRecordsRequestEntry[], signal: AbortSignal): Promise<PutRecordsResultEntry[]> {
     let response;
     try {
       response = await client.send(new PutRecordsCommand({ StreamName: options.stream, Records: records }), { abortSignal: callSignal(signal) });
@@ -66,24 +85,60 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
       throw classifyAwsError(error, context);
     }
     const entries = response.Records ?? [];
-    if (entries.length !== batch.length) {
+    if (entries.length !== records.length) {
       // An answered call: some records may have been written.
-      throw new TransientError(`${id} answered PutRecords with ${entries.length} results for ${batch.length} records`, { ...context, ambiguous: true });
+      throw new TransientError(`${id} answered PutRecords with ${entries.length} results for ${records.length} records`, { ...context, ambiguous: true });
     }
-    const failed: Array<{ envelope: Envelope; error: SpillwayError }> = [];
-    const receipts = new Map<string, Receipt>();
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i] as PutRecordsResultEntry;
-      const envelope = batch[i] as Envelope;
+    return entries;
+  }
+
+  /** Record one entry's result for every envelope it carried. */
+  function settle(entry: PutRecordsResultEntry, envelopes: readonly Envelope[], out: PutResult & { receipts: Map<string, Receipt> }): void {
+    for (const envelope of envelopes) {
       if (entry.ErrorCode) {
-        failed.push({ envelope, error: classifyEntryError(entry.ErrorCode, entry.ErrorMessage, { ...context, recordId: envelope.id }) });
+        (out.failed as Array<{ envelope: Envelope; error: SpillwayError }>).push({ envelope, error: classifyEntryError(entry.ErrorCode, entry.ErrorMessage, { ...context, recordId: envelope.id }) });
       } else if (entry.ShardId && entry.SequenceNumber) {
-        receipts.set(envelope.id, { shardId: entry.ShardId, sequenceNumber: entry.SequenceNumber });
+        out.receipts.set(envelope.id, { shardId: entry.ShardId, sequenceNumber: entry.SequenceNumber });
       } else {
-        receipts.set(envelope.id, { ...(entry.ShardId ? { shardId: entry.ShardId } : {}), ...(entry.SequenceNumber ? { sequenceNumber: entry.SequenceNumber } : {}) });
+        out.receipts.set(envelope.id, { ...(entry.ShardId ? { shardId: entry.ShardId } : {}), ...(entry.SequenceNumber ? { sequenceNumber: entry.SequenceNumber } : {}) });
       }
     }
-    return { failed, receipts };
+  }
+
+  async function putAggregated(batch: readonly Envelope[], signal: AbortSignal, maxAggregateBytes: number): Promise<PutResult> {
+    const shards = await shardRanges(signal);
+    const { entries: requests, members } = aggregateByShard(batch, (e) => ({ partitionKey: e.partitionKey, data: encode(e) }), shards, maxAggregateBytes);
+    const out = { failed: [] as Array<{ envelope: Envelope; error: SpillwayError }>, receipts: new Map<string, Receipt>() };
+    for (let from = 0; from < requests.length; from += KINESIS_MAX_BATCH_RECORDS) {
+      let results: PutRecordsResultEntry[];
+      try {
+        results = await putRecords(requests.slice(from, from + KINESIS_MAX_BATCH_RECORDS), signal);
+      } catch (error) {
+        if (from === 0) throw error;
+        // Earlier calls were written: fail only what this and later calls carried.
+        for (const group of members.slice(from)) for (const envelope of group) out.failed.push({ envelope, error: error as SpillwayError });
+        break;
+      }
+      results.forEach((entry, j) => settle(entry, members[from + j] as Envelope[], out));
+    }
+    return out;
+  }
+
+  async function put(batch: readonly Envelope[], signal: AbortSignal): Promise<PutResult> {
+    if (aggregation) return putAggregated(batch, signal, aggregation.maxAggregateBytes);
+    const records: PutRecordsRequestEntry[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i] as Envelope;
+      records[i] = { Data: encode(e), PartitionKey: e.partitionKey };
+    }
+    const entries = await putRecords(records, signal);
+    const out = { failed: [] as Array<{ envelope: Envelope; error: SpillwayError }>, receipts: new Map<string, Receipt>() };
+    const one: Envelope[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      one[0] = batch[i] as Envelope;
+      settle(entries[i] as PutRecordsResultEntry, one, out);
+    }
+    return out;
   }
 
   async function probe(signal: AbortSignal): Promise<void> {
@@ -104,8 +159,9 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
     client,
     stream: options.stream,
     region: options.region,
-    maxBatchRecords: KINESIS_MAX_BATCH_RECORDS,
-    maxBatchBytes: KINESIS_MAX_BATCH_BYTES,
+    // Aggregates take many records per entry; leave room for their framing under the 5 MiB call limit.
+    maxBatchRecords: aggregation ? aggregation.maxBatchRecords : KINESIS_MAX_BATCH_RECORDS,
+    maxBatchBytes: aggregation ? Math.floor(KINESIS_MAX_BATCH_BYTES * 0.9) : KINESIS_MAX_BATCH_BYTES,
     put,
     probe,
     async close() {
