@@ -16,6 +16,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { deaggregate } from '../adapters/kinesis/aggregation.js';
 import { isMain } from './lib.js';
 
 /** What the fake accepted so far. */
@@ -42,6 +43,29 @@ const ENTRY = `{"SequenceNumber":"${SEQ}","ShardId":"shardId-000000000000"}`;
 const PUT_RECORD = Buffer.from(ENTRY);
 const MAX_HASH = '340282366920938463463374607431768211455';
 const KEY_FIELD = Buffer.from('"PartitionKey":"');
+/** Base64 of the KPL magic F3 89 9A C2: a body holding it carries aggregated records. */
+const AGGREGATE_MARK = Buffer.from('"84maw');
+
+const prefixOf = (key: string): string => {
+  const dash = key.indexOf('-');
+  return dash === -1 ? key : key.slice(0, dash);
+};
+
+/** Count the user records of a body with KPL aggregates (parsed: aggregated calls carry few entries). */
+function countAggregated(body: Buffer, stats: FakeKinesisStats): number {
+  const request = JSON.parse(body.toString('utf8')) as { Records?: Array<{ Data: string; PartitionKey: string }>; Data?: string; PartitionKey?: string };
+  const entries = request.Records ?? [{ Data: request.Data ?? '', PartitionKey: request.PartitionKey ?? '' }];
+  let first = true;
+  for (const entry of entries) {
+    for (const user of deaggregate(Buffer.from(entry.Data, 'base64'), entry.PartitionKey)) {
+      const prefix = prefixOf(user.partitionKey);
+      stats.byPrefix[prefix] = (stats.byPrefix[prefix] ?? 0) + 1;
+      if (first) stats.callsByPrefix[prefix] = (stats.callsByPrefix[prefix] ?? 0) + 1;
+      first = false;
+    }
+  }
+  return entries.length;
+}
 
 const putRecordsBodies = new Map<number, Buffer>();
 function putRecordsBody(n: number): Buffer {
@@ -104,7 +128,7 @@ function handle(req: IncomingMessage, body: Buffer, res: ServerResponse, stats: 
   if (req.url === '/__stats') return answer(res, 200, Buffer.from(JSON.stringify(stats)));
   stats.calls++;
   if (op === 'PutRecords' || op === 'PutRecord') {
-    const n = countRecords(body, stats, prefixes);
+    const n = prefixes && body.includes(AGGREGATE_MARK) ? countAggregated(body, stats) : countRecords(body, stats, prefixes);
     stats.records += n;
     stats.bytes += body.length;
     return answer(res, 200, op === 'PutRecord' ? PUT_RECORD : putRecordsBody(n));

@@ -8,6 +8,8 @@
  *   records and 5 MiB: raw `PutRecords` against `bus.sendBatch`;
  * - single: `SINGLE_CALLERS` concurrent callers, each awaiting one record at a
  *   time: raw `PutRecord` against `bus.send` (the batcher groups them);
+ * - aggregated: `bus.sendBatch` on a bus whose Kinesis target packs records
+ *   into KPL aggregates (smallest payload only), against the same raw baseline;
  * - latency: awaited single sends, `PutRecord` against `bus.send`, in
  *   interleaved blocks.
  *
@@ -20,7 +22,9 @@
  */
 import { KinesisClient, PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { Bus } from '../src/bus/bus.js';
+import { createKinesisTarget } from '../adapters/kinesis/kinesis-target.js';
+import { createMemoryDedupeStore, createMemorySpool } from '../adapters/memory/index.js';
+import { assembleBus, type Bus } from '../src/bus/bus.js';
 import { createBus } from '../src/bus/create-bus.js';
 import { FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
 import { startFakeKinesis } from './fake-kinesis.js';
@@ -33,6 +37,8 @@ const MAX_BYTES = 5 * 1_048_576;
 interface Ctx {
   raw: KinesisClient;
   bus: Bus;
+  /** A bus whose primary packs records into KPL aggregates. */
+  aggBus: Bus;
   stream: string;
   acked: Map<string, number>;
   failed: Map<string, number>;
@@ -75,6 +81,13 @@ const METHODS = {
   busBatch: async (ctx: Ctx, inputs: readonly Input[], callers: number, payloadBytes: number) =>
     callersOver(chunks(inputs, payloadBytes), callers, async (chunk) => {
       const results = await ctx.bus.sendBatch(chunk);
+      const good = results.filter((r) => r.ok && r.landedOn.tier === 'primary').length;
+      bump(ctx.acked, prefixOf(chunk), good);
+      bump(ctx.failed, prefixOf(chunk), chunk.length - good);
+    }),
+  aggBatch: async (ctx: Ctx, inputs: readonly Input[], callers: number, payloadBytes: number) =>
+    callersOver(chunks(inputs, payloadBytes), callers, async (chunk) => {
+      const results = await ctx.aggBus.sendBatch(chunk);
       const good = results.filter((r) => r.ok && r.landedOn.tier === 'primary').length;
       bump(ctx.acked, prefixOf(chunk), good);
       bump(ctx.failed, prefixOf(chunk), chunk.length - good);
@@ -161,16 +174,27 @@ export async function main(): Promise<{ ok: boolean }> {
       { logger: quietLogger },
     );
     cleanup.unshift(() => bus.close());
-    const ctx: Ctx = { raw, bus, stream, acked: new Map(), failed: new Map() };
+    const aggBus = assembleBus({
+      primary: createKinesisTarget({ region: REGION, stream, endpoint: fake.endpoint, credentials: FAKE_CREDENTIALS, aggregate: true }),
+      spool: createMemorySpool(),
+      dedupe: createMemoryDedupeStore(),
+      logger: quietLogger,
+      reconciler: { enabled: false },
+    });
+    cleanup.unshift(() => aggBus.close());
+    const ctx: Ctx = { raw, bus, aggBus, stream, acked: new Map(), failed: new Map() };
     const rows: string[][] = [];
     const ratios: string[][] = [];
     for (const [s, payloadBytes] of sizes.entries()) {
       // Fewer records for big payloads: about the same bytes per round.
       const count = Math.max(1_000, Math.min(records, Math.floor((records * 100) / Math.max(100, payloadBytes / 4))));
-      const got = await measure(ctx, ['rawBatch', 'busBatch'], { records: count, rounds, callers, payloadBytes, tag: `b${s}` });
+      // Aggregation is for small records: measured at the first (smallest) size only.
+      const methods = s === 0 ? (['rawBatch', 'busBatch', 'aggBatch'] as const) : (['rawBatch', 'busBatch'] as const);
+      const got = await measure(ctx, methods, { records: count, rounds, callers, payloadBytes, tag: `b${s}` });
       const base = median((got.rawBatch ?? []).map((x) => x.rate));
-      for (const m of ['rawBatch', 'busBatch'] as const) rows.push(row(`${m} ${payloadBytes} B x${callers}`, got[m] ?? [], base));
+      for (const m of methods) if (got[m]) rows.push(row(`${m} ${payloadBytes} B x${callers}`, got[m] ?? [], base));
       ratios.push([`bus.sendBatch / raw PutRecords, ${payloadBytes} B, ${callers} callers`, ratio(median((got.busBatch ?? []).map((x) => x.rate)), base)]);
+      if (got.aggBatch) ratios.push([`bus.sendBatch aggregated (KPL) / raw PutRecords, ${payloadBytes} B, ${callers} callers`, ratio(median(got.aggBatch.map((x) => x.rate)), base)]);
     }
     const single = await measure(ctx, ['rawSingle', 'busSingle'], { records: Math.min(records, 20_000), rounds, callers: singleCallers, payloadBytes: sizes[0] ?? 100, tag: 's' });
     const singleBase = median((single.rawSingle ?? []).map((x) => x.rate));
