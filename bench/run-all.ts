@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { main as failoverLatency } from './failover-latency.js';
+import { main as fakeThroughput } from './fake-throughput.js';
 import { fmt, isMain, table } from './lib.js';
 import { main as sendThroughput } from './send-throughput.js';
 import { main as spoolAppend } from './spool-append.js';
@@ -17,6 +18,7 @@ const BENCHMARKS: ReadonlyArray<{ name: string; run: () => Promise<{ ok: boolean
   { name: 'send-throughput', run: () => sendThroughput() },
   { name: 'spool-append', run: () => spoolAppend() },
   { name: 'failover-latency', run: () => failoverLatency() },
+  { name: 'fake-throughput', run: () => fakeThroughput() },
 ];
 
 /** A description of the machine, for the record. */

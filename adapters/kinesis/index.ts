@@ -44,6 +44,7 @@ export function createKinesisTier(config: KinesisTierConfig, context: TierContex
     region: config.region,
     stream: config.stream,
     wire,
+    omitProducer: context.role === 'primary',
     ...(options.client ? { client: options.client } : {}),
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),

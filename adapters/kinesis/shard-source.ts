@@ -15,6 +15,7 @@ import type { CheckpointStore, DrainSource, SourceChunk } from '../../src/contra
 import { decodeEnvelope, type Envelope, isEnvelopeBytes } from '../../src/envelope/index.js';
 import { TransientError } from '../../src/errors/index.js';
 import { classifyAwsError } from '../aws/classify.js';
+import { deaggregate } from './aggregation.js';
 
 /** Options for {@link createKinesisDrainSources}. */
 export interface KinesisDrainOptions {
@@ -93,14 +94,18 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
     return out.ShardIterator;
   }
 
-  function toChunk(records: Array<{ Data?: Uint8Array; SequenceNumber?: string }>): SourceChunk {
+  function toChunk(records: Array<{ Data?: Uint8Array; SequenceNumber?: string; PartitionKey?: string }>): SourceChunk {
     const envelopes: Envelope[] = [];
     let foreign = 0;
     let otherProducers = 0;
     for (const r of records) {
-      if (!r.Data || !isEnvelopeBytes(r.Data)) foreign++;
-      else {
-        const envelope = decodeEnvelope(r.Data);
+      // A KPL aggregate holds many user records; a plain record is one.
+      for (const u of r.Data ? deaggregate(r.Data, r.PartitionKey ?? '') : [undefined]) {
+        if (!u || !isEnvelopeBytes(u.data)) {
+          foreign++;
+          continue;
+        }
+        const envelope = decodeEnvelope(u.data, u.partitionKey);
         if (options.producer !== undefined && envelope.producer !== undefined && envelope.producer !== options.producer) otherProducers++;
         else envelopes.push(envelope);
       }
@@ -175,7 +180,7 @@ export interface ScannedRecord {
 /** Options for {@link scanStreamSince}: which record ids a read-back record stands for. */
 export interface ScanOptions extends Omit<FindIdsOptions, 'ids'> {
   /** The id a record stands for, or `undefined` when it is none of the ones looked for. */
-  match(record: ScannedRecord): string | undefined;
+  match(record: ScannedRecord): string | readonly string[] | undefined;
 }
 
 /**
@@ -186,10 +191,14 @@ export interface ScanOptions extends Omit<FindIdsOptions, 'ids'> {
 export function findIdsSince(options: FindIdsOptions): Promise<string[]> {
   return scanStreamSince({
     ...options,
-    match: ({ data }) => {
-      if (!isEnvelopeBytes(data)) return undefined;
-      const id = decodeEnvelope(data).id;
-      return options.ids.has(id) ? id : undefined;
+    match: ({ data, partitionKey }) => {
+      const hits: string[] = [];
+      for (const u of deaggregate(data, partitionKey)) {
+        if (!isEnvelopeBytes(u.data)) continue;
+        const id = decodeEnvelope(u.data, u.partitionKey).id;
+        if (options.ids.has(id)) hits.push(id);
+      }
+      return hits;
     },
   });
 }
@@ -220,8 +229,9 @@ async function findInShard(options: ScanOptions, shardId: string): Promise<strin
     const records = page.Records ?? [];
     for (const r of records) {
       if (!r.Data) continue;
-      const id = options.match({ data: r.Data, partitionKey: r.PartitionKey ?? '' });
-      if (id !== undefined) found.push(id);
+      const hit = options.match({ data: r.Data, partitionKey: r.PartitionKey ?? '' });
+      if (typeof hit === 'string') found.push(hit);
+      else if (hit) found.push(...hit);
     }
     iterator = page.NextShardIterator;
     if (records.length > 0) empty = 0;

@@ -166,14 +166,27 @@ export function assembleBus(parts: BusParts): Bus {
     events,
     send,
     async sendBatch(inputs) {
-      return Promise.all(
-        inputs.map((input) =>
-          send(input).then(
-            (r): BatchItemResult => ({ ok: true, ...r }),
-            (error: unknown): BatchItemResult => ({ ok: false, error: error as SpillwayError }),
+      if (closed) throw new ClosedError('bus is closed; create a new one to send');
+      // One promise per record, no intermediate result objects: this is the hot path.
+      const results = new Array<BatchItemResult>(inputs.length);
+      const pending: Array<Promise<void>> = [];
+      for (let i = 0; i < inputs.length; i++) {
+        let envelope: Envelope;
+        try {
+          envelope = stamp(inputs[i] as RecordInput);
+        } catch (error) {
+          results[i] = { ok: false, error: error as SpillwayError };
+          continue;
+        }
+        pending.push(
+          batcher.submit(envelope).then(
+            (landedOn) => void (results[i] = { ok: true, id: envelope.id, landedOn }),
+            (error: unknown) => void (results[i] = { ok: false, error: error as SpillwayError }),
           ),
-        ),
-      );
+        );
+      }
+      await Promise.all(pending);
+      return results;
     },
     reconcile: () => reconciler.run(),
     plan: () => reconciler.plan(),

@@ -20,7 +20,10 @@ export const commonShape = {
     .object({ errorThresholdPercentage: z.number().min(1).max(100).optional(), volumeThreshold: z.number().int().nonnegative().optional(), resetTimeoutMs: ms.optional(), rollingWindowMs: z.number().int().positive().optional(), consecutiveFailures: z.number().int().positive().optional(), slowFailureMs: ms.optional() })
     .strict()
     .default({}),
-  batching: z.object({ lingerMs: ms.optional(), maxQueuedRecords: z.number().int().positive().optional() }).strict().default({}),
+  batching: z
+    .object({ lingerMs: ms.optional(), maxQueuedRecords: z.number().int().positive().optional(), lanes: z.number().int().min(1, { error: 'batching.lanes must be 1 to 1024' }).max(1024, { error: 'batching.lanes must be 1 to 1024' }).optional() })
+    .strict()
+    .default({}),
   /**
    * What the primary stream receives: `spillway` (default) the envelope with
    * id and times; `none` exactly the producer's bytes, for consumers that do

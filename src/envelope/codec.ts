@@ -1,112 +1,69 @@
 /**
- * Wire format v1 (see docs/wire-format.md). The same bytes travel through
- * every tier, so a consumer decodes a record the same way wherever it landed:
+ * The envelope codec: what every tier stores (see docs/wire-format.md).
+ * Writes version 2, a compact binary header; reads versions 1 and 2.
  *
- *   0..3   magic and version: 0x53 0x50 0x57 0x01 ("SPW" + 1)
- *   4..7   header length H, unsigned 32-bit big-endian
- *   8..    H bytes of UTF-8 JSON header:
- *          {"id","partitionKey","kind","coalesceKey"?,"eventTime","sentTime","contentType"}
- *   8+H..  payload bytes, exactly as the producer gave them
+ * - `encodeEnvelope(e)`: self-contained bytes, the partition key inside
+ *   (spool, SQS, EventBridge: carriers that keep no key beside the data).
+ * - `encodeEnvelopeForKinesis(e)`: the partition key left out, since Kinesis
+ *   keeps it beside the data; decode with `decodeEnvelope(data, partitionKey)`.
  */
 import { MalformedEnvelopeError } from '../errors/index.js';
-import type { ContentType, Envelope, RecordKind } from './types.js';
+import { decodeEnvelopeV1 } from './codec-v1.js';
+import { decodeEnvelopeV2, encodeV2, utf8Length, v2Size } from './codec-v2.js';
+import type { Envelope } from './types.js';
 
 const MAGIC = [0x53, 0x50, 0x57] as const;
-const VERSION = 1;
-const PREFIX = 8;
 
-interface Header {
-  id: string;
-  partitionKey: string;
-  kind: RecordKind;
-  coalesceKey?: string;
-  eventTime: number;
-  sentTime: number;
-  contentType: ContentType;
-  explicitHashKey?: string;
-  producer?: string;
+/** What an encoding leaves out. */
+export interface EncodeOptions {
+  /** Keep the producer instance id (default true); a primary stream, read by everyone, does not need it. */
+  producer?: boolean;
 }
 
-const encoded = new WeakMap<Envelope, Uint8Array>();
-
-/** Encode an envelope to its wire bytes (memoised: envelopes are immutable). */
-export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  let bytes = encoded.get(envelope);
-  if (bytes === undefined) {
-    bytes = encodeUncached(envelope);
-    encoded.set(envelope, bytes);
-  }
-  return bytes;
+/** Encode an envelope to self-contained wire bytes (v2, partition key inside). */
+export function encodeEnvelope(envelope: Envelope, options: EncodeOptions = {}): Uint8Array {
+  return encodeV2(envelope, true, options.producer ?? true);
 }
 
-function encodeUncached(envelope: Envelope): Uint8Array {
-  const header: Header = {
-    id: envelope.id,
-    partitionKey: envelope.partitionKey,
-    kind: envelope.kind,
-    ...(envelope.coalesceKey === undefined ? {} : { coalesceKey: envelope.coalesceKey }),
-    eventTime: envelope.eventTime,
-    sentTime: envelope.sentTime,
-    contentType: envelope.contentType,
-    ...(envelope.explicitHashKey === undefined ? {} : { explicitHashKey: envelope.explicitHashKey }),
-    ...(envelope.producer === undefined ? {} : { producer: envelope.producer }),
-  };
-  const head = Buffer.from(JSON.stringify(header), 'utf8');
-  const out = Buffer.allocUnsafe(PREFIX + head.length + envelope.data.length);
-  out[0] = MAGIC[0];
-  out[1] = MAGIC[1];
-  out[2] = MAGIC[2];
-  out[3] = VERSION;
-  out.writeUInt32BE(head.length, 4);
-  head.copy(out, PREFIX);
-  out.set(envelope.data, PREFIX + head.length);
-  return out;
+/**
+ * Encode an envelope for a carrier that keeps the partition key beside the
+ * data (Kinesis): v2 without the key. Readers need the record's key to decode.
+ */
+export function encodeEnvelopeForKinesis(envelope: Envelope, options: EncodeOptions = {}): Uint8Array {
+  return encodeV2(envelope, false, options.producer ?? true);
 }
 
-/** Size in bytes of `encodeEnvelope(envelope)`. */
+/** Size in bytes of `encodeEnvelope(envelope)` (the larger, self-contained form), computed without encoding. */
 export function encodedSize(envelope: Envelope): number {
-  return encodeEnvelope(envelope).length;
+  return v2Size(envelope, true);
+}
+
+/**
+ * Bytes the record counts for against Kinesis' per-record limit: the data of
+ * {@link encodeEnvelopeForKinesis} plus the UTF-8 partition key.
+ */
+export function kinesisRecordSize(envelope: Envelope): number {
+  return v2Size(envelope, false) + utf8Length(envelope.partitionKey);
 }
 
 /** True when the bytes start with the spillway magic (any version). */
 export function isEnvelopeBytes(bytes: Uint8Array): boolean {
-  return bytes.length >= PREFIX && bytes[0] === MAGIC[0] && bytes[1] === MAGIC[1] && bytes[2] === MAGIC[2];
+  return bytes.length >= 5 && bytes[0] === MAGIC[0] && bytes[1] === MAGIC[1] && bytes[2] === MAGIC[2];
 }
 
-/** Decode wire bytes back to an envelope; throws {@link MalformedEnvelopeError}. */
-export function decodeEnvelope(bytes: Uint8Array): Envelope {
+/**
+ * Decode wire bytes of version 1 or 2; throws {@link MalformedEnvelopeError}.
+ * `partitionKey` is the key the carrier kept beside the data (a Kinesis
+ * record's PartitionKey); it is needed for bytes from
+ * {@link encodeEnvelopeForKinesis} and ignored when the bytes carry their own.
+ */
+export function decodeEnvelope(bytes: Uint8Array, partitionKey?: string): Envelope {
   if (!isEnvelopeBytes(bytes)) {
     throw new MalformedEnvelopeError('bytes do not start with the spillway envelope magic "SPW"; the record was not written by spillway');
   }
-  if (bytes[3] !== VERSION) {
-    throw new MalformedEnvelopeError(`envelope version ${bytes[3]} is not supported by this spillway (it reads version ${VERSION}); upgrade spillway`);
-  }
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headLength = buf.readUInt32BE(4);
-  if (PREFIX + headLength > buf.length) {
-    throw new MalformedEnvelopeError(`envelope header claims ${headLength} bytes but only ${buf.length - PREFIX} follow`);
-  }
-  let header: Header;
-  try {
-    header = JSON.parse(buf.toString('utf8', PREFIX, PREFIX + headLength)) as Header;
-  } catch (cause) {
-    throw new MalformedEnvelopeError('envelope header is not valid JSON', { cause });
-  }
-  if (typeof header.id !== 'string' || typeof header.partitionKey !== 'string' || typeof header.sentTime !== 'number') {
-    throw new MalformedEnvelopeError('envelope header lacks id, partitionKey or sentTime');
-  }
-  return {
-    id: header.id,
-    partitionKey: header.partitionKey,
-    kind: header.kind === 'snapshot' ? 'snapshot' : 'delta',
-    ...(header.coalesceKey === undefined ? {} : { coalesceKey: header.coalesceKey }),
-    eventTime: header.eventTime,
-    sentTime: header.sentTime,
-    contentType: header.contentType,
-    ...(typeof header.explicitHashKey === 'string' ? { explicitHashKey: header.explicitHashKey } : {}),
-    ...(typeof header.producer === 'string' ? { producer: header.producer } : {}),
-    data: new Uint8Array(buf.buffer, buf.byteOffset + PREFIX + headLength, buf.length - PREFIX - headLength),
-  };
+  if (bytes[3] === 2) return decodeEnvelopeV2(bytes, partitionKey);
+  if (bytes[3] === 1) return decodeEnvelopeV1(bytes);
+  throw new MalformedEnvelopeError(`envelope version ${bytes[3]} is not supported by this spillway (it reads versions 1 and 2); upgrade spillway`);
 }
 
 /** Read the payload as the producer meant it: bytes, text or parsed JSON. */

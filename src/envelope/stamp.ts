@@ -1,6 +1,6 @@
-import { monotonicFactory } from 'ulidx';
 import { RecordTooLargeError, ValidationError } from '../errors/index.js';
-import { encodedSize } from './codec.js';
+import { kinesisRecordSize } from './codec.js';
+import { monotonicUlids } from './ulid-bytes.js';
 import { KINESIS_MAX_PARTITION_KEY_CHARS, KINESIS_MAX_RECORD_BYTES } from './limits.js';
 import type { ContentType, Envelope, RecordInput } from './types.js';
 
@@ -10,7 +10,7 @@ export type Clock = () => number;
 /** Options for {@link createStamper}. */
 export interface StamperOptions {
   clock?: Clock;
-  /** Largest encoded record plus partition key, in bytes. Defaults to the Kinesis limit. */
+  /** Largest record as Kinesis counts it (encoded data plus partition key), in bytes. Defaults to the Kinesis limit. */
   maxRecordBytes?: number;
   /** This producer's instance id, stamped on every record. */
   producer?: string;
@@ -26,7 +26,7 @@ export type Stamper = (input: RecordInput) => Envelope;
 export function createStamper(options: StamperOptions = {}): Stamper {
   const clock = options.clock ?? Date.now;
   const maxBytes = options.maxRecordBytes ?? KINESIS_MAX_RECORD_BYTES;
-  const ulid = monotonicFactory();
+  const ulid = monotonicUlids();
   return (input) => {
     if (typeof input !== 'object' || input === null) throw new ValidationError('record must be an object with partitionKey and data');
     validatePartitionKey(input.partitionKey);
@@ -54,7 +54,7 @@ export function createStamper(options: StamperOptions = {}): Stamper {
       ...(options.producer === undefined ? {} : { producer: options.producer }),
       data,
     };
-    const size = encodedSize(envelope) + Buffer.byteLength(envelope.partitionKey, 'utf8');
+    const size = kinesisRecordSize(envelope);
     if (size > maxBytes) throw new RecordTooLargeError(size, maxBytes, { recordId: envelope.id });
     return envelope;
   };
@@ -63,6 +63,7 @@ export function createStamper(options: StamperOptions = {}): Stamper {
 function validatePartitionKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new ValidationError(`partitionKey must be a string, got ${typeof key}`);
   if (key.length === 0) throw new ValidationError('partitionKey is empty; give every record a key of 1 to 256 characters (it picks the shard and the order)');
+  if (key.length <= KINESIS_MAX_PARTITION_KEY_CHARS) return; // UTF-16 units >= characters
   const chars = [...key].length;
   if (chars > KINESIS_MAX_PARTITION_KEY_CHARS) {
     throw new ValidationError(`partitionKey is ${chars} characters, over Kinesis' ${KINESIS_MAX_PARTITION_KEY_CHARS}; hash or shorten it`);

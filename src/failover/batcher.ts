@@ -1,11 +1,30 @@
 /**
- * Collects single sends into batches for the router. One batch is in flight
- * at a time, which keeps per-partition-key order from producer to tier;
- * records sent while a batch is in flight form the next batch.
+ * Collects single sends into batches for the router, in lanes: per-key order
+ * with several batches in flight.
+ *
+ * Invariants
+ * - A record's lane is a hash of its partition key (`laneOf`), so all records
+ *   of one key share a lane, queued in `submit` order.
+ * - Each lane has at most one batch in flight, and a lane's next records are
+ *   taken only after that batch has every outcome: per-key order holds from
+ *   `submit` to the tier. Different lanes run at the same time.
+ * - A batch may gather the records of several idle lanes (oldest ready lane
+ *   first, each lane's records contiguous and in order), so a few records per
+ *   lane still travel in one call; under load, batches of different lanes fly
+ *   at once.
+ * - A batch holds at most `maxBatchRecords` records and `maxBatchBytes`
+ *   bytes (Kinesis' counting: encoded data plus partition key); a single
+ *   record larger than that still goes alone, for the target to judge.
+ * - Every submitted record is settled exactly once: with the dispatch's
+ *   outcome, or rejected with the error the dispatch threw.
+ * - Backpressure: at most `maxQueuedRecords` records wait in the lanes; more
+ *   wait, in submit order, until a batch leaves a lane.
  */
 import type { Envelope } from '../envelope/index.js';
-import type { DispatchOutcome, LandedOn } from './router.js';
+import { ConfigError } from '../errors/index.js';
 import { recordBytes } from './chunk.js';
+import { Fifo, laneOf } from './lanes.js';
+import type { DispatchOutcome, LandedOn } from './router.js';
 
 /** Batching knobs; all have defaults. */
 export interface BatcherOptions {
@@ -13,49 +32,90 @@ export interface BatcherOptions {
   maxBatchRecords?: number;
   /** Bytes per dispatched batch (default 5 MiB, a PutRecords call). */
   maxBatchBytes?: number;
-  /** How long a lone record waits for company, in ms (default 0: the same tick). */
+  /** How long a lone record waits for company, in ms (default 0: the next turn of the event loop). */
   lingerMs?: number;
-  /** Records waiting before `submit` itself waits for room (default 50000). */
+  /** Records waiting in the lanes before further records wait for room (default 50000). */
   maxQueuedRecords?: number;
+  /** Lanes, each with one batch in flight (default 8; 1 orders the whole bus through one batch at a time). */
+  lanes?: number;
 }
 
 interface Pending {
   envelope: Envelope;
+  bytes: number;
   resolve: (landed: LandedOn) => void;
   reject: (error: unknown) => void;
 }
 
-/** See the module comment. */
+interface Lane {
+  readonly queue: Fifo<Pending>;
+  /** A batch holding records of this lane is in flight. */
+  busy: boolean;
+  /** Listed in the batcher's ready list (idle, with records). */
+  ready: boolean;
+}
+
+type Dispatch = (batch: readonly Envelope[]) => Promise<DispatchOutcome[]>;
+
+function positiveInt(value: number | undefined, fallback: number, field: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new ConfigError(`batching.${field} must be a whole number from 1 to ${max}, got ${String(value)}`, { field: `batching.${field}` });
+  }
+  return value;
+}
+
+/** See the module's invariants. */
 export class SendBatcher {
-  readonly #dispatch: (batch: readonly Envelope[]) => Promise<DispatchOutcome[]>;
+  readonly #dispatch: Dispatch;
   readonly #maxRecords: number;
   readonly #maxBytes: number;
   readonly #lingerMs: number;
   readonly #maxQueued: number;
-  #queue: Pending[] = [];
-  #running: Promise<void> | undefined;
+  readonly #lanes: Lane[];
+  /** Idle lanes with records, in the order they became so. */
+  readonly #ready = new Fifo<Lane>();
+  readonly #inFlight = new Set<Promise<void>>();
   #timer: { cancel(): void } | undefined;
-  #roomWaiters: Array<() => void> = [];
+  #waiting = 0;
+  #inFlightRecords = 0;
+  /** Records submitted while `maxQueuedRecords` were waiting: not yet in a lane. */
+  readonly #overflow = new Fifo<Pending>();
 
-  constructor(dispatch: (batch: readonly Envelope[]) => Promise<DispatchOutcome[]>, options: BatcherOptions = {}) {
+  /** `options.lanes` must be 1-1024; a bad value throws a {@link ConfigError} naming `batching.lanes`. */
+  constructor(dispatch: Dispatch, options: BatcherOptions = {}) {
     this.#dispatch = dispatch;
-    this.#maxRecords = options.maxBatchRecords ?? 500;
-    this.#maxBytes = options.maxBatchBytes ?? 5 * 1_048_576;
+    this.#maxRecords = positiveInt(options.maxBatchRecords, 500, 'maxBatchRecords');
+    this.#maxBytes = positiveInt(options.maxBatchBytes, 5 * 1_048_576, 'maxBatchBytes');
     this.#lingerMs = options.lingerMs ?? 0;
-    this.#maxQueued = options.maxQueuedRecords ?? 50_000;
+    this.#maxQueued = positiveInt(options.maxQueuedRecords, 50_000, 'maxQueuedRecords');
+    const lanes = positiveInt(options.lanes, 8, 'lanes', 1024);
+    this.#lanes = Array.from({ length: lanes }, () => ({ queue: new Fifo<Pending>(), busy: false, ready: false }));
   }
 
   /** Records waiting or in flight. */
   get queued(): number {
-    return this.#queue.length;
+    return this.#overflow.length + this.#waiting + this.#inFlightRecords;
+  }
+
+  /** Records waiting for room in the lanes (beyond `maxQueuedRecords`). */
+  get waitingForRoom(): number {
+    return this.#overflow.length;
+  }
+
+  /** Batches in flight right now (at most one per lane). */
+  get batchesInFlight(): number {
+    return this.#inFlight.size;
   }
 
   /** Queue one record; resolves where it landed, rejects with the router's error. */
-  async submit(envelope: Envelope): Promise<LandedOn> {
-    while (this.#queue.length >= this.#maxQueued) await new Promise<void>((r) => this.#roomWaiters.push(r));
-    const landed = new Promise<LandedOn>((resolve, reject) => this.#queue.push({ envelope, resolve, reject }));
-    this.#schedule();
-    return landed;
+  submit(envelope: Envelope): Promise<LandedOn> {
+    return new Promise<LandedOn>((resolve, reject) => {
+      const pending: Pending = { envelope, bytes: recordBytes(envelope), resolve, reject };
+      // While records wait for room, a new one waits behind them: a key's records keep their submit order.
+      if (this.#waiting >= this.#maxQueued || this.#overflow.length > 0) this.#overflow.push(pending);
+      else this.#enqueue(pending);
+    });
   }
 
   /** Resolves once every record submitted so far has an outcome. */
@@ -63,62 +123,100 @@ export class SendBatcher {
     if (this.#timer) {
       this.#timer.cancel();
       this.#timer = undefined;
-      this.#start();
+      this.#pump();
     }
-    while (this.#running) await this.#running;
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+  }
+
+  #enqueue(pending: Pending): void {
+    const lane = this.#lanes[laneOf(pending.envelope.partitionKey, this.#lanes.length)] as Lane;
+    lane.queue.push(pending);
+    this.#waiting++;
+    if (!lane.busy && !lane.ready) {
+      lane.ready = true;
+      this.#ready.push(lane);
+      this.#schedule();
+    }
   }
 
   #schedule(): void {
-    if (this.#running || this.#timer) return;
+    if (this.#timer) return;
     // setImmediate, not setTimeout(0): Node rounds a 0 ms timer up to 1 ms, which a lone awaited send would pay.
-    if (this.#queue.length >= this.#maxRecords || this.#lingerMs === 0) {
-      const handle = setImmediate(() => this.#start());
+    if (this.#lingerMs === 0 || this.#waiting >= this.#maxRecords) {
+      const handle = setImmediate(() => this.#pump());
       this.#timer = { cancel: () => clearImmediate(handle) };
       return;
     }
-    const handle = setTimeout(() => this.#start(), this.#lingerMs);
+    const handle = setTimeout(() => this.#pump(), this.#lingerMs);
     this.#timer = { cancel: () => clearTimeout(handle) };
   }
 
-  #start(): void {
+  /** Dispatch every idle lane's records, in batches that may each gather several lanes. */
+  #pump(): void {
     this.#timer = undefined;
-    if (this.#running || this.#queue.length === 0) return;
-    this.#running = this.#drain().finally(() => {
-      this.#running = undefined;
-    });
+    while (this.#ready.length > 0) {
+      const { batch, lanes } = this.#take();
+      this.#waiting -= batch.length;
+      this.#inFlightRecords += batch.length;
+      const flight: Promise<void> = this.#fly(batch).finally(() => {
+        this.#inFlight.delete(flight);
+        this.#inFlightRecords -= batch.length;
+        for (const lane of lanes) {
+          lane.busy = false;
+          if (lane.queue.length > 0) {
+            lane.ready = true;
+            this.#ready.push(lane);
+          }
+        }
+        this.#pump();
+      });
+      this.#inFlight.add(flight);
+    }
+    this.#admitWaiting();
   }
 
-  async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#take();
-      this.#wakeWaiters();
-      try {
-        const outcomes = await this.#dispatch(batch.map((p) => p.envelope));
-        batch.forEach((p, i) => {
-          const outcome = outcomes[i] as DispatchOutcome;
-          if (outcome.ok) p.resolve(outcome.landedOn);
-          else p.reject(outcome.error);
-        });
-      } catch (error) {
-        for (const p of batch) p.reject(error);
+  async #fly(batch: Pending[]): Promise<void> {
+    try {
+      const outcomes = await this.#dispatch(batch.map((p) => p.envelope));
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i] as Pending;
+        const outcome = outcomes[i] as DispatchOutcome;
+        if (outcome.ok) p.resolve(outcome.landedOn);
+        else p.reject(outcome.error);
       }
+    } catch (error) {
+      for (const p of batch) p.reject(error);
     }
   }
 
-  #take(): Pending[] {
+  /** One batch from the ready lanes, oldest first, within the record and byte limits; each lane taken is marked busy. */
+  #take(): { batch: Pending[]; lanes: Lane[] } {
+    const batch: Pending[] = [];
+    const lanes: Lane[] = [];
     let bytes = 0;
-    let n = 0;
-    while (n < this.#queue.length && n < this.#maxRecords) {
-      const size = recordBytes((this.#queue[n] as Pending).envelope);
-      if (n > 0 && bytes + size > this.#maxBytes) break;
-      bytes += size;
-      n++;
+    while (this.#ready.length > 0 && batch.length < this.#maxRecords) {
+      const lane = this.#ready.peek(0) as Lane;
+      let n = 0;
+      const limit = Math.min(lane.queue.length, this.#maxRecords - batch.length);
+      while (n < limit) {
+        const size = (lane.queue.peek(n) as Pending).bytes;
+        if (batch.length + n > 0 && bytes + size > this.#maxBytes) break;
+        bytes += size;
+        n++;
+      }
+      if (n === 0) break; // the batch is full by bytes
+      this.#ready.take(1);
+      lane.ready = false;
+      lane.busy = true;
+      lanes.push(lane);
+      for (const p of lane.queue.take(n)) batch.push(p);
     }
-    return this.#queue.splice(0, n);
+    return { batch, lanes };
   }
 
-  #wakeWaiters(): void {
-    const waiters = this.#roomWaiters.splice(0, this.#maxQueued - this.#queue.length);
-    for (const wake of waiters) wake();
+  /** Move records that waited for room into their lanes, oldest first, as far as room allows. */
+  #admitWaiting(): void {
+    const room = Math.min(this.#overflow.length, this.#maxQueued - this.#waiting);
+    if (room > 0) for (const pending of this.#overflow.take(room)) this.#enqueue(pending);
   }
 }

@@ -30,6 +30,8 @@ export function memoryBus(overrides: Partial<BusParts> = {}): MemoryBus {
     breaker: { volumeThreshold: 2, resetTimeoutMs: 60_000 },
     delivery: { backoff: { baseMs: 1, capMs: 5 } },
     reconciler: { enabled: false, maxRecordsPerSecond: 1e6, maxBytesPerSecond: 1e12, uncertainSettleMs: 0 },
+    // One lane: these tests count calls and compare whole-stream order (lanes have their own tests).
+    batching: { lanes: 1 },
     ...overrides,
   });
   return { bus, primary, secondary, spool };

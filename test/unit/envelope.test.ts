@@ -3,7 +3,11 @@ import {
   createStamper,
   decodeEnvelope,
   encodeEnvelope,
+  encodeEnvelopeForKinesis,
   isValidationError,
+  KINESIS_MAX_BATCH_BYTES,
+  KINESIS_MAX_BATCH_RECORDS,
+  KINESIS_MAX_PARTITION_KEY_CHARS,
   KINESIS_MAX_RECORD_BYTES,
   MalformedEnvelopeError,
   payloadOf,
@@ -57,20 +61,35 @@ describe('envelope stamping', () => {
     expect((caught as Error).message).toMatch(message);
   });
 
-  it('rejects a record over 1 MiB including the partition key, and accepts one just under', () => {
-    const probe = stamp({ partitionKey: 'key', data: new Uint8Array(1) });
-    const overhead = encodeEnvelope(probe).length - 1 + 3;
-    const fits = stamp({ partitionKey: 'key', data: new Uint8Array(KINESIS_MAX_RECORD_BYTES - overhead) });
-    expect(encodeEnvelope(fits).length + 3).toBeLessThanOrEqual(KINESIS_MAX_RECORD_BYTES);
+  it('holds the documented AWS limits, not whatever the constants say', () => {
+    // https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html
+    expect(KINESIS_MAX_RECORD_BYTES).toBe(1_048_576);
+    expect(KINESIS_MAX_BATCH_BYTES).toBe(5 * 1_048_576);
+    expect(KINESIS_MAX_BATCH_RECORDS).toBe(500);
+    expect(KINESIS_MAX_PARTITION_KEY_CHARS).toBe(256);
+  });
+
+  it('accepts a record of exactly 1,048,576 bytes of Kinesis data plus key, and rejects one byte more', () => {
+    const key = 'key';
+    const probe = stamp({ partitionKey: key, data: new Uint8Array(1) });
+    const overhead = encodeEnvelopeForKinesis(probe).length - 1 + key.length;
+    const fits = stamp({ partitionKey: key, data: new Uint8Array(1_048_576 - overhead) });
+    expect(encodeEnvelopeForKinesis(fits).length + key.length).toBe(1_048_576);
     let caught: unknown;
     try {
-      stamp({ partitionKey: 'key', data: new Uint8Array(KINESIS_MAX_RECORD_BYTES - overhead + 100) });
+      stamp({ partitionKey: key, data: new Uint8Array(1_048_576 - overhead + 1) });
     } catch (error) {
       caught = error;
     }
     expect(caught).toBeInstanceOf(RecordTooLargeError);
-    expect((caught as RecordTooLargeError).limit).toBe(KINESIS_MAX_RECORD_BYTES);
+    expect((caught as RecordTooLargeError).limit).toBe(1_048_576);
+    expect((caught as RecordTooLargeError).size).toBe(1_048_577);
     expect((caught as Error).message).toMatch(/split the payload/);
+  });
+
+  it('accepts a 256-character partition key and rejects 257 (counted in characters, not UTF-16 units)', () => {
+    expect(stamp({ partitionKey: '😀'.repeat(256), data: 'x' }).partitionKey).toHaveLength(512);
+    expect(() => stamp({ partitionKey: 'k'.repeat(257), data: 'x' })).toThrow(/257 characters/);
   });
 
   it('refuses to decode bytes that are not an envelope', () => {

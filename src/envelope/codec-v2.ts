@@ -1,0 +1,295 @@
+/**
+ * Wire format v2 (see docs/wire-format.md): a binary header of 28-35 bytes
+ * for a record sent to Kinesis, where the partition key travels beside the
+ * data and is not repeated.
+ *
+ *   0..2   magic "SPW" (0x53 0x50 0x57)      3   version 0x02
+ *   4      flags: bit 0 snapshot · bits 1-2 content type (0 octet-stream,
+ *          1 json, 2 text) · bit 3 partition key inside · bit 4 coalesce key
+ *          inside · bit 5 id as a string · bit 6 wide times · bit 7 extensions
+ *   5..    id: 16 bytes (a ULID's 128 bits), or with bit 5 varint length + UTF-8
+ *   ..     times: sentTime uint48 big-endian + eventTime − sentTime as a zigzag
+ *          varint, or with bit 6 both as float64 big-endian (sent, then event)
+ *   ..     with bit 3: partition key, varint length + UTF-8
+ *   ..     with bit 4: coalesce key, varint length + UTF-8 (absent: a snapshot's
+ *          coalesce key is its partition key)
+ *   ..     with bit 7: extensions, varint count, then per field a tag byte and
+ *          varint length + UTF-8 (1 explicit hash key, 2 producer instance id;
+ *          unknown tags are skipped, so later fields do not break readers)
+ *   ..     payload, exactly as the producer gave it
+ */
+import { MalformedEnvelopeError } from '../errors/index.js';
+import type { ContentType, Envelope } from './types.js';
+import { isPackableUlid, packUlid, unpackUlid } from './ulid-bytes.js';
+
+const FLAG_SNAPSHOT = 0x01;
+const FLAG_KEY = 0x08;
+const FLAG_COALESCE = 0x10;
+const FLAG_STRING_ID = 0x20;
+const FLAG_WIDE_TIMES = 0x40;
+const FLAG_EXT = 0x80;
+const TAG_HASH_KEY = 1;
+const TAG_PRODUCER = 2;
+const CONTENT_TYPES: readonly ContentType[] = ['application/octet-stream', 'application/json', 'text/plain'];
+const MAX_UINT48 = 2 ** 48;
+const MAX_DELTA = 2 ** 51;
+
+/** UTF-8 length of `s`; short ASCII strings (most keys and ids) are counted in JS, without a call into C++. */
+export function utf8Length(s: string): number {
+  if (s.length > 64) return Buffer.byteLength(s, 'utf8');
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
+function contentCode(type: ContentType): number {
+  return type === 'application/json' ? 1 : type === 'text/plain' ? 2 : 0;
+}
+
+function varintLength(value: number): number {
+  let n = 1;
+  for (let v = value; v >= 128; v = Math.floor(v / 128)) n++;
+  return n;
+}
+
+function writeVarint(out: Buffer, offset: number, value: number): number {
+  let v = value;
+  let o = offset;
+  while (v >= 128) {
+    out[o++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[o++] = v;
+  return o;
+}
+
+function compactTimes(e: Envelope): boolean {
+  const delta = e.eventTime - e.sentTime;
+  // -0 is a safe integer too, but the integer form would give back +0.
+  return (
+    Number.isSafeInteger(e.sentTime) && e.sentTime >= 0 && e.sentTime < MAX_UINT48 && Number.isSafeInteger(e.eventTime) && Math.abs(delta) < MAX_DELTA && !Object.is(e.sentTime, -0) && !Object.is(e.eventTime, -0)
+  );
+}
+
+const zigzag = (d: number): number => (d >= 0 ? d * 2 : -d * 2 - 1);
+const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+
+function carriesCoalesceKey(e: Envelope): boolean {
+  return e.coalesceKey !== undefined && !(e.kind === 'snapshot' && e.coalesceKey === e.partitionKey);
+}
+
+interface Layout {
+  flags: number;
+  idBytes: number;
+  keyBytes: number;
+  coalesceBytes: number;
+  delta: number;
+  headerLength: number;
+  ext: Array<[number, string]>;
+}
+
+/** The optional fields a record carries as extensions. */
+function extensions(e: Envelope, withProducer: boolean): Array<[number, string]> {
+  const ext: Array<[number, string]> = [];
+  if (e.explicitHashKey !== undefined) ext.push([TAG_HASH_KEY, e.explicitHashKey]);
+  if (withProducer && e.producer !== undefined) ext.push([TAG_PRODUCER, e.producer]);
+  return ext;
+}
+
+function extensionBytes(ext: ReadonlyArray<[number, string]>): number {
+  if (ext.length === 0) return 0;
+  let n = varintLength(ext.length);
+  for (const [, value] of ext) {
+    const len = utf8Length(value);
+    n += 1 + varintLength(len) + len;
+  }
+  return n;
+}
+
+function layout(e: Envelope, withKey: boolean, withProducer: boolean): Layout {
+  const packed = isPackableUlid(e.id);
+  const compact = compactTimes(e);
+  const coalesce = carriesCoalesceKey(e);
+  const idBytes = packed ? 16 : utf8Length(e.id);
+  const keyBytes = withKey ? utf8Length(e.partitionKey) : 0;
+  const coalesceBytes = coalesce ? utf8Length(e.coalesceKey as string) : 0;
+  const delta = compact ? zigzag(e.eventTime - e.sentTime) : 0;
+  let headerLength = 5 + (packed ? 16 : varintLength(idBytes) + idBytes) + (compact ? 6 + varintLength(delta) : 16);
+  if (withKey) headerLength += varintLength(keyBytes) + keyBytes;
+  if (coalesce) headerLength += varintLength(coalesceBytes) + coalesceBytes;
+  const ext = extensions(e, withProducer);
+  headerLength += extensionBytes(ext);
+  const flags =
+    (ext.length > 0 ? FLAG_EXT : 0) |
+    (e.kind === 'snapshot' ? FLAG_SNAPSHOT : 0) |
+    (contentCode(e.contentType) << 1) |
+    (withKey ? FLAG_KEY : 0) |
+    (coalesce ? FLAG_COALESCE : 0) |
+    (packed ? 0 : FLAG_STRING_ID) |
+    (compact ? 0 : FLAG_WIDE_TIMES);
+  return { flags, idBytes, keyBytes, coalesceBytes, delta, headerLength, ext };
+}
+
+/** Size of the v2 encoding, computed without encoding. */
+export function v2Size(e: Envelope, withKey: boolean, withProducer = true): number {
+  // The same arithmetic as layout(), without building it: this runs several times per record.
+  let n = 5 + e.data.length;
+  if (isPackableUlid(e.id)) n += 16;
+  else {
+    const idBytes = utf8Length(e.id);
+    n += varintLength(idBytes) + idBytes;
+  }
+  n += compactTimes(e) ? 6 + varintLength(zigzag(e.eventTime - e.sentTime)) : 16;
+  if (withKey) {
+    const keyBytes = utf8Length(e.partitionKey);
+    n += varintLength(keyBytes) + keyBytes;
+  }
+  if (carriesCoalesceKey(e)) {
+    const coalesceBytes = utf8Length(e.coalesceKey as string);
+    n += varintLength(coalesceBytes) + coalesceBytes;
+  }
+  if (e.explicitHashKey !== undefined || (withProducer && e.producer !== undefined)) n += extensionBytes(extensions(e, withProducer));
+  return n;
+}
+
+/**
+ * Encode as v2; `withKey` puts the partition key inside (for carriers that do
+ * not keep it beside the data); `withProducer` keeps the producer id (only
+ * fallbacks shared by several producers need it).
+ */
+export function encodeV2(e: Envelope, withKey: boolean, withProducer = true): Uint8Array {
+  const l = layout(e, withKey, withProducer);
+  const out = Buffer.allocUnsafe(l.headerLength + e.data.length);
+  out[0] = 0x53;
+  out[1] = 0x50;
+  out[2] = 0x57;
+  out[3] = 0x02;
+  out[4] = l.flags;
+  let o = 5;
+  if (l.flags & FLAG_STRING_ID) {
+    o = writeVarint(out, o, l.idBytes);
+    o += out.write(e.id, o, 'utf8');
+  } else {
+    packUlid(e.id, out, o);
+    o += 16;
+  }
+  if (l.flags & FLAG_WIDE_TIMES) {
+    o = out.writeDoubleBE(e.sentTime, o);
+    o = out.writeDoubleBE(e.eventTime, o);
+  } else {
+    o = out.writeUIntBE(e.sentTime, o, 6);
+    o = writeVarint(out, o, l.delta);
+  }
+  if (withKey) {
+    o = writeVarint(out, o, l.keyBytes);
+    o += out.write(e.partitionKey, o, 'utf8');
+  }
+  if (l.flags & FLAG_COALESCE) {
+    o = writeVarint(out, o, l.coalesceBytes);
+    o += out.write(e.coalesceKey as string, o, 'utf8');
+  }
+  if (l.ext.length > 0) {
+    o = writeVarint(out, o, l.ext.length);
+    for (const [tag, value] of l.ext) {
+      out[o++] = tag;
+      o = writeVarint(out, o, utf8Length(value));
+      o += out.write(value, o, 'utf8');
+    }
+  }
+  out.set(e.data, o);
+  return out;
+}
+
+/** A bounds-checked reader over one record's bytes. */
+class Reader {
+  offset = 5;
+  constructor(readonly buf: Buffer) {}
+
+  need(n: number, what: string): void {
+    if (this.offset + n > this.buf.length) throw new MalformedEnvelopeError(`v2 envelope is cut short: its ${what} needs ${n} bytes at offset ${this.offset}, but it is ${this.buf.length} bytes long`);
+  }
+
+  varint(what: string): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      this.need(1, what);
+      const b = this.buf[this.offset++] as number;
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+      scale *= 128;
+    }
+    throw new MalformedEnvelopeError(`v2 envelope has an overlong varint for its ${what}`);
+  }
+
+  string(what: string): string {
+    const n = this.varint(`${what} length`);
+    this.need(n, what);
+    const s = this.buf.toString('utf8', this.offset, this.offset + n);
+    this.offset += n;
+    return s;
+  }
+}
+
+/** Decode v2 bytes (magic and version already checked by the caller). */
+export function decodeEnvelopeV2(bytes: Uint8Array, partitionKey: string | undefined): Envelope {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = new Reader(buf);
+  r.offset = 4;
+  r.need(1, 'flags');
+  const flags = buf[4] as number;
+  r.offset = 5;
+  const code = (flags >> 1) & 0x03;
+  if (code === 3) throw new MalformedEnvelopeError(`v2 envelope flags 0x${flags.toString(16)} use bits this spillway does not know; upgrade spillway`);
+  let id: string;
+  if (flags & FLAG_STRING_ID) id = r.string('id');
+  else {
+    r.need(16, 'id');
+    id = unpackUlid(buf, r.offset);
+    r.offset += 16;
+  }
+  let sentTime: number;
+  let eventTime: number;
+  if (flags & FLAG_WIDE_TIMES) {
+    r.need(16, 'times');
+    sentTime = buf.readDoubleBE(r.offset);
+    eventTime = buf.readDoubleBE(r.offset + 8);
+    r.offset += 16;
+  } else {
+    r.need(6, 'sentTime');
+    sentTime = buf.readUIntBE(r.offset, 6);
+    r.offset += 6;
+    eventTime = sentTime + unzigzag(r.varint('eventTime'));
+  }
+  const key = flags & FLAG_KEY ? r.string('partition key') : partitionKey;
+  if (key === undefined) {
+    throw new MalformedEnvelopeError(
+      `record ${id} was written for Kinesis without its partition key inside; decode it with the record's PartitionKey: decodeEnvelope(data, partitionKey)`,
+    );
+  }
+  const kind = flags & FLAG_SNAPSHOT ? 'snapshot' : 'delta';
+  const coalesceKey = flags & FLAG_COALESCE ? r.string('coalesce key') : kind === 'snapshot' ? key : undefined;
+  let explicitHashKey: string | undefined;
+  let producer: string | undefined;
+  if (flags & FLAG_EXT) {
+    const count = r.varint('extension count');
+    for (let i = 0; i < count; i++) {
+      r.need(1, 'extension tag');
+      const tag = buf[r.offset++] as number;
+      const value = r.string('extension');
+      if (tag === TAG_HASH_KEY) explicitHashKey = value;
+      else if (tag === TAG_PRODUCER) producer = value;
+    }
+  }
+  return {
+    id,
+    partitionKey: key,
+    kind,
+    ...(coalesceKey === undefined ? {} : { coalesceKey }),
+    eventTime,
+    sentTime,
+    contentType: CONTENT_TYPES[code] as ContentType,
+    ...(explicitHashKey === undefined ? {} : { explicitHashKey }),
+    ...(producer === undefined ? {} : { producer }),
+    data: new Uint8Array(buf.buffer, buf.byteOffset + r.offset, buf.length - r.offset),
+  };
+}

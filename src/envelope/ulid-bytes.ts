@@ -1,0 +1,132 @@
+/**
+ * ULIDs as 16 bytes and back. The API keeps ids as 26-character strings; the
+ * v2 wire format carries them as the 128 bits they stand for. Only canonical
+ * ULIDs (upper-case Crockford base32, first character 0-7) are packed, so
+ * unpacking gives back the very same string.
+ */
+import { randomFillSync } from 'node:crypto';
+
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const DECODE = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
+
+/** True when `id` is a canonical ULID that {@link packUlid} can carry as 16 bytes. */
+export function isPackableUlid(id: string): boolean {
+  if (id.length !== 26) return false;
+  const first = id.charCodeAt(0);
+  if (first < 0x30 || first > 0x37) return false;
+  for (let i = 1; i < 26; i++) {
+    const c = id.charCodeAt(i);
+    if (c >= 128 || DECODE[c] === -1) return false;
+  }
+  return true;
+}
+
+/**
+ * Write the 128 bits of a canonical ULID into `out` at `offset` (16 bytes).
+ * The caller checks {@link isPackableUlid} first.
+ */
+export function packUlid(id: string, out: Uint8Array, offset: number): void {
+  // 26 characters x 5 bits = 130 bits; the first character holds only 3 (the top 2 are zero).
+  let acc = 0;
+  let bits = 0;
+  let o = offset;
+  for (let i = 0; i < 26; i++) {
+    acc = (acc << 5) | (DECODE[id.charCodeAt(i)] as number);
+    bits += 5;
+    if (i === 0) bits -= 2; // drop the two always-zero leading bits
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >>> bits) & 0xff;
+      acc &= (1 << bits) - 1;
+    }
+  }
+}
+
+/** Read 16 bytes at `offset` back into the canonical 26-character ULID. */
+export function unpackUlid(bytes: Uint8Array, offset: number): string {
+  let out = ALPHABET[(bytes[offset] as number) >>> 5] as string;
+  let acc = (bytes[offset] as number) & 0x1f;
+  let bits = 5;
+  let i = offset + 1;
+  while (out.length < 26) {
+    if (bits < 5) {
+      acc = (acc << 8) | (bytes[i++] as number);
+      bits += 8;
+    }
+    bits -= 5;
+    out += ALPHABET[(acc >>> bits) & 0x1f];
+    acc &= (1 << bits) - 1;
+  }
+  return out;
+}
+
+/**
+ * A PRNG for ulidx's monotonic factory that draws from a pooled buffer of
+ * crypto randomness, refilled 4 KiB at a time, instead of one `randomBytes`
+ * call per character. The factory itself only draws when the millisecond
+ * changes; within a millisecond it increments.
+ */
+export function pooledRandom(): () => number {
+  const pool = new Uint32Array(1024);
+  let next = pool.length;
+  return () => {
+    if (next === pool.length) {
+      randomFillSync(pool);
+      next = 0;
+    }
+    return (pool[next++] as number) / 0x1_0000_0000;
+  };
+}
+
+const PAIRS: string[] = [];
+for (let i = 0; i < 1024; i++) PAIRS.push((ALPHABET[i >> 5] as string) + ALPHABET[i & 31]);
+
+function encodeTimePrefix(ms: number): string {
+  let out = '';
+  let t = ms;
+  for (let i = 0; i < 10; i++) {
+    out = (ALPHABET[t % 32] as string) + out;
+    t = Math.floor(t / 32);
+  }
+  return out;
+}
+
+/**
+ * A monotonic ULID factory (the ULID spec's monotonic mode, as ulidx's
+ * `monotonicFactory`): within one millisecond the 80-bit random part is
+ * incremented by one; a new millisecond draws fresh randomness. Cheaper per
+ * id than ulidx: the time prefix and the first 12 random characters are
+ * cached strings, and only the last four characters are built per id.
+ * A clock that goes backwards keeps the last time, so ids never go down.
+ */
+export function monotonicUlids(random: () => number = pooledRandom()): (now: number) => string {
+  let lastTime = -1;
+  let prefix = '';
+  const head = new Uint8Array(12);
+  let headString = '';
+  let low = 0; // the last 4 characters, 20 bits
+  const rebuildHead = (): void => {
+    headString = prefix;
+    for (const d of head) headString += ALPHABET[d];
+  };
+  return (clock) => {
+    const now = Math.floor(clock);
+    if (now > lastTime) {
+      if (!(now >= 0 && now < 2 ** 48)) throw new RangeError(`ULID time must be milliseconds from 0 to 2^48, got ${clock}`);
+      lastTime = now;
+      prefix = encodeTimePrefix(now);
+      for (let i = 0; i < 12; i++) head[i] = Math.floor(random() * 32);
+      low = Math.floor(random() * 0x100000);
+      rebuildHead();
+    } else if (++low === 0x100000) {
+      low = 0;
+      let i = 11;
+      while (i >= 0 && head[i] === 31) head[i--] = 0;
+      if (i < 0) throw new RangeError('ULID random part overflowed within one millisecond');
+      head[i] = (head[i] as number) + 1;
+      rebuildHead();
+    }
+    return headString + (PAIRS[low >> 10] as string) + PAIRS[low & 1023];
+  };
+}

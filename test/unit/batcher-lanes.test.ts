@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { createStamper, type Envelope } from '../../src/envelope/index.js';
+import { ConfigError, TransientError } from '../../src/errors/index.js';
+import { SendBatcher } from '../../src/failover/batcher.js';
+import { recordBytes } from '../../src/failover/chunk.js';
+import { laneOf } from '../../src/failover/lanes.js';
+import type { DispatchOutcome } from '../../src/failover/router.js';
+import { memoryBus } from '../helpers/bus-parts.js';
+
+const stamp = createStamper();
+const ok = (batch: readonly Envelope[]): DispatchOutcome[] => batch.map(() => ({ ok: true, landedOn: { tier: 'primary', target: 'mem' } }));
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A slow target: every third call takes 15 ms, the others answer on the next
+ * timer turn, so a batch dispatched later often lands before an earlier one.
+ * Records the order records land in and how many calls overlap.
+ */
+function slowTarget() {
+  const landed: Envelope[] = [];
+  const state = { calls: 0, active: 0, maxActive: 0, sizes: [] as number[] };
+  const dispatch = async (batch: readonly Envelope[]): Promise<DispatchOutcome[]> => {
+    const call = state.calls++;
+    state.sizes.push(batch.length);
+    state.active++;
+    state.maxActive = Math.max(state.maxActive, state.active);
+    await delay(call % 3 === 0 ? 15 : 0);
+    landed.push(...batch);
+    state.active--;
+    return ok(batch);
+  };
+  return { dispatch, landed, state };
+}
+
+function byKey(envelopes: readonly Envelope[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const e of envelopes) out.set(e.partitionKey, [...(out.get(e.partitionKey) ?? []), e.id]);
+  return out;
+}
+
+describe('send batcher lanes', () => {
+  it('keeps per-key order under concurrency while several batches are in flight', async () => {
+    const target = slowTarget();
+    const batcher = new SendBatcher(target.dispatch, { lanes: 8, maxBatchRecords: 7 });
+    const sent: Envelope[] = [];
+    const pending: Array<Promise<unknown>> = [];
+    // Waves of sends, interleaved across 40 keys; later waves arrive while earlier batches are in flight.
+    for (let wave = 0; wave < 12; wave++) {
+      for (let i = 0; i < 60; i++) {
+        const e = stamp({ partitionKey: `key-${(i * 7 + wave) % 40}`, data: { wave, i } });
+        sent.push(e);
+        pending.push(batcher.submit(e));
+      }
+      await delay(1);
+    }
+    await Promise.all(pending);
+    await batcher.flush();
+    expect(target.landed).toHaveLength(sent.length);
+    expect(byKey(target.landed)).toEqual(byKey(sent));
+    expect(target.state.maxActive).toBeGreaterThan(1);
+    expect(target.state.maxActive).toBeLessThanOrEqual(8);
+    expect(Math.max(...target.state.sizes)).toBeLessThanOrEqual(7);
+  });
+
+  it('keeps per-key order end to end through the router, with several puts in flight on the primary', async () => {
+    const { bus, primary } = memoryBus({ batching: { lanes: 4, maxBatchRecords: 5 } });
+    const put = primary.put.bind(primary);
+    let active = 0;
+    let maxActive = 0;
+    primary.put = async (batch) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      await delay(primary.calls % 2 === 0 ? 10 : 0);
+      active--;
+      return put(batch);
+    };
+    const inputs = Array.from({ length: 200 }, (_, i) => ({ partitionKey: `k${i % 13}`, data: i }));
+    const results = await bus.sendBatch(inputs);
+    expect(results.every((r) => r.ok && r.landedOn.tier === 'primary')).toBe(true);
+    const sentIds = new Map<string, string[]>();
+    inputs.forEach((input, i) => sentIds.set(input.partitionKey, [...(sentIds.get(input.partitionKey) ?? []), (results[i] as { id: string }).id]));
+    expect(byKey(primary.stored)).toEqual(sentIds);
+    expect(maxActive).toBeGreaterThan(1);
+    await bus.close();
+  });
+
+  it('fills batches by bytes as well as count, and sends an oversized record alone', async () => {
+    const target = slowTarget();
+    const small = Array.from({ length: 30 }, (_, i) => stamp({ partitionKey: 'same', data: new Uint8Array(100).fill(i) }));
+    const size = recordBytes(small[0] as Envelope);
+    const batcher = new SendBatcher(target.dispatch, { lanes: 1, maxBatchRecords: 500, maxBatchBytes: size * 4 });
+    const big = stamp({ partitionKey: 'same', data: new Uint8Array(size * 10) });
+    await Promise.all([...small.slice(0, 10), big, ...small.slice(10)].map((e) => batcher.submit(e)));
+    expect(target.state.sizes).toEqual([4, 4, 2, 1, 4, 4, 4, 4, 4]);
+  });
+
+  it('makes submit wait once maxQueuedRecords are waiting, and keeps each key in order across the wait', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const landed: Envelope[] = [];
+    const batcher = new SendBatcher(
+      async (batch) => {
+        await gate;
+        landed.push(...batch);
+        return ok(batch);
+      },
+      { lanes: 2, maxBatchRecords: 3, maxQueuedRecords: 10 },
+    );
+    const sent = Array.from({ length: 40 }, (_, i) => stamp({ partitionKey: `k${i % 3}`, data: i }));
+    const pending = sent.map((e) => batcher.submit(e));
+    await delay(5);
+    // At most two batches of 3 in flight and 10 waiting in the lanes: the rest wait for room.
+    expect(batcher.queued).toBe(40);
+    expect(batcher.waitingForRoom).toBeGreaterThanOrEqual(40 - 10 - 6);
+    expect(landed).toHaveLength(0);
+    release();
+    await Promise.all(pending);
+    expect(landed).toHaveLength(40);
+    expect(byKey(landed)).toEqual(byKey(sent));
+  });
+
+  it('rejects every record of a batch whose dispatch throws, and carries on with the next batch', async () => {
+    let calls = 0;
+    const batcher = new SendBatcher(
+      async (batch) => {
+        if (calls++ === 0) throw new TransientError('down');
+        return ok(batch);
+      },
+      { lanes: 4 },
+    );
+    const first = await Promise.allSettled(['a', 'b', 'c', 'd', 'e'].map((k) => batcher.submit(stamp({ partitionKey: k, data: k }))));
+    expect(first.map((o) => o.status)).toEqual(Array(5).fill('rejected'));
+    const second = await Promise.allSettled(['a', 'b', 'c'].map((k) => batcher.submit(stamp({ partitionKey: k, data: k }))));
+    expect(second.map((o) => o.status)).toEqual(Array(3).fill('fulfilled'));
+    expect(calls).toBe(2);
+    expect(batcher.queued).toBe(0);
+  });
+
+  it('gathers the records of several idle lanes into one call', async () => {
+    const target = slowTarget();
+    const batcher = new SendBatcher(target.dispatch, { lanes: 8 });
+    const sent = Array.from({ length: 64 }, (_, i) => stamp({ partitionKey: `k${i}`, data: i }));
+    await Promise.all(sent.map((e) => batcher.submit(e)));
+    expect(target.state.sizes).toEqual([64]);
+  });
+
+  it('hashes keys to lanes deterministically and evenly', () => {
+    const counts = new Array(8).fill(0);
+    for (let i = 0; i < 8000; i++) counts[laneOf(`order-${i}`, 8)]++;
+    for (const n of counts) expect(n).toBeGreaterThan(800);
+    expect(laneOf('order-42', 8)).toBe(laneOf('order-42', 8));
+    expect(laneOf('anything', 1)).toBe(0);
+  });
+
+  it('refuses a bad lanes setting with a ConfigError naming batching.lanes', () => {
+    for (const lanes of [0, -1, 1.5, 5000]) {
+      expect(() => new SendBatcher(async (b) => ok(b), { lanes })).toThrow(ConfigError);
+      expect(() => new SendBatcher(async (b) => ok(b), { lanes })).toThrow(/batching\.lanes/);
+    }
+  });
+});

@@ -1,0 +1,169 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeTime } from 'ulidx';
+import { monotonicUlids, packUlid, unpackUlid } from '../../src/envelope/ulid-bytes.js';
+import {
+  createStamper,
+  decodeEnvelope,
+  encodeEnvelope,
+  encodeEnvelopeForKinesis,
+  encodeEnvelopeV1,
+  type Envelope,
+  encodedSize,
+  kinesisRecordSize,
+  MalformedEnvelopeError,
+  payloadOf,
+} from '../../src/index.js';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const ulidArb = fc
+  .tuple(fc.constantFrom(...'01234567'), fc.array(fc.constantFrom(...CROCKFORD), { minLength: 25, maxLength: 25 }))
+  .map(([first, rest]) => first + rest.join(''));
+
+const timeArb = fc.oneof(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(1_700_000_000_000), fc.constant(-0));
+
+const envelopeArb: fc.Arbitrary<Envelope> = fc
+  .record({
+    id: fc.oneof(ulidArb, fc.string({ minLength: 1, maxLength: 40 })),
+    partitionKey: fc.string({ minLength: 1, maxLength: 256, unit: 'grapheme' }),
+    kind: fc.constantFrom('delta' as const, 'snapshot' as const),
+    coalesceKey: fc.option(fc.string({ minLength: 1, maxLength: 60, unit: 'grapheme' }), { nil: undefined }),
+    eventTime: timeArb,
+    sentTime: timeArb,
+    contentType: fc.constantFrom('application/octet-stream' as const, 'application/json' as const, 'text/plain' as const),
+    data: fc.uint8Array({ minLength: 0, maxLength: 300 }),
+  })
+  .map((e) => {
+    // As the Envelope type says: a coalesce key exactly on snapshots (often the partition key itself).
+    const { coalesceKey, ...rest } = e;
+    return e.kind === 'snapshot' ? { ...rest, coalesceKey: coalesceKey ?? e.partitionKey } : rest;
+  });
+
+const plain = (e: Envelope): Record<string, unknown> => ({ ...e, data: Array.from(e.data) });
+
+describe('envelope codec v2', () => {
+  it('round-trips any envelope exactly, self-contained and in the Kinesis form', () => {
+    fc.assert(
+      fc.property(envelopeArb, (e) => {
+        const self = encodeEnvelope(e);
+        expect(self.length).toBe(encodedSize(e));
+        expect(plain(decodeEnvelope(self))).toEqual(plain(e));
+        const bare = encodeEnvelopeForKinesis(e);
+        expect(bare.length + Buffer.byteLength(e.partitionKey)).toBe(kinesisRecordSize(e));
+        expect(plain(decodeEnvelope(bare, e.partitionKey))).toEqual(plain(e));
+        // The key inside wins over a carrier's key.
+        expect(decodeEnvelope(self, 'other').partitionKey).toBe(e.partitionKey);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('packs any canonical ULID into 16 bytes and back', () => {
+    fc.assert(
+      fc.property(ulidArb, (id) => {
+        const out = new Uint8Array(18);
+        packUlid(id, out, 1);
+        expect(unpackUlid(out, 1)).toBe(id);
+      }),
+    );
+    const max = new Uint8Array(16).fill(0xff);
+    expect(unpackUlid(max, 0)).toBe('7ZZZZZZZZZZZZZZZZZZZZZZZZZ');
+  });
+
+  it('keeps the Kinesis-form header of a stamped record within 48 bytes, whatever the key', () => {
+    const stamp = createStamper();
+    const data = new Uint8Array(100);
+    for (const partitionKey of ['k', 'order-12345', 'x'.repeat(256)]) {
+      for (const eventTime of [undefined, 0, Date.now() - 365 * 86_400_000]) {
+        const e = stamp({ partitionKey, data, ...(eventTime === undefined ? {} : { eventTime }) });
+        const header = encodeEnvelopeForKinesis(e).length - data.length;
+        expect(header).toBeLessThanOrEqual(48);
+        expect(header).toBeGreaterThanOrEqual(28);
+      }
+    }
+    // The record the issue measured: a 100-byte payload was 271 bytes as v1.
+    const e = stamp({ partitionKey: 'order-12345', data });
+    expect(encodeEnvelopeV1(e).length).toBeGreaterThan(250);
+    expect(encodeEnvelopeForKinesis(e).length).toBeLessThanOrEqual(148);
+  });
+
+  it('still decodes version 1 bytes, including ones written by hand to the documented layout', () => {
+    const stamp = createStamper({ clock: () => 1_700_000_000_000 });
+    const e = stamp({ partitionKey: 'p', data: { a: 1 }, kind: 'snapshot', coalesceKey: 'acct' });
+    expect(plain(decodeEnvelope(encodeEnvelopeV1(e)))).toEqual(plain(e));
+    expect(plain(decodeEnvelope(encodeEnvelopeV1(e), 'ignored'))).toEqual(plain(e));
+    const head = Buffer.from(
+      JSON.stringify({ id: '01HZZZZZZZZZZZZZZZZZZZZZZZ', partitionKey: 'k', kind: 'delta', eventTime: 5, sentTime: 6, contentType: 'text/plain', future: 1 }),
+    );
+    const lengthBytes = Buffer.alloc(4);
+    lengthBytes.writeUInt32BE(head.length);
+    const v1 = Buffer.concat([Buffer.from([0x53, 0x50, 0x57, 0x01]), lengthBytes, head, Buffer.from('hi')]);
+    const back = decodeEnvelope(v1);
+    expect(back).toMatchObject({ id: '01HZZZZZZZZZZZZZZZZZZZZZZZ', partitionKey: 'k', kind: 'delta', eventTime: 5, sentTime: 6 });
+    expect(payloadOf(back)).toBe('hi');
+  });
+
+  it('decodes a v2 record written by hand to the documented layout', () => {
+    // SPW 2, flags: text (code 2 << 1) | key inside (0x08) = 0x0c; id 16 bytes; sentTime 1000; delta -1 (zigzag 1); key "k"; payload "hi".
+    const bytes = Buffer.concat([
+      Buffer.from([0x53, 0x50, 0x57, 0x02, 0x0c]),
+      Buffer.alloc(16, 0),
+      Buffer.from([0, 0, 0, 0, 0x03, 0xe8, 0x01, 0x01, 0x6b]),
+      Buffer.from('hi'),
+    ]);
+    const e = decodeEnvelope(bytes);
+    expect(e).toMatchObject({ id: '0'.repeat(26), partitionKey: 'k', kind: 'delta', sentTime: 1000, eventTime: 999, contentType: 'text/plain' });
+    expect(payloadOf(e)).toBe('hi');
+  });
+
+  it('says what to pass when a Kinesis-form record is decoded without its key', () => {
+    const e = createStamper()({ partitionKey: 'k', data: 'x' });
+    expect(() => decodeEnvelope(encodeEnvelopeForKinesis(e))).toThrow(/decodeEnvelope\(data, partitionKey\)/);
+  });
+
+  it('throws only MalformedEnvelopeError for cut-short or unknown bytes', () => {
+    fc.assert(
+      fc.property(envelopeArb, fc.nat(), (e, cut) => {
+        const bytes = encodeEnvelope(e);
+        const prefix = bytes.subarray(0, cut % (bytes.length - e.data.length));
+        expect(() => decodeEnvelope(prefix)).toThrow(MalformedEnvelopeError);
+      }),
+      { numRuns: 300 },
+    );
+    const e = encodeEnvelope(createStamper()({ partitionKey: 'k', data: 'x' }));
+    const reserved = Buffer.from(e);
+    reserved[4] = (reserved[4] as number) | 0x80;
+    expect(() => decodeEnvelope(reserved)).toThrow(/upgrade spillway/);
+    const future = Buffer.from(e);
+    future[3] = 9;
+    expect(() => decodeEnvelope(future)).toThrow(/version 9/);
+  });
+});
+
+describe('monotonic ULIDs', () => {
+  it('are canonical ULIDs whose time part is the clock, strictly increasing within and across milliseconds', () => {
+    const next = monotonicUlids();
+    let last = '';
+    for (const now of [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_699_999_999_000, 1_700_000_000_005]) {
+      const id = next(now);
+      expect(id).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
+      expect(id > last).toBe(true);
+      expect(decodeTime(id)).toBe(Math.max(now, decodeTime(last || id)));
+      last = id;
+    }
+  });
+
+  it('carries an overflow of the last four characters into the rest of the random part', () => {
+    let draws = 0;
+    // Twelve draws for the head characters, then one for the last four: all ones.
+    const next = monotonicUlids(() => (draws++ < 12 ? 0.5 : 0.9999999));
+    const a = next(1000);
+    const b = next(1000);
+    expect(a.slice(-4)).toBe('ZZZZ');
+    expect(b.slice(-4)).toBe('0000');
+    expect(b > a).toBe(true);
+    expect(a.slice(10, 22)).toBe('G'.repeat(12));
+    expect(b.slice(10, 22)).toBe(`${'G'.repeat(11)}H`);
+    expect(b.slice(0, 10)).toBe(a.slice(0, 10));
+  });
+});
