@@ -1,0 +1,102 @@
+/**
+ * Two consumer processes in one group, coordinated by shard leases in the
+ * real Redis at 127.0.0.1:6379 (a unique key prefix per test): shards are
+ * split between them; one is killed with SIGKILL; its shards move to the
+ * other after the takeover time, and every record is handled, each id once
+ * except at most the few the killed process was handling at the moment it died.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createBus } from '../../src/bus/create-bus.js';
+import { FAKE_CREDENTIALS } from '../../src/drill/kinesis-admin.js';
+import { silentLogger } from '../helpers/bus-parts.js';
+import { uniqueName, useKinesisEmulator, waitFor } from '../helpers/emulators.js';
+
+const child = new URL('../helpers/consumer-child.ts', import.meta.url).pathname;
+const TAKEOVER_MS = 1_500;
+/** The child's concurrency: at most this many handlers were running when it died. */
+const CHILD_CONCURRENCY = 4;
+
+interface Worker {
+  proc: ChildProcess;
+  owned: Set<string>;
+  starts: Array<{ shard: string; at: number }>;
+  exited: Promise<unknown>;
+}
+
+function startWorker(args: string[]): Worker {
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const w: Worker = { proc, owned: new Set(), starts: [], exited: once(proc, 'exit') };
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    const [verb, shard] = line.split(' ');
+    if (verb === 'start' && shard) {
+      w.owned.add(shard);
+      w.starts.push({ shard, at: Date.now() });
+    }
+    if (verb === 'stop' && shard) w.owned.delete(shard);
+  });
+  return w;
+}
+
+describe('consumer group (kinesalite + Redis)', () => {
+  const kinesis = useKinesisEmulator('kinesalite');
+  const redis = new Redis('redis://127.0.0.1:6379');
+  afterAll(() => redis.quit());
+
+  it('splits shards between two processes, moves a killed one’s shards, and handles every record', async () => {
+    const stream = await kinesis.createStream(4);
+    const prefix = uniqueName('spillway-consumer-test');
+    const dir = await mkdtemp(join(tmpdir(), 'spillway-group-'));
+    const bus = await createBus(
+      { primary: { kind: 'kinesis', region: 'us-east-1', stream, endpoint: kinesis.endpoint, credentials: FAKE_CREDENTIALS }, spool: { kind: 'disk', dir: join(dir, 'bus') }, reconciler: { enabled: false } },
+      { logger: silentLogger },
+    );
+    const sent: string[] = [];
+    const send = async (n: number) => {
+      for (const r of await bus.sendBatch(Array.from({ length: n }, (_, i) => ({ partitionKey: `k${i % 64}`, data: { i } })))) if (r.ok) sent.push(r.id);
+    };
+    const handled = async () => redis.lrange(`${prefix}:handled`, 0, -1);
+    const workers = [0, 1].map((n) => startWorker([kinesis.endpoint, stream, join(dir, `w${n}`), prefix, String(TAKEOVER_MS)]));
+    try {
+      await send(1_000);
+      // Both hold shards: two each once the first has given up its excess.
+      await waitFor(() => workers.every((w) => w.owned.size === 2), { timeoutMs: 20_000, message: 'two shards per worker' });
+      await send(1_000);
+      await waitFor(async () => (await handled()).length >= 500, { timeoutMs: 20_000, message: 'consumption under way' });
+
+      const [victim, survivor] = workers as [Worker, Worker];
+      const moved = new Set(victim.owned);
+      const killedAt = Date.now();
+      victim.proc.kill('SIGKILL');
+      await victim.exited;
+      await send(500);
+      await waitFor(() => [...moved].every((s) => survivor.owned.has(s)), { timeoutMs: TAKEOVER_MS * 6, message: 'the killed worker’s shards to move' });
+      const takeoverMs = Math.max(...survivor.starts.filter((s) => moved.has(s.shard) && s.at >= killedAt).map((s) => s.at - killedAt));
+      console.log(`consumer group: shard takeover after SIGKILL took ${takeoverMs} ms (lease takeover ${TAKEOVER_MS} ms)`);
+      expect(takeoverMs).toBeGreaterThanOrEqual(TAKEOVER_MS * 0.5);
+
+      await waitFor(async () => new Set(await handled()).size >= sent.length, { timeoutMs: 30_000, message: 'every record handled' });
+      const ids = await handled();
+      const counts = new Map<string, number>();
+      for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+      expect(sent.filter((id) => !counts.has(id))).toEqual([]);
+      const twice = [...counts].filter(([, n]) => n > 1);
+      console.log(`consumer group: ${ids.length} handled for ${sent.length} sent; ${twice.length} ids handled twice (in the killed process's handlers when it died)`);
+      expect(twice.length).toBeLessThanOrEqual(CHILD_CONCURRENCY);
+      expect(twice.every(([, n]) => n === 2)).toBe(true);
+    } finally {
+      for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL');
+      await Promise.all(workers.map((w) => w.exited));
+      await bus.close();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
