@@ -39,8 +39,12 @@ export interface DeliveryContext {
   signal: AbortSignal;
 }
 
-/** Deliver one record (never throws; see the invariants). */
-export async function deliverRecord(ctx: DeliveryContext, item: PendingRecord): Promise<void> {
+/**
+ * Deliver one record (never throws; see the invariants). Resolves once the
+ * handler is done (or the record was dropped); `settled` resolves once the id
+ * is marked seen and the record counted finished for its shard.
+ */
+export async function deliverRecord(ctx: DeliveryContext, item: PendingRecord): Promise<{ settled: Promise<void> } | void> {
   const { record, progress } = item;
   if (ctx.signal.aborted) return; // closing: left unfinished, read again next time
   if (!ctx.gate.admit(record.id)) {
@@ -56,12 +60,20 @@ export async function deliverRecord(ctx: DeliveryContext, item: PendingRecord): 
       return;
     }
     await handleOrDeadLetter(ctx, record);
-    await persist(ctx, () => ctx.gate.finish(record.id), 'mark the record seen', record);
-    progress.complete(record.sequenceNumber);
   } catch (error) {
-    if (!ctx.signal.aborted) ctx.logger.error({ err: error, id: record.id }, 'Record delivery stopped unexpectedly; it will be read again.');
-    ctx.gate.abandon(record.id);
+    stopped(ctx, record, error);
+    return;
   }
+  const settled = persist(ctx, () => ctx.gate.finish(record.id), 'mark the record seen', record).then(
+    () => progress.complete(record.sequenceNumber),
+    (error: unknown) => stopped(ctx, record, error),
+  );
+  return { settled };
+}
+
+function stopped(ctx: DeliveryContext, record: ConsumedRecord, error: unknown): void {
+  if (!ctx.signal.aborted) ctx.logger.error({ err: error, id: record.id }, 'Record delivery stopped unexpectedly; it will be read again.');
+  ctx.gate.abandon(record.id);
 }
 
 /** Another worker claimed the id: wait until it is seen (drop) or the claim lapses (ours). */

@@ -4,8 +4,12 @@
  * once, and at most `maxInFlight` records accepted and not finished, so
  * readers wait for room (backpressure).
  *
+ * `process` may hand back a `settled` promise: the lane moves on as soon as
+ * `process` resolves (the handler is done), while the item still counts
+ * towards `maxInFlight` until `settled` resolves (its bookkeeping is durable).
+ *
  * Invariants: records of one key start in the order pushed, each after the
- * previous one of that key finished; `process` is expected not to throw (it
+ * previous one of that key was handled; `process` is expected not to throw (it
  * owns retries and dead-lettering), and a throw is reported to `onError`.
  */
 
@@ -14,7 +18,7 @@ export interface DispatcherOptions<T> {
   concurrency: number;
   maxInFlight: number;
   keyOf(item: T): string;
-  process(item: T): Promise<void>;
+  process(item: T): Promise<{ settled: Promise<void> } | void>;
   onError(error: unknown, item: T): void;
 }
 
@@ -34,8 +38,14 @@ export function createDispatcher<T>(options: DispatcherOptions<T>): Dispatcher<T
   const ready: string[] = [];
   let active = 0;
   let inFlight = 0;
-  let roomWaiters: Array<() => void> = [];
-  let idleWaiters: Array<() => void> = [];
+  const roomWaiters: Array<() => void> = [];
+  const idleWaiters: Array<() => void> = [];
+
+  function release(): void {
+    inFlight--;
+    if (inFlight < options.maxInFlight) for (const w of roomWaiters.splice(0)) w();
+    if (inFlight === 0) for (const w of idleWaiters.splice(0)) w();
+  }
 
   function pump(): void {
     while (active < options.concurrency && ready.length > 0) {
@@ -48,17 +58,17 @@ export function createDispatcher<T>(options: DispatcherOptions<T>): Dispatcher<T
   async function runOne(key: string): Promise<void> {
     const lane = lanes.get(key) as T[];
     const item = lane.shift() as T;
+    let settled: Promise<void> | undefined;
     try {
-      await options.process(item);
+      settled = (await options.process(item))?.settled;
     } catch (error) {
       options.onError(error, item);
     }
     active--;
-    inFlight--;
     if (lane.length > 0) ready.push(key);
     else lanes.delete(key);
-    if (inFlight < options.maxInFlight) for (const w of roomWaiters.splice(0)) w();
-    if (inFlight === 0) for (const w of idleWaiters.splice(0)) w();
+    if (settled) void settled.catch((error: unknown) => options.onError(error, item)).finally(release);
+    else release();
     pump();
   }
 

@@ -24,24 +24,32 @@ export function rawRecordId(origin: ShardOrigin, sequenceNumber: string): string
 
 /** Decode one record; a damaged envelope is passed through raw rather than lost. */
 export function toConsumedRecord(record: ShardRecord, origin: ShardOrigin): ConsumedRecord {
-  const place = { tier: origin.tier, region: origin.region, stream: origin.stream, shardId: origin.shardId, source: origin.source, sequenceNumber: record.sequenceNumber };
+  const { tier, region, stream, shardId, source } = origin;
+  const sequenceNumber = record.sequenceNumber;
   if (isEnvelopeBytes(record.data)) {
     try {
       const e = decodeEnvelope(record.data);
-      return { ...place, id: e.id, data: e.data, partitionKey: e.partitionKey, eventTime: e.eventTime, sentTime: e.sentTime, kind: e.kind, contentType: e.contentType, enveloped: true };
+      const { id, data, partitionKey, eventTime, sentTime, kind, contentType } = e;
+      return { id, data, partitionKey, eventTime, sentTime, kind, contentType, enveloped: true, tier, region, stream, shardId, source, sequenceNumber };
     } catch {
       // not readable as an envelope: delivered as raw bytes below
     }
   }
+  const at = record.arrivedAt;
   return {
-    ...place,
-    id: rawRecordId(origin, record.sequenceNumber),
+    id: rawRecordId(origin, sequenceNumber),
     data: record.data,
     partitionKey: record.partitionKey,
-    eventTime: record.arrivedAt,
-    sentTime: record.arrivedAt,
+    eventTime: at,
+    sentTime: at,
     kind: 'delta',
     contentType: 'application/octet-stream',
     enveloped: false,
+    tier,
+    region,
+    stream,
+    shardId,
+    source,
+    sequenceNumber,
   };
 }

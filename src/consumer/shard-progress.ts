@@ -9,6 +9,7 @@
  *   older one (the store sees positions in increasing order);
  * - a failed write is reported and retried with the next advance or flush.
  */
+import { type Coalescer, createCoalescer } from '../../adapters/disk/coalescer.js';
 
 /** Writes a shard's position; a rejection is reported, never fatal. */
 export type CheckpointWriter = (sequenceNumber: string) => Promise<void>;
@@ -20,16 +21,22 @@ export class ShardProgress {
   readonly #done = new Set<string>();
   #position: string | undefined;
   #written: string | undefined;
-  #writing: Promise<void> | undefined;
-  readonly #write: CheckpointWriter;
-  readonly #onError: (error: unknown) => void;
+  readonly #writer: Coalescer;
   #idleWaiters: Array<() => void> = [];
 
   constructor(write: CheckpointWriter, onError: (error: unknown) => void, start?: string) {
-    this.#write = write;
-    this.#onError = onError;
     this.#position = start;
     this.#written = start;
+    this.#writer = createCoalescer(async () => {
+      const target = this.#position;
+      if (target === undefined || target === this.#written) return;
+      try {
+        await write(target);
+        this.#written = target;
+      } catch (error) {
+        onError(error);
+      }
+    });
   }
 
   /** Records read, in shard order, before any of them is finished. */
@@ -61,7 +68,7 @@ export class ShardProgress {
       this.#order.splice(0, this.#head);
       this.#head = 0;
     }
-    if (moved) void this.flush();
+    if (moved) void this.#writer.request();
     if (this.pending === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
@@ -73,20 +80,6 @@ export class ShardProgress {
 
   /** Write the current position if it is newer than the last written one; resolves when written (or failed). */
   async flush(): Promise<void> {
-    while (this.#writing) await this.#writing;
-    const target = this.#position;
-    if (target === undefined || target === this.#written) return;
-    this.#writing = this.#write(target).then(
-      () => {
-        this.#written = target;
-      },
-      (error: unknown) => this.#onError(error),
-    );
-    try {
-      await this.#writing;
-    } finally {
-      this.#writing = undefined;
-    }
-    if (this.#position !== this.#written && this.#written === target) await this.flush();
+    await this.#writer.request();
   }
 }

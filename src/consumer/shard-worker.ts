@@ -54,11 +54,16 @@ export async function runShardWorker(ctx: ShardWorkerContext, signal: AbortSigna
     start,
   );
   const reader = createShardReader({ ...ctx.location, shardId: origin.shardId, limit: ctx.readLimit, ...(start ? { after: start } : {}) });
+  const read = () => retrying(ctx, signal, () => reader.next(signal));
+  let prefetched: ReturnType<typeof read> | undefined = read();
   try {
     while (!signal.aborted) {
-      const page = await retrying(ctx, signal, () => reader.next(signal));
+      const page = await (prefetched ?? read());
+      prefetched = undefined;
       if (page === undefined) break;
       ctx.onLag(page.millisBehind);
+      // The next page is read while this one is handled; records are tracked only when dispatched.
+      if (page.records.length > 0 && !page.ended) prefetched = read();
       if (page.records.length > 0) await dispatchPage(ctx, progress, page.records.map((r) => toConsumedRecord(r, origin)), signal);
       if (page.ended) {
         await Promise.race([progress.idle(), aborted(signal)]);
