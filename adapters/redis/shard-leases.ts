@@ -16,7 +16,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { CheckpointStore } from '../../src/contracts/stores.js';
-import { TransientError } from '../../src/errors/index.js';
+import { TargetRejectedError, TransientError } from '../../src/errors/index.js';
 
 /** Options for {@link createRedisShardLeases}. */
 export interface RedisShardLeasesOptions {
@@ -98,11 +98,12 @@ export function createRedisShardLeases(options: RedisShardLeasesOptions): ShardL
     fencedCheckpoints(shard, token) {
       return {
         get: (field) => call(`read checkpoint ${field}`, async () => (await redis.hget(checkpointsKey, field)) ?? undefined),
-        set: (field, value) =>
-          call(`write checkpoint ${field}`, async () => {
-            const ok = Number(await redis.eval(FENCED_SET, 2, leaseKey(shard), checkpointsKey, held(token), field, value));
-            if (ok !== 1) throw new Error(`the lease of ${shard} (token ${token}) is no longer held by ${owner}; checkpoint not written`);
-          }),
+        async set(field, value) {
+          const ok = await call(`write checkpoint ${field}`, async () => Number(await redis.eval(FENCED_SET, 2, leaseKey(shard), checkpointsKey, held(token), field, value)));
+          if (ok !== 1) {
+            throw new TargetRejectedError(`the lease of ${shard} (token ${token}) is no longer held by ${owner}: another worker took the shard over, so this checkpoint was not written`, { target: 'redis' });
+          }
+        },
         close: async () => undefined,
       };
     },
