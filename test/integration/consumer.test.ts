@@ -69,7 +69,7 @@ describe('consumer (kinesalite, two regions)', () => {
     await regions.drain(bus);
 
     // Every id handled; the secondary's copies (also drained into the primary) were dropped as duplicates.
-    await waitFor(() => first.seen.length >= 600 && first.duplicates.length >= 200, { timeoutMs: 30_000, message: 'all 600 records and 200 duplicates' });
+    await waitFor(() => new Set(first.seen.map((r) => r.id)).size >= 600 && (first.duplicates.length >= 200 || first.seen.length > 600), { timeoutMs: 30_000, message: 'all 600 records and 200 duplicates' });
     const ids = first.seen.map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(new Set(ids)).toEqual(new Set(sent));
@@ -123,5 +123,24 @@ describe('consumer (kinesalite, two regions)', () => {
     expect(c.seen.map((r) => Buffer.from(r.data).toString())).toEqual(['plain-1', 'plain-2', 'plain-3']);
     expect(c.seen.every((r) => !r.enveloped && r.id === `raw:us-east-1:${stream}:${r.shardId}:${r.sequenceNumber}`)).toBe(true);
     await c.consumer.close();
+  }, 30_000);
+
+  it('iterates with for await: a record counts as handled when the next is asked for; leaving the loop keeps the rest', async () => {
+    const { stream, spoolDir } = await regions.bus({}, 1);
+    await regions.east.admin.send(new PutRecordsCommand({ StreamName: stream, Records: [1, 2, 3].map((n) => ({ PartitionKey: 'same-key', Data: Buffer.from(`r${n}`) })) }));
+    const config = busConfig(regions.east, regions.west, stream, spoolDir);
+    const open = () => createConsumer(config, { group: 'iter', idlePollMs: 50, logger: silentLogger });
+    const first: string[] = [];
+    for await (const record of await open()) {
+      first.push(Buffer.from(record.data).toString());
+      if (first.length === 2) break; // r2 was being handled: not checkpointed
+    }
+    expect(first).toEqual(['r1', 'r2']);
+    const second: string[] = [];
+    for await (const record of await open()) {
+      second.push(Buffer.from(record.data).toString());
+      if (second.length === 2) break;
+    }
+    expect(second).toEqual(['r2', 'r3']);
   }, 30_000);
 });
