@@ -24,6 +24,7 @@ import { sourcesFromConfig } from './sources-from-config.js';
 import type { ConsumedRecord, ConsumerOptions, RecordHandler } from './types.js';
 import { join } from 'node:path';
 import { createRecordQueue } from './record-queue.js';
+import { validateConsumerOptions } from './validate-options.js';
 
 /** Default dedupe window: longer than any outage the spool is sized to hold. */
 export const DEFAULT_DEDUPE_TTL_MS = 7 * 24 * 3600_000;
@@ -42,11 +43,17 @@ export interface Consumer extends AsyncIterable<ConsumedRecord> {
 
 /** Create a consumer from the same configuration `createBus` takes. */
 export async function createConsumer(config: BusConfigInput, options: ConsumerOptions): Promise<Consumer> {
+  validateConsumerOptions(options);
   const { sources, stateDir } = sourcesFromConfig(config);
   const workerId = options.workerId ?? defaultWorkerId();
-  const stores = await openConsumerStores(options, stateDir, workerId);
+  const destroyClients = (): void => sources.forEach((s) => s.location.client.destroy());
+  const stores = await openConsumerStores(options, stateDir, workerId).catch((e: unknown) => {
+    destroyClients();
+    throw e;
+  });
   const deadLetter = options.deadLetter ?? (await createDiskDeadLetter(join(stores.dir, 'dead-letter')).catch(async (e: unknown) => {
     await stores.close();
+    destroyClients();
     throw e;
   }));
   const logger = options.logger ?? pino({ name: 'spillway-consumer', level: process.env.SPILLWAY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
@@ -115,7 +122,7 @@ export async function createConsumer(config: BusConfigInput, options: ConsumerOp
       closing.abort();
       await scheduler?.stop();
       await deadLetter.close().catch(() => undefined);
-      for (const s of sources) s.location.client.destroy();
+      destroyClients();
       await stores.close();
     },
     [Symbol.asyncIterator]() {

@@ -29,11 +29,8 @@ export function defaultWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
-/** Open the stores named by `options.checkpoints`. */
+/** Open the stores named by `options.checkpoints` (options already validated). */
 export async function openConsumerStores(options: ConsumerOptions, stateDir: string, workerId: string): Promise<ConsumerStores> {
-  if (typeof options.group !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(options.group)) {
-    throw new ConfigError(`group: "${String(options.group)}" is not a usable consumer group name; use 1-128 letters, digits, "_", "-" or "."`, { field: 'group' });
-  }
   const place = options.checkpoints ?? { kind: 'disk' as const };
   const dir = place.kind === 'disk' && place.dir ? place.dir : join(stateDir, 'consumer', options.group);
   if (options.stores) return { ...options.stores, dir, close: async () => undefined };
