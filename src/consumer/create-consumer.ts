@@ -9,20 +9,20 @@
  * - `close` stops reading, lets running handlers finish, writes the
  *   checkpoints of what finished, then releases leases and stores.
  */
-import { pino } from 'pino';
+import { join } from 'node:path';
+import { type Logger, pino } from 'pino';
 import type { BusConfigInput } from '../config/schema.js';
 import { ClosedError, ValidationError } from '../errors/index.js';
 import { createDiskDeadLetter } from './dead-letter.js';
-import { createDedupeGate } from './dedupe-gate.js';
+import { createDedupeGate, type DedupeGate } from './dedupe-gate.js';
 import { deliverRecord, type PendingRecord } from './delivery.js';
 import { createDispatcher } from './dispatcher.js';
 import { ConsumerEvents } from './events.js';
-import { defaultWorkerId, openConsumerStores } from './open-stores.js';
+import { type ConsumerStores, defaultWorkerId, openConsumerStores } from './open-stores.js';
 import { type ConsumerSource, type ShardScheduler, startShardScheduler } from './shard-scheduler.js';
 import { runShardWorker } from './shard-worker.js';
 import { sourcesFromConfig } from './sources-from-config.js';
-import type { ConsumedRecord, ConsumerOptions, RecordHandler } from './types.js';
-import { join } from 'node:path';
+import type { ConsumedRecord, ConsumerOptions, DeadLetterSink, RecordHandler } from './types.js';
 import { createRecordQueue } from './record-queue.js';
 import { validateConsumerOptions } from './validate-options.js';
 
@@ -34,7 +34,7 @@ export interface Consumer extends AsyncIterable<ConsumedRecord> {
   readonly events: ConsumerEvents;
   /** This process's id in the group's lease table. */
   readonly workerId: string;
-  /** Deliver records to `handler` until `close`; resolves when closed. */
+  /** Deliver records to `handler` until `close` is called (then it resolves; await `close()` for the final checkpoints). */
   run(handler: RecordHandler): Promise<void>;
   /** Shards read now (`<source>/<shardId>`) and the last lag seen per shard, in ms. */
   stats(): { shards: string[]; lagMs: Record<string, number> };
@@ -63,52 +63,13 @@ export async function createConsumer(config: BusConfigInput, options: ConsumerOp
   const gate = createDedupeGate({ store: stores.dedupe, ttlMs: options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS, claimMs: takeoverMs });
   const lagMs: Record<string, number> = {};
   let scheduler: ShardScheduler | undefined;
-  let finished: Promise<void> | undefined;
   let closed = false;
 
   async function run(handler: RecordHandler): Promise<void> {
     if (closed) throw new ClosedError('the consumer is closed');
     if (scheduler) throw new ValidationError('the consumer is already running; call run() once (or iterate it once)');
-    const retry = options.retry ?? {};
-    const delivery = { handler, gate, deadLetter, events, logger, signal: closing.signal, maxAttempts: retry.maxAttempts ?? 5, baseDelayMs: retry.baseDelayMs ?? 100, maxDelayMs: retry.maxDelayMs ?? 5_000 };
-    const dispatcher = createDispatcher<PendingRecord>({
-      concurrency: options.concurrency ?? 16,
-      maxInFlight: options.maxInFlight ?? 2_000,
-      keyOf: (item) => `${item.record.source}/${item.record.partitionKey}`,
-      process: (item) => deliverRecord(delivery, item),
-      onError: (error) => logger.error({ err: error }, 'Delivery failed unexpectedly.'),
-    });
-    scheduler = startShardScheduler({
-      sources,
-      checkpoints: stores.checkpoints,
-      ...(stores.leases ? { leases: stores.leases } : {}),
-      takeoverMs,
-      shardRefreshMs: options.shardRefreshMs ?? 5_000,
-      events,
-      logger,
-      runShard: (source: ConsumerSource, shardId, checkpoints, signal) =>
-        runShardWorker(
-          {
-            location: source.location,
-            origin: { tier: source.tier, region: source.location.region, stream: source.location.stream, shardId, source: source.id },
-            checkpoints,
-            checkpointKey: `${source.id}/${shardId}`,
-            gate,
-            dispatcher,
-            events,
-            logger,
-            idlePollMs: options.idlePollMs ?? 250,
-            readLimit: options.readLimit ?? 1_000,
-            onLag: (millisBehind) => {
-              lagMs[`${source.id}/${shardId}`] = millisBehind;
-              events.emit('consumer.lag', { source: source.id, shardId, millisBehind });
-            },
-          },
-          signal,
-        ),
-    });
-    finished = new Promise((resolve) => closing.signal.addEventListener('abort', () => resolve(), { once: true }));
-    await finished;
+    scheduler = startPipeline({ options, sources, stores, deadLetter, gate, events, logger, takeoverMs, lagMs, signal: closing.signal }, handler);
+    await new Promise<void>((resolve) => closing.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
 
   const consumer: Consumer = {
@@ -130,4 +91,61 @@ export async function createConsumer(config: BusConfigInput, options: ConsumerOp
     },
   };
   return consumer;
+}
+
+interface PipelineParts {
+  options: ConsumerOptions;
+  sources: readonly ConsumerSource[];
+  stores: ConsumerStores;
+  deadLetter: DeadLetterSink;
+  gate: DedupeGate;
+  events: ConsumerEvents;
+  logger: Logger;
+  takeoverMs: number;
+  lagMs: Record<string, number>;
+  signal: AbortSignal;
+}
+
+/** Wire delivery, the dispatcher and the shard scheduler for one handler. */
+function startPipeline(parts: PipelineParts, handler: RecordHandler): ShardScheduler {
+  const { options, gate, events, logger, lagMs } = parts;
+  const retry = options.retry ?? {};
+  const delivery = { handler, gate, deadLetter: parts.deadLetter, events, logger, signal: parts.signal, maxAttempts: retry.maxAttempts ?? 5, baseDelayMs: retry.baseDelayMs ?? 100, maxDelayMs: retry.maxDelayMs ?? 5_000 };
+  const dispatcher = createDispatcher<PendingRecord>({
+    concurrency: options.concurrency ?? 16,
+    maxInFlight: options.maxInFlight ?? 2_000,
+    keyOf: (item) => `${item.record.source}/${item.record.partitionKey}`,
+    process: (item) => deliverRecord(delivery, item),
+    onError: (error) => logger.error({ err: error }, 'Delivery failed unexpectedly.'),
+  });
+  const onLag = (source: ConsumerSource, shardId: string) => (millisBehind: number) => {
+    lagMs[`${source.id}/${shardId}`] = millisBehind;
+    events.emit('consumer.lag', { source: source.id, shardId, millisBehind });
+  };
+  return startShardScheduler({
+    sources: parts.sources,
+    checkpoints: parts.stores.checkpoints,
+    ...(parts.stores.leases ? { leases: parts.stores.leases } : {}),
+    takeoverMs: parts.takeoverMs,
+    shardRefreshMs: options.shardRefreshMs ?? 5_000,
+    events,
+    logger,
+    runShard: (source, shardId, checkpoints, signal) =>
+      runShardWorker(
+        {
+          location: source.location,
+          origin: { tier: source.tier, region: source.location.region, stream: source.location.stream, shardId, source: source.id },
+          checkpoints,
+          checkpointKey: `${source.id}/${shardId}`,
+          gate,
+          dispatcher,
+          events,
+          logger,
+          idlePollMs: options.idlePollMs ?? 250,
+          readLimit: options.readLimit ?? 1_000,
+          onLag: onLag(source, shardId),
+        },
+        signal,
+      ),
+  });
 }
