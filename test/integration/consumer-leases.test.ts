@@ -1,7 +1,7 @@
 /**
  * Shard leases, fenced checkpoints and the claiming dedupe window against the
  * real Redis at 127.0.0.1:6379 (unique key prefix per test, removed after).
- * Expiry is real time, kept short (tens of ms).
+ * Expiry is real time (a second at most), or forced with PEXPIRE.
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -30,14 +30,15 @@ describe('Redis shard leases and dedupe', () => {
     const opts = { redis, prefix: `${p}:lease:`, checkpointsKey: `${p}:checkpoints` };
     const a = createRedisShardLeases({ ...opts, owner: 'a' });
     const b = createRedisShardLeases({ ...opts, owner: 'b' });
-    const tokenA = await a.acquire('s1', 60);
+    const tokenA = await a.acquire('s1', 60_000);
     expect(tokenA).toBe(1);
-    expect(await b.acquire('s1', 60)).toBeUndefined();
+    expect(await b.acquire('s1', 60_000)).toBeUndefined();
     const fencedA = a.fencedCheckpoints('s1', tokenA!);
     await fencedA.set('s1', '100');
     expect(await redis.hget(`${p}:checkpoints`, 's1')).toBe('100');
 
-    // A stops renewing; B takes over once the lease lapses.
+    // A stops renewing: its lease lapses (expiry forced here rather than waited for), and B takes over.
+    await redis.pexpire(`${p}:lease:s1`, 1);
     const tokenB = await waitFor(() => b.acquire('s1', 5_000), { timeoutMs: 2_000, message: 'the lease to lapse' });
     expect(tokenB).toBe(2);
     expect(await a.renew('s1', tokenA!, 60)).toBe(false);
@@ -55,21 +56,21 @@ describe('Redis shard leases and dedupe', () => {
     const opts = { redis, prefix: `${p}:lease:`, checkpointsKey: `${p}:checkpoints` };
     const a = createRedisShardLeases({ ...opts, owner: 'a' });
     const b = createRedisShardLeases({ ...opts, owner: 'b' });
-    expect(await a.heartbeat(50)).toBe(1);
+    expect(await a.heartbeat(1_000)).toBe(1);
     expect(await b.heartbeat(5_000)).toBe(2);
-    await waitFor(async () => (await b.heartbeat(5_000)) === 1, { timeoutMs: 2_000, message: 'a’s heartbeat to lapse' });
+    await waitFor(async () => (await b.heartbeat(5_000)) === 1, { timeoutMs: 5_000, message: 'a’s heartbeat to lapse' });
   });
 
   it('claims an id for one worker at a time; a lapsed claim can be taken; seen ids stay seen', async () => {
     const p = prefix();
     const a = createRedisDedupeStore({ redis, prefix: `${p}:seen:`, owner: 'a' });
     const b = createRedisDedupeStore({ redis, prefix: `${p}:seen:`, owner: 'b' });
-    expect(await a.claim(['x', 'y'], 60)).toEqual(['claimed', 'claimed']);
-    expect(await b.claim(['x', 'y', 'z'], 60)).toEqual(['busy', 'busy', 'claimed']);
+    expect(await a.claim(['x', 'y'], 1_000)).toEqual(['claimed', 'claimed']);
+    expect(await b.claim(['x', 'y', 'z'], 60_000)).toEqual(['busy', 'busy', 'claimed']);
     await a.markSeen(['x'], 60_000);
-    expect(await b.claim(['x'], 60)).toEqual(['seen']);
+    expect(await b.claim(['x'], 60_000)).toEqual(['seen']);
     expect(await b.filterUnseen(['x', 'y', 'z'])).toEqual(['y', 'z']);
     // a never finished y (it died): once its claim lapses, b takes it.
-    await waitFor(async () => (await b.claim(['y'], 5_000))[0] === 'claimed', { timeoutMs: 2_000, message: 'a’s claim on y to lapse' });
+    await waitFor(async () => (await b.claim(['y'], 5_000))[0] === 'claimed', { timeoutMs: 5_000, message: 'a’s claim on y to lapse' });
   });
 });
