@@ -4,8 +4,8 @@
  * the shard ends or the worker is stopped.
  *
  * Invariants:
- * - every record read is tracked by the shard's progress before any of it
- *   can finish, so the checkpoint never passes an unfinished record;
+ * - every record handed over is tracked by the shard's progress before any
+ *   of its page can finish, so the checkpoint never passes an unfinished record;
  * - a shard is marked ended (`SHARD_END`) only after every one of its records
  *   finished and the last position was written: only then are its children read.
  */
@@ -83,18 +83,17 @@ export async function runShardWorker(ctx: ShardWorkerContext, signal: AbortSigna
 }
 
 async function dispatchPage(ctx: ShardWorkerContext, progress: ShardProgress, records: ReturnType<typeof toConsumedRecord>[], signal: AbortSignal): Promise<void> {
+  const verdicts = await retrying(ctx, signal, () => ctx.gate.check(records.map((r) => r.id)));
+  if (verdicts === undefined) return; // stopping: the page is neither tracked nor handed over, and is read again
   progress.track(records.map((r) => r.sequenceNumber));
-  const verdicts = (await retrying(ctx, signal, () => ctx.gate.check(records.map((r) => r.id)))) ?? [];
   for (let i = 0; i < records.length; i++) {
     const record = records[i] as (typeof records)[number];
-    const verdict = verdicts[i];
-    if (verdict === 'duplicate') {
+    if (verdicts[i] === 'duplicate') {
       ctx.events.emit('consumer.duplicate', { source: record.source, shardId: record.shardId, id: record.id });
       progress.complete(record.sequenceNumber);
-    } else if (verdict !== undefined) {
-      await ctx.dispatcher.push({ record, progress, verdict });
+    } else {
+      await ctx.dispatcher.push({ record, progress, verdict: verdicts[i] === 'busy' ? 'busy' : 'go' });
     }
-    // verdict undefined: the worker is stopping; the record stays unfinished and is read again.
   }
 }
 

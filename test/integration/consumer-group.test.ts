@@ -69,21 +69,21 @@ describe('consumer group (kinesalite + Redis)', () => {
     const handled = async () => redis.lrange(`${prefix}:handled`, 0, -1);
     const workers = [0, 1].map((n) => startWorker([kinesis.endpoint, stream, join(dir, `w${n}`), prefix, String(TAKEOVER_MS)]));
     try {
-      await send(1_000);
+      await send(400);
       // Both hold shards: two each once the first has given up its excess.
       await waitFor(() => workers.every((w) => w.owned.size === 2), { timeoutMs: 20_000, message: 'two shards per worker' });
-      await send(1_000);
-      // Copies of 200 records already in the stream (as a retried write or a drain would leave): dropped by id.
-      const copies = (await readAllRecords(kinesis.client, stream)).slice(0, 200);
+      await send(400);
+      // Copies of 100 records already in the stream (as a retried write or a drain would leave): dropped by id.
+      const copies = (await readAllRecords(kinesis.client, stream)).slice(0, 100);
       await kinesis.client.send(new PutRecordsCommand({ StreamName: stream, Records: copies.map((r) => ({ Data: r.data, PartitionKey: r.partitionKey })) }));
-      await waitFor(async () => (await handled()).length >= 500, { timeoutMs: 20_000, message: 'consumption under way' });
+      await waitFor(async () => (await handled()).length >= 300, { timeoutMs: 20_000, message: 'consumption under way' });
 
       const [victim, survivor] = workers as [Worker, Worker];
       const moved = new Set(victim.owned);
       const killedAt = Date.now();
       victim.proc.kill('SIGKILL');
       await victim.exited;
-      await send(500);
+      await send(200);
       await waitFor(() => [...moved].every((s) => survivor.owned.has(s)), { timeoutMs: TAKEOVER_MS * 6, message: 'the killed worker’s shards to move' });
       const takeoverMs = Math.max(...survivor.starts.filter((s) => moved.has(s.shard) && s.at >= killedAt).map((s) => s.at - killedAt));
       console.log(`consumer group: shard takeover after SIGKILL took ${takeoverMs} ms (lease takeover ${TAKEOVER_MS} ms)`);
