@@ -4,4 +4,3 @@ export { ConsumerEvents, type ConsumerEventMap } from './events.js';
 export { rawRecordId } from './record.js';
 export { createDiskDeadLetter } from './dead-letter.js';
 export type { ConsumedRecord, ConsumedTier, ConsumerOptions, DeadLetterSink, HandlerRetryOptions, RecordHandler, ShardLeaseStore, ClaimingDedupeStore } from './types.js';
-export { startDeliveryTally, type DeliveryCounts, type DeliveryTally } from './delivery-tally.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBus } from '../../src/bus/create-bus.js';
 import type { BusConfigInput } from '../../src/config/schema.js';
-import { startDeliveryTally } from '../../src/consumer/index.js';
+import { startDeliveryTally } from '../../src/consumer/delivery-tally.js';
 import { FAKE_CREDENTIALS } from '../../src/drill/kinesis-admin.js';
 import { silentLogger } from '../helpers/bus-parts.js';
 import { useKinesisEmulator } from '../helpers/emulators.js';
