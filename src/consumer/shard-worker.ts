@@ -105,7 +105,9 @@ async function retrying<T>(ctx: ShardWorkerContext, signal: AbortSignal, fn: () 
     } catch (error) {
       if (signal.aborted) break;
       ctx.events.emit('consumer.error', { source: ctx.origin.source, shardId: ctx.origin.shardId, error: describe(error) });
-      ctx.logger.warn({ source: ctx.origin.source, shardId: ctx.origin.shardId, err: error }, 'Shard read failed; retrying after a pause.');
+      // The first failure of a streak and every tenth after it are warnings; the rest are debug (an outage is long).
+      const level = attempt % 10 === 0 ? 'warn' : 'debug';
+      ctx.logger[level]({ source: ctx.origin.source, shardId: ctx.origin.shardId, attempt: attempt + 1, err: error }, 'Shard read failed; retrying after a pause.');
       await wait(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)), signal).catch(() => undefined);
     }
   }
