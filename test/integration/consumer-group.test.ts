@@ -16,6 +16,7 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBus } from '../../src/bus/create-bus.js';
+import { createConsumer } from '../../src/consumer/index.js';
 import { FAKE_CREDENTIALS, readAllRecords } from '../../src/drill/kinesis-admin.js';
 import { silentLogger } from '../helpers/bus-parts.js';
 import { uniqueName, useKinesisEmulator, waitFor } from '../helpers/emulators.js';
@@ -107,4 +108,44 @@ describe('consumer group (kinesalite + Redis)', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('closing gracefully checkpoints and releases the leases: the next process of the group starts at once and sees only new records', async () => {
+    const stream = await kinesis.createStream(2);
+    const prefix = uniqueName('spillway-consumer-test');
+    const dir = await mkdtemp(join(tmpdir(), 'spillway-group-'));
+    const config = { primary: { kind: 'kinesis' as const, region: 'us-east-1', stream, endpoint: kinesis.endpoint, credentials: FAKE_CREDENTIALS }, spool: { kind: 'disk' as const, dir } };
+    const bus = await createBus({ ...config, reconciler: { enabled: false } }, { logger: silentLogger });
+    const options = { group: 'graceful', checkpoints: { kind: 'redis' as const, url: 'redis://127.0.0.1:6379', keyPrefix: prefix }, takeoverMs: 30_000, idlePollMs: 50, logger: silentLogger };
+    const send = async (n: number) => (await bus.sendBatch(Array.from({ length: n }, (_, i) => ({ partitionKey: `k${i % 9}`, data: { i } })))).map((r) => (r.ok ? r.id : ''));
+    try {
+      const before = await send(200);
+      const a = await createConsumer(config, options);
+      const seenA: string[] = [];
+      const runningA = a.run((r) => void seenA.push(r.id));
+      await waitFor(() => seenA.length >= 200, { timeoutMs: 15_000, message: 'the first 200 records' });
+      await a.close();
+      await runningA;
+      expect(seenA.sort()).toEqual([...before].sort());
+
+      const after = await send(100);
+      const b = await createConsumer(config, options);
+      const seenB: string[] = [];
+      const startedAt = Date.now();
+      const runningB = b.run((r) => void seenB.push(r.id));
+      await waitFor(() => seenB.length >= 100, { timeoutMs: 15_000, message: 'the 100 new records' });
+      // Well inside the 30 s takeover: the leases were released, not left to lapse.
+      expect(Date.now() - startedAt).toBeLessThan(10_000);
+      let tips = 0;
+      b.events.on('consumer.lag', ({ millisBehind }) => millisBehind === 0 && tips++);
+      await waitFor(() => tips >= 4, { timeoutMs: 10_000, message: 'both shards read to their tip' });
+      expect(seenB.sort()).toEqual([...after].sort());
+      await b.close();
+      await runningB;
+    } finally {
+      await bus.close();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
