@@ -11,8 +11,12 @@
  *
  * Rounds alternate which side goes first; the median round is reported.
  *
+ * The consumer reads with its default page size (1000 records per GetRecords, so it
+ * handles one page while the next is read); the raw loop with the largest (10000).
+ *
  *   npx tsx bench/consumer-throughput.ts
  *   BENCH_RECORDS=20000 BENCH_ROUNDS=3 BENCH_SHARDS=4 BENCH_PAYLOAD_BYTES=200
+ *   BENCH_READ_LIMIT=1000 BENCH_CONCURRENCY=16 BENCH_IN_FLIGHT=2000   (the consumer's options)
  */
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { listStreamShards } from '../adapters/kinesis/shard-source.js';
@@ -57,7 +61,7 @@ async function consumerRead(endpoint: string, records: number, round: number): P
   let seen = 0;
   const consumer = await createConsumer(
     { primary: { kind: 'kinesis', region: 'us-east-1', stream: STREAM, endpoint, credentials: FAKE_CREDENTIALS }, spool: { kind: 'disk', dir } },
-    { group: `bench-${round}`, readLimit: 10_000, idlePollMs: 20, concurrency: envInt('BENCH_CONCURRENCY', 16), maxInFlight: envInt('BENCH_IN_FLIGHT', 2_000), logger: quietLogger },
+    { group: `bench-${round}`, readLimit: envInt('BENCH_READ_LIMIT', 1_000), idlePollMs: 20, concurrency: envInt('BENCH_CONCURRENCY', 16), maxInFlight: envInt('BENCH_IN_FLIGHT', 2_000), logger: quietLogger },
   );
   let done!: () => void;
   const all = new Promise<void>((resolve) => (done = resolve));
