@@ -5,9 +5,10 @@
  *
  * - baseline: per shard in parallel, `GetShardIterator` TRIM_HORIZON, then
  *   `GetRecords` (Limit 10000) until every record has been seen;
- * - candidate (timed from `run()`, store opening and closing left out): `createConsumer` with a fresh group (disk checkpoints and
- *   dedupe in a temp dir), a handler that counts, until every record has been
- *   handled. Each candidate round also checks that no id came twice.
+ * - candidate: `createConsumer` with a fresh group (disk checkpoints and dedupe
+ *   in a temp dir) and a handler that counts, timed from `run()` until every
+ *   record has been handled (opening and closing the stores are left out).
+ *   Each candidate round also checks that no id came twice.
  *
  * Rounds alternate which side goes first; the median round is reported.
  *
