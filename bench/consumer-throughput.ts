@@ -1,0 +1,124 @@
+/**
+ * Consumer throughput: records/s handed to a handler by spillway's consumer
+ * (dedupe window on disk, checkpoints, per-key dispatch) against the raw AWS
+ * SDK `GetRecords` loop over the same kinesalite stream, in the same run.
+ *
+ * - baseline: per shard in parallel, `GetShardIterator` TRIM_HORIZON, then
+ *   `GetRecords` (Limit 10000) until every record has been seen;
+ * - candidate: `createConsumer` with a fresh group (disk checkpoints and dedupe
+ *   in a temp dir) and a handler that counts, timed from `run()` until every
+ *   record has been handled (opening and closing the stores are left out).
+ *   Each candidate round also checks that no id came twice.
+ *
+ * Rounds alternate which side goes first; the median round is reported.
+ *
+ * The consumer reads with its default page size (1000 records per GetRecords, so it
+ * handles one page while the next is read); the raw loop with the largest (10000).
+ *
+ *   npx tsx bench/consumer-throughput.ts
+ *   BENCH_RECORDS=20000 BENCH_ROUNDS=3 BENCH_SHARDS=4 BENCH_PAYLOAD_BYTES=200
+ *   BENCH_READ_LIMIT=1000 BENCH_CONCURRENCY=16 BENCH_IN_FLIGHT=2000   (the consumer's options)
+ */
+import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { listStreamShards } from '../adapters/kinesis/shard-source.js';
+import { createConsumer } from '../src/consumer/index.js';
+import { startKinesisEmulator } from '../src/drill/emulators.js';
+import { createKinesisClientFor, ensureStream, FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
+import { createStamper, encodeEnvelope } from '../src/envelope/index.js';
+import { envInt, fmt, jsonPayload, makeTempDir, median, quietLogger, ratio, removeTempDir, rotate, runIfMain, table, timed, timeLimitMs, watchdog } from './lib.js';
+
+const STREAM = 'consumer-bench';
+
+async function fill(client: KinesisClient, records: number, payloadBytes: number): Promise<void> {
+  const stamp = createStamper();
+  for (let i = 0; i < records; i += 500) {
+    const batch = Array.from({ length: Math.min(500, records - i) }, (_, j) => stamp({ partitionKey: `customer-${(i + j) % 1000}`, data: jsonPayload(i + j, payloadBytes) }));
+    const out = await client.send(new PutRecordsCommand({ StreamName: STREAM, Records: batch.map((e) => ({ Data: encodeEnvelope(e), PartitionKey: e.partitionKey })) }));
+    if (out.FailedRecordCount) throw new Error(`${out.FailedRecordCount} records failed while filling the stream`);
+  }
+}
+
+async function rawRead(client: KinesisClient, records: number): Promise<number> {
+  let seen = 0;
+  const shards = await listStreamShards(client, STREAM);
+  await Promise.all(
+    shards.map(async (shard) => {
+      let iterator = (await client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+      while (iterator && seen < records) {
+        const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+        seen += page.Records?.length ?? 0;
+        if ((page.Records?.length ?? 0) === 0 && page.MillisBehindLatest === 0) break;
+        iterator = page.NextShardIterator;
+      }
+    }),
+  );
+  return seen;
+}
+
+/** Records/s from `run()` to the last record handled (opening and closing the stores are not counted). */
+async function consumerRead(endpoint: string, records: number, round: number): Promise<{ seen: number; unique: number; ms: number }> {
+  const dir = await makeTempDir('spillway-consumer-bench-');
+  const ids = new Set<string>();
+  let seen = 0;
+  const consumer = await createConsumer(
+    { primary: { kind: 'kinesis', region: 'us-east-1', stream: STREAM, endpoint, credentials: FAKE_CREDENTIALS }, spool: { kind: 'disk', dir } },
+    { group: `bench-${round}`, readLimit: envInt('BENCH_READ_LIMIT', 1_000), idlePollMs: 20, concurrency: envInt('BENCH_CONCURRENCY', 16), maxInFlight: envInt('BENCH_IN_FLIGHT', 2_000), logger: quietLogger },
+  );
+  let done!: () => void;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  const started = performance.now();
+  const running = consumer.run((record) => {
+    ids.add(record.id);
+    if (++seen === records) done();
+  });
+  await all;
+  const ms = performance.now() - started;
+  await consumer.close();
+  await running;
+  await removeTempDir(dir);
+  return { seen, unique: ids.size, ms };
+}
+
+/** Run the benchmark; `ok` when every side saw every record once. */
+export async function main(): Promise<{ ok: boolean }> {
+  const records = envInt('BENCH_RECORDS', 20_000);
+  const rounds = envInt('BENCH_ROUNDS', 3);
+  const disarm = watchdog('consumer-throughput', timeLimitMs());
+  const emulator = await startKinesisEmulator({ engine: 'kinesalite' });
+  const client = createKinesisClientFor(emulator.endpoint);
+  let ok = true;
+  try {
+    await ensureStream(client, STREAM, envInt('BENCH_SHARDS', 4));
+    await fill(client, records, envInt('BENCH_PAYLOAD_BYTES', 200));
+    const rates = { raw: [] as number[], consumer: [] as number[] };
+    for (let round = 0; round < rounds; round++) {
+      for (const side of rotate(['raw', 'consumer'] as const, round)) {
+        if (side === 'raw') {
+          const { ms, value } = await timed(() => rawRead(client, records));
+          ok &&= value === records;
+          rates.raw.push((value / ms) * 1000);
+        } else {
+          const value = await consumerRead(emulator.endpoint, records, round);
+          ok &&= value.seen === records && value.unique === records;
+          rates.consumer.push((value.seen / value.ms) * 1000);
+        }
+      }
+    }
+    const raw = median(rates.raw);
+    const cons = median(rates.consumer);
+    console.log(
+      table(`Consumer throughput: ${fmt(records)} records, ${rounds} rounds (median), kinesalite`, ['reader', 'records/s', 'vs raw'], [
+        ['raw SDK GetRecords loop', fmt(raw), '1.00x'],
+        ['spillway consumer (dedupe on, disk)', fmt(cons), ratio(cons, raw)],
+      ]),
+    );
+    console.log(`goal: at least 0.80x; ${cons / raw >= 0.8 ? 'met' : 'NOT met'}${ok ? '' : '; COUNT CHECK FAILED'}`);
+  } finally {
+    client.destroy();
+    await emulator.stop();
+    disarm();
+  }
+  return { ok };
+}
+
+runIfMain(import.meta.url, main);

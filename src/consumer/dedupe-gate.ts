@@ -1,0 +1,101 @@
+/**
+ * The dedupe window in front of the handler: an id already handled (by this
+ * process or, through a shared store, by another) is dropped.
+ *
+ * Invariants:
+ * - an id is marked seen in the store only after its handler succeeded or it
+ *   was dead-lettered, and before its shard's checkpoint may pass it;
+ * - within this process, an id in flight or recently finished is never
+ *   handed over again (a copy read from another tier at the same time);
+ * - with a claiming store, an id another live worker has claimed is waited
+ *   for, never dropped: it is dropped only once that worker marked it seen,
+ *   and taken over if its claim expires (the worker died mid-handler).
+ */
+import type { DedupeStore } from '../contracts/stores.js';
+import type { ClaimingDedupeStore } from './types.js';
+
+/** Options for {@link createDedupeGate}. */
+export interface DedupeGateOptions {
+  store: DedupeStore | ClaimingDedupeStore;
+  ttlMs: number;
+  /** How long a claim holds an id for this worker (the takeover time). */
+  claimMs: number;
+  /** Finished ids remembered in memory (default 100000). */
+  recentSize?: number;
+}
+
+/** Verdict on one id. */
+export type Admission = 'go' | 'duplicate' | 'busy';
+
+/** The dedupe gate. */
+export interface DedupeGate {
+  /** Ask the store about a page of ids at once. */
+  check(ids: readonly string[]): Promise<Admission[]>;
+  /** Ask again about one id another worker had claimed. */
+  recheck(id: string): Promise<Admission>;
+  /** Take an id for handling in this process; false when it is already in flight or finished here. */
+  admit(id: string): boolean;
+  /** The id's handler finished: mark it seen (batched with others). */
+  finish(id: string): Promise<void>;
+  /** The id was not finished (closing): let it be handled again later. */
+  abandon(id: string): void;
+}
+
+function isClaiming(store: DedupeStore | ClaimingDedupeStore): store is ClaimingDedupeStore {
+  return typeof (store as ClaimingDedupeStore).claim === 'function';
+}
+
+/** A gate over `options.store`. */
+export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
+  const { store, ttlMs, claimMs } = options;
+  const recentSize = options.recentSize ?? 100_000;
+  const inFlight = new Set<string>();
+  const recent = new Set<string>();
+  let batch: { ids: string[]; done: Promise<void> } | undefined;
+
+  function remember(id: string): void {
+    recent.add(id);
+    if (recent.size > recentSize) recent.delete(recent.values().next().value as string);
+  }
+
+  async function ask(ids: readonly string[]): Promise<Admission[]> {
+    if (ids.length === 0) return [];
+    if (isClaiming(store)) {
+      const verdicts = await store.claim(ids, claimMs);
+      return verdicts.map((v) => (v === 'claimed' ? 'go' : v === 'seen' ? 'duplicate' : 'busy'));
+    }
+    const unseen = new Set(await store.filterUnseen(ids));
+    return ids.map((id) => (unseen.has(id) ? 'go' : 'duplicate'));
+  }
+
+  return {
+    check: ask,
+    async recheck(id) {
+      return (await ask([id]))[0] as Admission;
+    },
+    admit(id) {
+      if (inFlight.has(id) || recent.has(id)) return false;
+      inFlight.add(id);
+      return true;
+    },
+    finish(id) {
+      if (!batch) {
+        const ids: string[] = [];
+        const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+          batch = undefined;
+          return store.markSeen(ids, ttlMs);
+        });
+        batch = { ids, done };
+      }
+      batch.ids.push(id);
+      const settled = batch.done.then(() => {
+        inFlight.delete(id);
+        remember(id);
+      });
+      return settled;
+    },
+    abandon(id) {
+      inFlight.delete(id);
+    },
+  };
+}
