@@ -29,3 +29,4 @@ export { LOG_LEVELS, parseLogLevel } from './observability/log-level.js';
 export { createEventBridgeNotifier, type EventBridgeNotifier, type EventBridgeNotifierOptions } from '../adapters/eventbridge/index.js';
 export type { FailbackMode, FailbackOptions } from './failover/failback-gate.js';
 export type { DrainPlan } from './reconciler/survey.js';
+export * from './consumer/index.js';

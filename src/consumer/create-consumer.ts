@@ -42,9 +42,9 @@ export interface Consumer extends AsyncIterable<ConsumedRecord> {
 }
 
 /** Create a consumer from the same configuration `createBus` takes. */
-export async function createConsumer(config: BusConfigInput, options: ConsumerOptions): Promise<Consumer> {
+export async function createConsumer(config: BusConfigInput | string, options: ConsumerOptions): Promise<Consumer> {
   validateConsumerOptions(options);
-  const { sources, stateDir } = sourcesFromConfig(config);
+  const { sources, stateDir } = await sourcesFromConfig(config);
   const workerId = options.workerId ?? defaultWorkerId();
   const destroyClients = (): void => sources.forEach((s) => s.location.client.destroy());
   const stores = await openConsumerStores(options, stateDir, workerId).catch((e: unknown) => {

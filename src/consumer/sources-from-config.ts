@@ -1,12 +1,15 @@
 /**
  * The one place the consumer reads bus configuration: the primary stream,
  * the Kinesis secondaries and where local state lives. Written against
- * `parseBusConfig`; switching to another config loader changes only this file.
+ * the configuration loader, so the consumer takes what `createBus` takes.
  */
 import { join } from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { awsClientConfig } from '../../adapters/aws/client-options.js';
+import { findConfigFile, loadConfig } from '../config/load.js';
 import { parseBusConfig } from '../config/parse.js';
+import { stateDirOf } from '../config/state-dir.js';
+import { ConfigError } from '../errors/index.js';
 import type { BusConfigInput, KinesisTargetConfig } from '../config/schema.js';
 import type { ConsumerSource } from './shard-scheduler.js';
 
@@ -17,12 +20,19 @@ export interface ConsumerSourceConfig {
   stateDir: string;
 }
 
-/** Parse the bus configuration (a {@link ConfigError} names the field) and build one source per Kinesis stream. */
-export function sourcesFromConfig(input: BusConfigInput): ConsumerSourceConfig {
-  const config = parseBusConfig(input);
+/**
+ * Read the bus configuration (an object in long or short form, or the path of
+ * a configuration file; a {@link ConfigError} names the field) and build one
+ * source per Kinesis stream.
+ */
+export async function sourcesFromConfig(input: BusConfigInput | string): Promise<ConsumerSourceConfig> {
+  const config = parseBusConfig(typeof input === 'string' ? await loadConfig(await findConfigFile(input)) : input);
+  if (config.primary.kind !== 'kinesis') {
+    throw new ConfigError(`primary.kind: a consumer reads a Kinesis primary, not "${config.primary.kind}"`, { field: 'primary.kind' });
+  }
   const sources: ConsumerSource[] = [source(config.primary, 'primary')];
   for (const secondary of config.secondaries) if (secondary.kind === 'kinesis') sources.push(source(secondary, 'secondary'));
-  return { sources, stateDir: config.stateDir ?? join(config.spool.dir, 'state') };
+  return { sources, stateDir: join(stateDirOf(config), 'consumer') };
 }
 
 function source(target: KinesisTargetConfig, tier: ConsumerSource['tier']): ConsumerSource {
