@@ -128,7 +128,7 @@ describe('disk spool: limits', () => {
     const before = { stats: await spool.stats(), sizes: await sizes() };
     const error = await spool.append(makeEnvelopes(5, 3, 'f', 500)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SpoolFullError);
-    expect((error as Error).message).toMatch(/of 4000 bytes \(\d+\.\d%\).*Raise spool\.maxBytes.*reconciler/);
+    expect((error as Error).message).toMatch(/of 4000 bytes \(spool\.maxBytes, \d+\.\d%\).*Raise spool\.maxBytes.*reconciler/);
     expect(await spool.stats()).toEqual(before.stats);
     expect(await sizes()).toEqual(before.sizes);
     await spool.close();
