@@ -54,6 +54,7 @@ import { acquireDirLock, type DirLock } from './lock.js';
 import { recoverSpool, type RecoveredState, type SegmentInfo, type SpoolRecoveryInfo } from './recovery.js';
 import type { DamagedRange } from './quarantine.js';
 import { reportDamage, skipAcknowledged, unackedBytes } from './spool-position.js';
+import { ensureReserve, releaseReserve } from './reserve.js';
 import { RoomGate } from './room-gate.js';
 import { SegmentReader } from './segment-reader.js';
 import { segmentName } from './segment.js';
@@ -92,6 +93,7 @@ export async function createDiskSpool(options: DiskSpoolOptions): Promise<DiskSp
     const id = options.id ?? `disk:${dir}`;
     const state = await recoverSpool(dir, { spool: id, ...(options.cipher === undefined ? {} : { cipher: options.cipher }) });
     const spool = new DiskSpoolImpl(dir, options, lock, state);
+    await ensureReserve(dir);
     await spool.settleRecovered();
     for (const range of state.info.damaged) spool.reportDamage(range.file, range);
     if (state.info.records > 0 || state.info.bytesDropped > 0 || state.info.damaged.length > 0) options.onRecovered?.(state.info);
@@ -330,7 +332,15 @@ class DiskSpoolImpl implements DiskSpool {
   /** Write the cursor, then delete the segments it has moved past. */
   private async persistCursor(): Promise<void> {
     const pos = this.acked;
-    await writeCursor(this.dir, pos);
+    let released = false;
+    try {
+      await writeCursor(this.dir, pos);
+    } catch (error) {
+      // A full disk must not stop acks, the only thing that frees it: spend the reserve on this cursor write.
+      if (!isNoSpace(error) || !(await releaseReserve(this.dir))) throw error;
+      released = true;
+      await writeCursor(this.dir, pos);
+    }
     while (this.segments[0] !== undefined && this.segments[0].seq < pos.seq) {
       const segment = this.segments.shift() as SegmentInfo;
       await this.reader.forget(segment.seq);
@@ -339,6 +349,7 @@ class DiskSpoolImpl implements DiskSpool {
         if (errnoCode(cause) !== 'ENOENT') throw ioError('delete the acknowledged spool segment', file, cause);
       });
     }
+    if (released) await ensureReserve(this.dir);
   }
 }
 

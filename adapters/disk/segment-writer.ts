@@ -47,8 +47,9 @@ interface Active {
 
 /** True for the errno codes that mean "no room on the filesystem". */
 export function isNoSpace(cause: unknown): boolean {
-  const code = errnoCode(cause) ?? errnoCode((cause as { cause?: unknown } | undefined)?.cause);
-  return code === 'ENOSPC' || code === 'EDQUOT';
+  if (cause instanceof SpoolFullError) return cause.reason === 'disk-full';
+  const codes = [errnoCode(cause), errnoCode((cause as { cause?: unknown } | undefined)?.cause)];
+  return codes.includes('ENOSPC') || codes.includes('EDQUOT');
 }
 
 /** Appends encoded batches to segment files; see the module comment. */
@@ -219,7 +220,7 @@ export class SegmentWriter {
   }
 
   private fullError(cause: unknown, prefix?: string): SpoolFullError {
-    const code = errnoCode(cause) ?? errnoCode((cause as { cause?: unknown }).cause) ?? 'ENOSPC';
+    const code = [errnoCode(cause), errnoCode((cause as { cause?: unknown }).cause)].find((c) => c === 'ENOSPC' || c === 'EDQUOT') ?? 'ENOSPC';
     return new SpoolFullError(
       `${prefix === undefined ? '' : `${prefix}: `}the filesystem holding spool ${this.dir} is full (${code}); the batch was not stored and ` +
         `nothing already stored was touched. Free space on it (df ${this.dir}) or point spool.dir at a larger disk; ` +
