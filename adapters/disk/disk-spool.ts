@@ -47,7 +47,7 @@ import type { Envelope } from '../../src/envelope/types.js';
 import { ClosedError, ValidationError } from '../../src/errors/index.js';
 import { createCoalescer, type Coalescer } from './coalescer.js';
 import { writeCursor, type SpoolPosition } from './cursor.js';
-import { encodeFrames } from './framing.js';
+import { encodeFrames, type EncodedBatch } from './framing.js';
 import { ensurePrivateDir, errnoCode, ioError } from './fs-util.js';
 import { LeaseBook, type BookEntry } from './lease-book.js';
 import { acquireDirLock, type DirLock } from './lock.js';
@@ -124,6 +124,8 @@ class DiskSpoolImpl implements DiskSpool {
   private records: number;
   private bytes: number;
   private pendingBytes = 0;
+  /** Bytes in segments from the acknowledged position on (kept current: recounted when the position moves). */
+  private unacked: number;
   private syncs = 0;
   private readonly reader: SegmentReader;
   private leaseChain: Promise<unknown> = Promise.resolve();
@@ -145,6 +147,7 @@ class DiskSpoolImpl implements DiskSpool {
     this.acked = state.position;
     this.records = state.info.records;
     this.bytes = state.info.bytes;
+    this.unacked = unackedBytes(state.segments, state.position);
     this.cursor = createCoalescer(() => this.persistCursor());
     this.writer = new SegmentWriter(dir, state.nextSeq, options.maxSegmentBytes ?? DEFAULT_SEGMENT_BYTES, {
       onSegmentCreated: (seq) => this.segments.push({ seq, size: 0 }),
@@ -161,27 +164,40 @@ class DiskSpoolImpl implements DiskSpool {
     if (this.advanceAcked()) await this.cursor.request();
   }
 
-  async append(batch: readonly Envelope[]): Promise<void> {
-    this.assertOpen();
-    if (batch.length === 0) return;
-    const encoded = encodeFrames(batch, this.cipher);
+  append(batch: readonly Envelope[]): Promise<void> {
+    try {
+      this.assertOpen();
+      if (batch.length === 0) return Promise.resolve();
+      const encoded = encodeFrames(batch, this.cipher);
+      const size = encoded.buffer.length;
+      // Fast path, one promise per append: room now and nobody waiting for room ahead of this batch.
+      if (this.usedBytes() + size <= this.maxBytes && this.gate.waiting === 0) return this.write(encoded, batch.length);
+      return this.appendWhenRoom(encoded, batch.length, Date.now());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Write a batch that fits; on ENOSPC with `whenFull: 'block'`, wait for room and try again. */
+  private write(encoded: EncodedBatch, count: number, started?: number): Promise<void> {
     const size = encoded.buffer.length;
-    const started = Date.now();
+    this.pendingBytes += size;
+    return this.writer.write(encoded).then(undefined, async (error: unknown) => {
+      this.pendingBytes -= size;
+      if (!isNoSpace(error) || this.whenFull === 'reject') throw error;
+      const since = started ?? Date.now();
+      if (!(await this.waitForRoom(since, NO_SPACE_RETRY_MS))) throw error;
+      return this.appendWhenRoom(encoded, count, since);
+    });
+  }
+
+  /** Slow path: reject at once (`whenFull: 'reject'`) or wait for room up to `blockTimeoutMs` (`'block'`). */
+  private async appendWhenRoom(encoded: EncodedBatch, count: number, started: number): Promise<void> {
+    const size = encoded.buffer.length;
     for (;;) {
       const used = this.usedBytes();
-      if (used + size <= this.maxBytes) {
-        this.pendingBytes += size;
-        try {
-          await this.writer.write(encoded);
-          return;
-        } catch (error) {
-          this.pendingBytes -= size;
-          if (!isNoSpace(error) || this.whenFull === 'reject') throw error;
-          if (!(await this.waitForRoom(started, NO_SPACE_RETRY_MS))) throw error;
-          continue;
-        }
-      }
-      const full = { count: batch.length, size, used };
+      if (used + size <= this.maxBytes) return this.write(encoded, count, started);
+      const full = { count, size, used };
       if (this.whenFull === 'reject' || size > this.maxBytes) throw spoolFullError(this.limits(), full);
       if (!(await this.waitForRoom(started))) throw spoolFullError(this.limits(), { ...full, waitedMs: Date.now() - started });
     }
@@ -280,6 +296,7 @@ class DiskSpoolImpl implements DiskSpool {
     const segment = this.segments.at(-1);
     if (segment?.seq !== seq) throw new Error(`spool invariant broken: segment ${seq} is not the last one`);
     this.pendingBytes -= bytes;
+    this.unacked += bytes;
     segment.size += bytes;
     this.records += records;
     this.bytes += bytes;
@@ -298,7 +315,7 @@ class DiskSpoolImpl implements DiskSpool {
   }
 
   private usedBytes(): number {
-    return this.pendingBytes + unackedBytes(this.segments, this.acked);
+    return this.pendingBytes + this.unacked;
   }
 
   private async leaseNow(max: number): Promise<Lease> {
@@ -326,6 +343,7 @@ class DiskSpoolImpl implements DiskSpool {
     const pos = skipAcknowledged(this.segments, from, this.writer.activeSeq);
     const moved = pos.seq !== this.acked.seq || pos.offset !== this.acked.offset;
     this.acked = pos;
+    if (moved) this.unacked = unackedBytes(this.segments, pos);
     return moved;
   }
 

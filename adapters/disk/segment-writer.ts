@@ -106,7 +106,8 @@ export class SegmentWriter {
     while (from < group.length) {
       let to = from;
       try {
-        const active = await this.roomFor((group[from] as Queued).batch.buffer.length);
+        const bytes = (group[from] as Queued).batch.buffer.length;
+        const active = this.fits(bytes) ?? (await this.rotate());
         to = this.chunkEnd(group, from, active.size);
         await this.writeChunk(active, group, from, to);
       } catch (error) {
@@ -118,10 +119,15 @@ export class SegmentWriter {
     }
   }
 
-  /** The active segment, rotated first when `bytes` would push a non-empty one past the limit. */
-  private async roomFor(bytes: number): Promise<Active> {
+  /** The active segment, unless there is none or `bytes` would push a non-empty one past the limit. */
+  private fits(bytes: number): Active | undefined {
     const current = this.active;
-    if (current !== undefined && (current.size === 0 || current.size + bytes <= this.maxSegmentBytes)) return current;
+    return current !== undefined && (current.size === 0 || current.size + bytes <= this.maxSegmentBytes) ? current : undefined;
+  }
+
+  /** Open the next segment and make it the active one. */
+  private async rotate(): Promise<Active> {
+    const current = this.active;
     // Taken before the attempt: a failed create may leave the file behind, and retrying its number would hit EEXIST forever.
     const seq = this.nextSeq;
     this.nextSeq += 1;
@@ -162,7 +168,7 @@ export class SegmentWriter {
       records += batch.records;
     }
     try {
-      await writeAll(active, buffers);
+      await writeAll(active, buffers, bytes);
     } catch (cause) {
       throw await this.undoWrite(active, start, cause);
     }
@@ -230,10 +236,12 @@ export class SegmentWriter {
   }
 }
 
-async function writeAll(active: Active, buffers: Buffer[]): Promise<void> {
+async function writeAll(active: Active, buffers: Buffer[], bytes: number): Promise<void> {
   let rest = buffers;
   while (rest.length > 0) {
     let { bytesWritten } = await diskIo.writeSegment(active.handle, rest, active.file);
+    if (bytesWritten === bytes) return;
+    bytes -= bytesWritten;
     if (bytesWritten <= 0) throw new Error('a write to the segment wrote nothing');
     let i = 0;
     while (i < rest.length && bytesWritten >= (rest[i] as Buffer).length) {
