@@ -38,33 +38,30 @@
  * - One process per directory, enforced by the `LOCK` file (one holding this
  *   process's pid is stale unless this process has the spool open).
  */
-import { unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { SpoolEvent } from '../../src/contracts/descriptor.js';
 import type { Lease, SpoolCipher } from '../../src/contracts/spool.js';
 import type { Envelope } from '../../src/envelope/types.js';
 import { ClosedError, ValidationError } from '../../src/errors/index.js';
 import { createCoalescer, type Coalescer } from './coalescer.js';
-import { writeCursor, type SpoolPosition } from './cursor.js';
-import { encodeFrames, type EncodedBatch } from './framing.js';
-import { ensurePrivateDir, errnoCode, ioError } from './fs-util.js';
+import type { SpoolPosition } from './cursor.js';
+import { encodeFrames } from './framing.js';
+import { ensurePrivateDir } from './fs-util.js';
 import { LeaseBook, type BookEntry } from './lease-book.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { recoverSpool, type RecoveredState, type SegmentInfo, type SpoolRecoveryInfo } from './recovery.js';
 import type { DamagedRange } from './quarantine.js';
-import { reportDamage, skipAcknowledged, unackedBytes } from './spool-position.js';
-import { ensureReserve, releaseReserve } from './reserve.js';
-import { RoomGate } from './room-gate.js';
+import { pruneSegments, reportDamage, skipAcknowledged, unackedBytes } from './spool-position.js';
+import { ensureReserve, writeCursorWithReserve } from './reserve.js';
+import { Admission } from './admission.js';
 import { SegmentReader } from './segment-reader.js';
-import { segmentName } from './segment.js';
-import { isNoSpace, SegmentWriter } from './segment-writer.js';
+import { SegmentWriter } from './segment-writer.js';
 import {
   DEFAULT_BLOCK_TIMEOUT_MS,
   DEFAULT_SEGMENT_BYTES,
   DEFAULT_SPOOL_MAX_BYTES,
   checkSpoolOptions,
-  spoolFullError,
   type DiskSpool,
   type DiskSpoolOptions,
   type DiskSpoolStats,
@@ -73,9 +70,6 @@ import {
 export type { DiskSpool, DiskSpoolOptions, DiskSpoolStats } from './spool-options.js';
 export type { SpoolRecoveryInfo, TruncatedTail } from './recovery.js';
 export { DEFAULT_BLOCK_TIMEOUT_MS, DEFAULT_SEGMENT_BYTES, DEFAULT_SPOOL_MAX_BYTES } from './spool-options.js';
-
-/** How often a blocked append retries a filesystem that said ENOSPC. */
-const NO_SPACE_RETRY_MS = 250;
 
 const EMPTY_LEASE: Lease = Object.freeze({ envelopes: Object.freeze([]) });
 
@@ -109,13 +103,11 @@ class DiskSpoolImpl implements DiskSpool {
   readonly dir: string;
   readonly recovery: SpoolRecoveryInfo;
   private readonly maxBytes: number;
-  private readonly whenFull: 'block' | 'reject';
-  private readonly blockTimeoutMs: number;
   private readonly cipher: SpoolCipher | undefined;
   private readonly logger: Logger;
-  private readonly gate = new RoomGate();
   private readonly segments: SegmentInfo[];
   private readonly writer: SegmentWriter;
+  private readonly admission: Admission;
   private readonly cursor: Coalescer;
   private readonly book = new LeaseBook();
   private readonly onEvent: ((event: SpoolEvent) => void) | undefined;
@@ -123,7 +115,6 @@ class DiskSpoolImpl implements DiskSpool {
   private acked: SpoolPosition;
   private records: number;
   private bytes: number;
-  private pendingBytes = 0;
   /** Bytes in segments from the acknowledged position on (kept current: recounted when the position moves). */
   private unacked: number;
   private syncs = 0;
@@ -136,8 +127,6 @@ class DiskSpoolImpl implements DiskSpool {
     this.id = options.id ?? `disk:${dir}`;
     this.recovery = state.info;
     this.maxBytes = options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
-    this.whenFull = options.whenFull ?? 'reject';
-    this.blockTimeoutMs = options.blockTimeoutMs ?? DEFAULT_BLOCK_TIMEOUT_MS;
     this.cipher = options.cipher;
     this.logger = options.logger ?? pino({ name: 'spillway', level: 'warn' }, pino.destination(2));
     this.onEvent = options.onEvent;
@@ -157,6 +146,16 @@ class DiskSpoolImpl implements DiskSpool {
         options.onSync?.();
       },
     });
+    this.admission = new Admission({
+      id: this.id,
+      dir,
+      maxBytes: this.maxBytes,
+      whenFull: options.whenFull ?? 'reject',
+      blockTimeoutMs: options.blockTimeoutMs ?? DEFAULT_BLOCK_TIMEOUT_MS,
+      writer: this.writer,
+      unacked: () => this.unacked,
+      assertOpen: () => this.assertOpen(),
+    });
   }
 
   /** On open: move the cursor past fully acknowledged segments and delete them. */
@@ -169,51 +168,10 @@ class DiskSpoolImpl implements DiskSpool {
       this.assertOpen();
       if (batch.length === 0) return Promise.resolve();
       const encoded = encodeFrames(batch, this.cipher);
-      const size = encoded.buffer.length;
-      // Fast path, one promise per append: room now and nobody waiting for room ahead of this batch.
-      if (this.usedBytes() + size <= this.maxBytes && this.gate.waiting === 0) return this.write(encoded, batch.length);
-      return this.appendWhenRoom(encoded, batch.length, Date.now());
+      return this.admission.append(encoded, batch.length);
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** Write a batch that fits; on ENOSPC with `whenFull: 'block'`, wait for room and try again. */
-  private write(encoded: EncodedBatch, count: number, started?: number): Promise<void> {
-    const size = encoded.buffer.length;
-    this.pendingBytes += size;
-    return this.writer.write(encoded).then(undefined, async (error: unknown) => {
-      this.pendingBytes -= size;
-      if (!isNoSpace(error) || this.whenFull === 'reject') throw error;
-      const since = started ?? Date.now();
-      if (!(await this.waitForRoom(since, NO_SPACE_RETRY_MS))) throw error;
-      return this.appendWhenRoom(encoded, count, since);
-    });
-  }
-
-  /** Slow path: reject at once (`whenFull: 'reject'`) or wait for room up to `blockTimeoutMs` (`'block'`). */
-  private async appendWhenRoom(encoded: EncodedBatch, count: number, started: number): Promise<void> {
-    const size = encoded.buffer.length;
-    for (;;) {
-      const used = this.usedBytes();
-      if (used + size <= this.maxBytes) return this.write(encoded, count, started);
-      const full = { count, size, used };
-      if (this.whenFull === 'reject' || size > this.maxBytes) throw spoolFullError(this.limits(), full);
-      if (!(await this.waitForRoom(started))) throw spoolFullError(this.limits(), { ...full, waitedMs: Date.now() - started });
-    }
-  }
-
-  private limits(): { id: string; dir: string; maxBytes: number } {
-    return { id: this.id, dir: this.dir, maxBytes: this.maxBytes };
-  }
-
-  /** Wait for room until `blockTimeoutMs` after `started` (at most `pollMs`); false once that time is up. */
-  private async waitForRoom(started: number, pollMs = Number.POSITIVE_INFINITY): Promise<boolean> {
-    const left = started + this.blockTimeoutMs - Date.now();
-    if (left <= 0) return false;
-    await this.gate.wait(Math.min(left, pollMs));
-    this.assertOpen();
-    return true;
   }
 
   lease(max: number): Promise<Lease> {
@@ -237,7 +195,7 @@ class DiskSpoolImpl implements DiskSpool {
       this.records -= 1;
       this.bytes -= entry.bytes;
     }
-    this.gate.wake();
+    this.admission.gate.wake();
     if (this.advanceAcked()) await this.cursor.request();
   }
 
@@ -267,7 +225,7 @@ class DiskSpoolImpl implements DiskSpool {
   }
 
   private async shutdown(): Promise<void> {
-    this.gate.close(new ClosedError(`spool ${this.id} closed while an append waited for room; the batch was not stored`));
+    this.admission.gate.close(new ClosedError(`spool ${this.id} closed while an append waited for room; the batch was not stored`));
     try {
       await this.writer.close();
       await this.leaseChain;
@@ -295,7 +253,7 @@ class DiskSpoolImpl implements DiskSpool {
   private onDurable(seq: number, bytes: number, records: number): void {
     const segment = this.segments.at(-1);
     if (segment?.seq !== seq) throw new Error(`spool invariant broken: segment ${seq} is not the last one`);
-    this.pendingBytes -= bytes;
+    this.admission.pendingBytes -= bytes;
     this.unacked += bytes;
     segment.size += bytes;
     this.records += records;
@@ -315,7 +273,7 @@ class DiskSpoolImpl implements DiskSpool {
   }
 
   private usedBytes(): number {
-    return this.pendingBytes + this.unacked;
+    return this.admission.pendingBytes + this.unacked;
   }
 
   private async leaseNow(max: number): Promise<Lease> {
@@ -347,26 +305,11 @@ class DiskSpoolImpl implements DiskSpool {
     return moved;
   }
 
-  /** Write the cursor, then delete the segments it has moved past. */
+  /** Write the cursor (spending the reserve on a full disk), then delete the segments it has moved past. */
   private async persistCursor(): Promise<void> {
     const pos = this.acked;
-    let released = false;
-    try {
-      await writeCursor(this.dir, pos);
-    } catch (error) {
-      // A full disk must not stop acks, the only thing that frees it: spend the reserve on this cursor write.
-      if (!isNoSpace(error) || !(await releaseReserve(this.dir))) throw error;
-      released = true;
-      await writeCursor(this.dir, pos);
-    }
-    while (this.segments[0] !== undefined && this.segments[0].seq < pos.seq) {
-      const segment = this.segments.shift() as SegmentInfo;
-      await this.reader.forget(segment.seq);
-      const file = join(this.dir, segmentName(segment.seq));
-      await unlink(file).catch((cause: unknown) => {
-        if (errnoCode(cause) !== 'ENOENT') throw ioError('delete the acknowledged spool segment', file, cause);
-      });
-    }
+    const released = await writeCursorWithReserve(this.dir, pos);
+    await pruneSegments(this.dir, this.segments, pos.seq, (seq) => this.reader.forget(seq));
     if (released) await ensureReserve(this.dir);
   }
 }

@@ -8,7 +8,9 @@
  */
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeCursor, type SpoolPosition } from './cursor.js';
 import { FILE_MODE, errnoCode } from './fs-util.js';
+import { isNoSpace } from './segment-writer.js';
 
 /** File name of the reserve inside the spool directory. */
 export const RESERVE_FILE = 'RESERVE';
@@ -43,5 +45,21 @@ export async function releaseReserve(dir: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Write the cursor; when the disk is full, delete the reserve and try once
+ * more. True when the reserve was spent (make it again once segments are gone).
+ */
+export async function writeCursorWithReserve(dir: string, pos: SpoolPosition): Promise<boolean> {
+  try {
+    await writeCursor(dir, pos);
+    return false;
+  } catch (error) {
+    // A full disk must not stop acks, the only thing that frees it.
+    if (!isNoSpace(error) || !(await releaseReserve(dir))) throw error;
+    await writeCursor(dir, pos);
+    return true;
   }
 }

@@ -3,11 +3,15 @@
  * cursor may move, how many bytes are not yet drained, and how damage is
  * reported.
  */
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { SpoolEvent } from '../../src/contracts/descriptor.js';
 import type { SpoolPosition } from './cursor.js';
 import { skipDamage, type DamagedRange } from './quarantine.js';
+import { errnoCode, ioError } from './fs-util.js';
 import type { SegmentInfo } from './recovery.js';
+import { segmentName } from './segment.js';
 
 /**
  * Move `from` over damaged ranges and over the ends of sealed segments it has
@@ -54,5 +58,17 @@ export function reportDamage(sink: DamageSink, file: string, range: DamagedRange
     sink.onEvent?.({ type: 'quarantined', spool: sink.spool, file, offset: range.offset, bytes, reason: range.reason });
   } catch {
     // a listener's failure is not the spool's
+  }
+}
+
+/** Delete the segments before `seq` (the cursor has durably moved past them), first telling the reader to let go of each. */
+export async function pruneSegments(dir: string, segments: SegmentInfo[], seq: number, forget: (seq: number) => Promise<void>): Promise<void> {
+  while (segments[0] !== undefined && segments[0].seq < seq) {
+    const segment = segments.shift() as SegmentInfo;
+    await forget(segment.seq);
+    const file = join(dir, segmentName(segment.seq));
+    await unlink(file).catch((cause: unknown) => {
+      if (errnoCode(cause) !== 'ENOENT') throw ioError('delete the acknowledged spool segment', file, cause);
+    });
   }
 }
