@@ -118,7 +118,7 @@ async function crashLane(lane: number, rounds: number): Promise<{ consumed: numb
   try {
     for (let i = 0; i < rounds; i += 1) {
       const round = lane * 10_000 + i;
-      const out = await runChildRound(dir, round, 20 + Math.floor(Math.random() * 200), Math.floor(Math.random() * 20));
+      const out = await runChildRound(dir, round, 20 + Math.floor(Math.random() * 100), Math.floor(Math.random() * 20));
       out.stored.forEach((id) => stored.add(id));
       out.leased.forEach((id) => leased.add(id));
       out.consumed.forEach((id) => consumed.add(id));
