@@ -145,7 +145,7 @@ class DiskSpoolImpl implements DiskSpool {
         this.syncs += 1;
         options.onSync?.();
       },
-    });
+    }, this.id);
     this.admission = new Admission({
       id: this.id,
       dir,

@@ -64,6 +64,8 @@ export class SegmentWriter {
     private nextSeq: number,
     private readonly maxSegmentBytes: number,
     private readonly hooks: SegmentWriterHooks,
+    /** The spool's id, for errors. */
+    private readonly spoolId?: string,
   ) {}
 
   /** The segment being appended to, if one is open. */
@@ -231,7 +233,7 @@ export class SegmentWriter {
       `${prefix === undefined ? '' : `${prefix}: `}the filesystem holding spool ${this.dir} is full (${code}); the batch was not stored and ` +
         `nothing already stored was touched. Free space on it (df ${this.dir}) or point spool.dir at a larger disk; ` +
         `appends succeed again as soon as there is room, without a restart`,
-      { cause, reason: 'disk-full' },
+      { cause, reason: 'disk-full', ...(this.spoolId === undefined ? {} : { spool: this.spoolId }) },
     );
   }
 }

@@ -93,7 +93,7 @@ describe('disk spool: ENOSPC from the filesystem', () => {
     full = true;
     const error = await spool.append(makeEnvelopes(5, 3, 'ns')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SpoolFullError);
-    expect(error).toMatchObject({ reason: 'disk-full' });
+    expect(error).toMatchObject({ reason: 'disk-full', spool: `disk:${dir}` });
     expect((error as Error).message).toMatch(new RegExp(`filesystem holding spool ${dir} is full \\(ENOSPC\\).*nothing already stored was touched.*without a restart`));
     expect(await segmentSizes(dir)).toEqual(sizes);
     expect((await spool.stats()).records).toBe(5);
