@@ -13,17 +13,24 @@
  *   atomically (tmp + fsync + rename + directory fsync) before `ack` resolves.
  * - The read position moves only over records that reach the lease book: a
  *   lease that fails hands out nothing and leaves the position where it was.
- * - A crash can leave behind, in the last segment only, appends that never
- *   resolved: torn, or never fdatasync'd and written back out of order before
- *   a power loss (a hole followed by data). Every resolved append was
- *   fdatasync'd and appends to the last segment are sequential, so nothing
- *   from its first bad frame on was acknowledged: on open that tail is copied
- *   to `<segment>.torn-<offset>` (0600; skipped if all zeros), then cut off,
- *   and reported in `recovery.truncated`. A bad frame in any other segment,
- *   or a checksummed frame that is not an envelope, throws SpoolCorruptError.
+ * - A crash can leave behind, in the last segment only, an append that never
+ *   resolved: a torn tail, i.e. an incomplete final frame (or zeros) with no
+ *   valid frame after it. On open it is copied to `<segment>.torn-<offset>`
+ *   (0600; skipped if all zeros), cut off, and reported in
+ *   `recovery.truncated`. Bad bytes anywhere else (a bad CRC, an impossible
+ *   length, a frame that does not decode, anything followed by a valid
+ *   frame) are damage, never a torn tail: copied to `quarantine/`, reported
+ *   by an event and a log line naming file and offset, and skipped; reading
+ *   goes on at the next valid frame. Damage never stops the spool from
+ *   opening; only a spool it cannot read at all (permissions, records sealed
+ *   under another key) does.
  *   A crash can also leave records acknowledged out of order (handed out
  *   again after restart: delivery is at least once) and segments the cursor
  *   has moved past (deleted on open).
+ * - Full is explicit: an append that does not fit under `maxBytes`, or meets
+ *   ENOSPC, is rejected with SpoolFullError (`whenFull: 'reject'`) or waits
+ *   for room up to `blockTimeoutMs` (`'block'`). Nothing is dropped or
+ *   evicted, and a failed write is cut back off, so nothing stored is touched.
  * - Readers acknowledge, then the spool deletes: a segment file is removed
  *   only after the cursor durably moved past its end, and never while it is
  *   the one being appended to. Nothing else deletes spool files; `.torn-`
@@ -31,26 +38,30 @@
  * - One process per directory, enforced by the `LOCK` file (one holding this
  *   process's pid is stale unless this process has the spool open).
  */
-import { unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { Lease } from '../../src/contracts/spool.js';
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { SpoolEvent } from '../../src/contracts/descriptor.js';
+import type { Lease, SpoolCipher } from '../../src/contracts/spool.js';
 import type { Envelope } from '../../src/envelope/types.js';
 import { ClosedError, ValidationError } from '../../src/errors/index.js';
 import { createCoalescer, type Coalescer } from './coalescer.js';
-import { writeCursor, type SpoolPosition } from './cursor.js';
-import { encodeFrames, type EncodedBatch } from './framing.js';
-import { ensurePrivateDir, errnoCode, ioError } from './fs-util.js';
+import type { SpoolPosition } from './cursor.js';
+import { encodeFrames } from './framing.js';
+import { ensurePrivateDir } from './fs-util.js';
 import { LeaseBook, type BookEntry } from './lease-book.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { recoverSpool, type RecoveredState, type SegmentInfo, type SpoolRecoveryInfo } from './recovery.js';
+import type { DamagedRange } from './quarantine.js';
+import { pruneSegments, reportDamage, skipAcknowledged, unackedBytes } from './spool-position.js';
+import { ensureReserve, writeCursorWithReserve } from './reserve.js';
+import { Admission } from './admission.js';
 import { SegmentReader } from './segment-reader.js';
-import { segmentName } from './segment.js';
 import { SegmentWriter } from './segment-writer.js';
 import {
+  DEFAULT_BLOCK_TIMEOUT_MS,
   DEFAULT_SEGMENT_BYTES,
   DEFAULT_SPOOL_MAX_BYTES,
   checkSpoolOptions,
-  spoolFullError,
   type DiskSpool,
   type DiskSpoolOptions,
   type DiskSpoolStats,
@@ -58,7 +69,7 @@ import {
 
 export type { DiskSpool, DiskSpoolOptions, DiskSpoolStats } from './spool-options.js';
 export type { SpoolRecoveryInfo, TruncatedTail } from './recovery.js';
-export { DEFAULT_SEGMENT_BYTES, DEFAULT_SPOOL_MAX_BYTES } from './spool-options.js';
+export { DEFAULT_BLOCK_TIMEOUT_MS, DEFAULT_SEGMENT_BYTES, DEFAULT_SPOOL_MAX_BYTES } from './spool-options.js';
 
 const EMPTY_LEASE: Lease = Object.freeze({ envelopes: Object.freeze([]) });
 
@@ -73,10 +84,13 @@ export async function createDiskSpool(options: DiskSpoolOptions): Promise<DiskSp
   await ensurePrivateDir(dir, 'spool.dir');
   const lock = await acquireDirLock(dir, 'LOCK', 'spool.dir');
   try {
-    const state = await recoverSpool(dir);
+    const id = options.id ?? `disk:${dir}`;
+    const state = await recoverSpool(dir, { spool: id, ...(options.cipher === undefined ? {} : { cipher: options.cipher }) });
     const spool = new DiskSpoolImpl(dir, options, lock, state);
+    await ensureReserve(dir);
     await spool.settleRecovered();
-    if (state.info.records > 0 || state.info.bytesDropped > 0) options.onRecovered?.(state.info);
+    for (const range of state.info.damaged) spool.reportDamage(range.file, range);
+    if (state.info.records > 0 || state.info.bytesDropped > 0 || state.info.damaged.length > 0) options.onRecovered?.(state.info);
     return spool;
   } catch (error) {
     await lock.release();
@@ -89,15 +103,20 @@ class DiskSpoolImpl implements DiskSpool {
   readonly dir: string;
   readonly recovery: SpoolRecoveryInfo;
   private readonly maxBytes: number;
+  private readonly cipher: SpoolCipher | undefined;
+  private readonly logger: Logger;
   private readonly segments: SegmentInfo[];
   private readonly writer: SegmentWriter;
+  private readonly admission: Admission;
   private readonly cursor: Coalescer;
   private readonly book = new LeaseBook();
+  private readonly onEvent: ((event: SpoolEvent) => void) | undefined;
   private readonly leases = new WeakMap<Lease, BookEntry[]>();
   private acked: SpoolPosition;
   private records: number;
   private bytes: number;
-  private pendingBytes = 0;
+  /** Bytes in segments from the acknowledged position on (kept current: recounted when the position moves). */
+  private unacked: number;
   private syncs = 0;
   private readonly reader: SegmentReader;
   private leaseChain: Promise<unknown> = Promise.resolve();
@@ -108,19 +127,34 @@ class DiskSpoolImpl implements DiskSpool {
     this.id = options.id ?? `disk:${dir}`;
     this.recovery = state.info;
     this.maxBytes = options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
+    this.cipher = options.cipher;
+    this.logger = options.logger ?? pino({ name: 'spillway', level: 'warn' }, pino.destination(2));
+    this.onEvent = options.onEvent;
     this.segments = state.segments;
-    this.reader = new SegmentReader(dir, state.segments, state.position);
+    const readerOptions = { dir, onDamage: (file: string, range: DamagedRange) => this.onReadDamage(file, range) };
+    this.reader = new SegmentReader(this.cipher === undefined ? readerOptions : { ...readerOptions, cipher: this.cipher }, state.segments, state.position);
     this.acked = state.position;
     this.records = state.info.records;
     this.bytes = state.info.bytes;
+    this.unacked = unackedBytes(state.segments, state.position);
     this.cursor = createCoalescer(() => this.persistCursor());
     this.writer = new SegmentWriter(dir, state.nextSeq, options.maxSegmentBytes ?? DEFAULT_SEGMENT_BYTES, {
       onSegmentCreated: (seq) => this.segments.push({ seq, size: 0 }),
-      onDurable: (seq, batches) => this.onDurable(seq, batches),
+      onDurable: (seq, bytes, records) => this.onDurable(seq, bytes, records),
       onSync: () => {
         this.syncs += 1;
         options.onSync?.();
       },
+    }, this.id);
+    this.admission = new Admission({
+      id: this.id,
+      dir,
+      maxBytes: this.maxBytes,
+      whenFull: options.whenFull ?? 'reject',
+      blockTimeoutMs: options.blockTimeoutMs ?? DEFAULT_BLOCK_TIMEOUT_MS,
+      writer: this.writer,
+      unacked: () => this.unacked,
+      assertOpen: () => this.assertOpen(),
     });
   }
 
@@ -129,19 +163,14 @@ class DiskSpoolImpl implements DiskSpool {
     if (this.advanceAcked()) await this.cursor.request();
   }
 
-  async append(batch: readonly Envelope[]): Promise<void> {
-    this.assertOpen();
-    if (batch.length === 0) return;
-    const encoded = encodeFrames(batch);
-    const size = encoded.buffer.length;
-    const used = this.usedBytes();
-    if (used + size > this.maxBytes) throw spoolFullError(this.dir, this.maxBytes, { count: batch.length, size, used });
-    this.pendingBytes += size;
+  append(batch: readonly Envelope[]): Promise<void> {
     try {
-      await this.writer.write(encoded);
+      this.assertOpen();
+      if (batch.length === 0) return Promise.resolve();
+      const encoded = encodeFrames(batch, this.cipher);
+      return this.admission.append(encoded, batch.length);
     } catch (error) {
-      this.pendingBytes -= size;
-      throw error;
+      return Promise.reject(error);
     }
   }
 
@@ -166,6 +195,7 @@ class DiskSpoolImpl implements DiskSpool {
       this.records -= 1;
       this.bytes -= entry.bytes;
     }
+    this.admission.gate.wake();
     if (this.advanceAcked()) await this.cursor.request();
   }
 
@@ -195,6 +225,7 @@ class DiskSpoolImpl implements DiskSpool {
   }
 
   private async shutdown(): Promise<void> {
+    this.admission.gate.close(new ClosedError(`spool ${this.id} closed while an append waited for room; the batch was not stored`));
     try {
       await this.writer.close();
       await this.leaseChain;
@@ -219,25 +250,30 @@ class DiskSpoolImpl implements DiskSpool {
     return entries;
   }
 
-  private onDurable(seq: number, batches: readonly EncodedBatch[]): void {
+  private onDurable(seq: number, bytes: number, records: number): void {
     const segment = this.segments.at(-1);
     if (segment?.seq !== seq) throw new Error(`spool invariant broken: segment ${seq} is not the last one`);
-    for (const batch of batches) {
-      const size = batch.buffer.length;
-      this.pendingBytes -= size;
-      segment.size += size;
-      this.records += batch.frameLengths.length;
-      this.bytes += size;
-    }
+    this.admission.pendingBytes -= bytes;
+    this.unacked += bytes;
+    segment.size += bytes;
+    this.records += records;
+    this.bytes += bytes;
+  }
+
+  /** Report one quarantined range: an event and a log line naming file and offset. */
+  reportDamage(file: string, range: DamagedRange): void {
+    reportDamage({ spool: this.id, logger: this.logger, onEvent: this.onEvent }, file, range);
+  }
+
+  private onReadDamage(file: string, range: DamagedRange): void {
+    // The range held at least one record that was counted when it was appended.
+    this.records = Math.max(0, this.records - 1);
+    this.bytes = Math.max(0, this.bytes - (range.end - range.offset));
+    this.reportDamage(file, range);
   }
 
   private usedBytes(): number {
-    let used = this.pendingBytes;
-    for (const segment of this.segments) {
-      if (segment.seq > this.acked.seq) used += segment.size;
-      else if (segment.seq === this.acked.seq) used += segment.size - this.acked.offset;
-    }
-    return used;
+    return this.admission.pendingBytes + this.unacked;
   }
 
   private async leaseNow(max: number): Promise<Lease> {
@@ -258,35 +294,23 @@ class DiskSpoolImpl implements DiskSpool {
     return lease;
   }
 
-  /** Pop the acknowledged prefix and skip sealed segments it covers; true if the position moved. */
+  /** Pop the acknowledged prefix and skip sealed segments and damage it covers; true if the position moved. */
   private advanceAcked(): boolean {
     const last = this.book.popAckedPrefix();
-    let pos: SpoolPosition = last === undefined ? this.acked : { seq: last.seq, offset: last.end };
-    for (;;) {
-      const index = this.segments.findIndex((s) => s.seq >= pos.seq);
-      const segment = this.segments[index];
-      if (segment === undefined || segment.seq === this.writer.activeSeq) break;
-      if (segment.seq > pos.seq) pos = { seq: segment.seq, offset: 0 };
-      if (pos.offset < segment.size) break;
-      pos = { seq: this.segments[index + 1]?.seq ?? segment.seq + 1, offset: 0 };
-    }
+    const from: SpoolPosition = last === undefined ? this.acked : { seq: last.seq, offset: last.end };
+    const pos = skipAcknowledged(this.segments, from, this.writer.activeSeq);
     const moved = pos.seq !== this.acked.seq || pos.offset !== this.acked.offset;
     this.acked = pos;
+    if (moved) this.unacked = unackedBytes(this.segments, pos);
     return moved;
   }
 
-  /** Write the cursor, then delete the segments it has moved past. */
+  /** Write the cursor (spending the reserve on a full disk), then delete the segments it has moved past. */
   private async persistCursor(): Promise<void> {
     const pos = this.acked;
-    await writeCursor(this.dir, pos);
-    while (this.segments[0] !== undefined && this.segments[0].seq < pos.seq) {
-      const segment = this.segments.shift() as SegmentInfo;
-      await this.reader.forget(segment.seq);
-      const file = join(this.dir, segmentName(segment.seq));
-      await unlink(file).catch((cause: unknown) => {
-        if (errnoCode(cause) !== 'ENOENT') throw ioError('delete the acknowledged spool segment', file, cause);
-      });
-    }
+    const released = await writeCursorWithReserve(this.dir, pos);
+    await pruneSegments(this.dir, this.segments, pos.seq, (seq) => this.reader.forget(seq));
+    if (released) await ensureReserve(this.dir);
   }
 }
 

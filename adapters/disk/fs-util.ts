@@ -5,6 +5,7 @@
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, open, rename, stat } from 'node:fs/promises';
 import { ConfigError, SpoolCorruptError } from '../../src/errors/index.js';
+import { diskIo } from './io-seam.js';
 
 /** Mode of every file the disk adapters create: owner read/write only. */
 export const FILE_MODE = 0o600;
@@ -58,12 +59,7 @@ export async function ensurePrivateDir(dir: string, field: string): Promise<void
 
 /** fsync a directory, so entries created, renamed or removed in it are durable. */
 export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await diskIo.syncDir(dir);
 }
 
 /**
@@ -76,7 +72,7 @@ export async function writeFileAtomic(dir: string, path: string, data: string | 
   const handle = await open(tmp, 'w', FILE_MODE);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    await diskIo.syncFile(handle, tmp);
   } finally {
     await handle.close();
   }

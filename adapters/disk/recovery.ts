@@ -1,13 +1,15 @@
 /**
  * Opening a spool directory: read the cursor, remove segments it has moved
- * past, and scan the rest (cutting the unacknowledged tail off the last
- * segment, after keeping a copy of it beside the segment).
+ * past, and scan the rest (cutting a torn tail off the last segment after
+ * keeping a copy of it beside the segment; copying damaged ranges to the
+ * quarantine directory so reading can skip them).
  */
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCursor, type SpoolPosition } from './cursor.js';
 import { errnoCode, fsyncDir, ioError } from './fs-util.js';
-import { listSegments, scanSegment, segmentName } from './segment.js';
+import type { DamagedRange } from './quarantine.js';
+import { listSegments, scanSegment, segmentName, type ScanKeys } from './segment.js';
 
 /** An unacknowledged tail (from the first bad frame on) cut off the last segment on open. */
 export interface TruncatedTail {
@@ -35,12 +37,16 @@ export interface SpoolRecoveryInfo {
   /** Bytes cut off the end of the last segment (appends that never resolved); see `truncated`. */
   readonly bytesDropped: number;
   readonly truncated: readonly TruncatedTail[];
+  /** Damaged ranges found and quarantined (reading skips them); `file` is the segment. */
+  readonly damaged: ReadonlyArray<DamagedRange & { readonly file: string }>;
 }
 
 /** The durable size of one segment. */
 export interface SegmentInfo {
   readonly seq: number;
   size: number;
+  /** Ranges of bad bytes found in it (at open or while reading), skipped by readers and the cursor. */
+  damaged?: DamagedRange[];
 }
 
 /** Everything the spool needs to resume. */
@@ -53,7 +59,7 @@ export interface RecoveredState {
 }
 
 /** Recover the spool in `dir` (which the caller has locked). */
-export async function recoverSpool(dir: string): Promise<RecoveredState> {
+export async function recoverSpool(dir: string, keys: ScanKeys): Promise<RecoveredState> {
   const cursor = await readCursor(dir);
   const all = await listSegments(dir);
   await removeSegments(
@@ -63,12 +69,14 @@ export async function recoverSpool(dir: string): Promise<RecoveredState> {
   const live = all.filter((seq) => seq >= cursor.seq);
   const segments: SegmentInfo[] = [];
   const truncated: TruncatedTail[] = [];
+  const damaged: Array<DamagedRange & { file: string }> = [];
   let records = 0;
   let bytes = 0;
   for (const [i, seq] of live.entries()) {
     const file = join(dir, segmentName(seq));
-    const scan = await scanSegment(file, seq === cursor.seq ? cursor.offset : 0, i === live.length - 1);
-    segments.push({ seq, size: scan.size });
+    const scan = await scanSegment(dir, file, seq === cursor.seq ? cursor.offset : 0, i === live.length - 1, keys);
+    segments.push({ seq, size: scan.size, ...(scan.damaged.length > 0 ? { damaged: scan.damaged } : {}) });
+    for (const range of scan.damaged) damaged.push({ ...range, file });
     records += scan.records;
     bytes += scan.bytes;
     if (scan.dropped > 0) truncated.push({ file, offset: scan.size, bytesDropped: scan.dropped, ...(scan.keptAs === undefined ? {} : { keptAs: scan.keptAs }) });
@@ -77,7 +85,7 @@ export async function recoverSpool(dir: string): Promise<RecoveredState> {
   const position = first === undefined || first.seq === cursor.seq ? cursor : { seq: first.seq, offset: 0 };
   const nextSeq = Math.max(cursor.seq, all.at(-1) ?? 0) + 1;
   const bytesDropped = truncated.reduce((sum, t) => sum + t.bytesDropped, 0);
-  return { segments, position, nextSeq, info: { dir, records, bytes, segments: segments.length, bytesDropped, truncated } };
+  return { segments, position, nextSeq, info: { dir, records, bytes, segments: segments.length, bytesDropped, truncated, damaged } };
 }
 
 /** Segments the cursor has moved past: a crash came between the cursor write and their deletion. */

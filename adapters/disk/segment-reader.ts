@@ -1,19 +1,31 @@
 /**
  * Reads never-leased records back out of the segments, in append order,
  * from a read position that only moves forward (a read that fails puts it
- * back where that read began).
+ * back where that read began). Damage met while reading (a frame that fails
+ * its CRC, does not decode, or fails decryption) is quarantined and skipped,
+ * exactly as on open: one bad record never stops the records after it.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SpoolCipher } from '../../src/contracts/spool.js';
+import { isSealed } from '../../src/crypto/spool-cipher.js';
 import { decodeEnvelope } from '../../src/envelope/codec.js';
 import type { Envelope } from '../../src/envelope/types.js';
-import { SpoolCorruptError } from '../../src/errors/index.js';
 import type { SpoolPosition } from './cursor.js';
 import { ioError } from './fs-util.js';
 import { diskIo } from './io-seam.js';
 import type { BookEntry } from './lease-book.js';
+import { nextDamage, quarantineBytes, skipDamage, type DamagedRange } from './quarantine.js';
 import type { SegmentInfo } from './recovery.js';
-import { corruptMessage, readFrames, segmentName } from './segment.js';
+import { measureDamage, readFrames, segmentName } from './segment.js';
+
+/** What the reader needs besides the segment table. */
+export interface SegmentReaderOptions {
+  readonly dir: string;
+  readonly cipher?: SpoolCipher;
+  /** Called once per damaged range found while reading, after it was quarantined and recorded on its segment. */
+  readonly onDamage: (file: string, range: DamagedRange) => void;
+}
 
 /** Sequential reader over the spool's live segments (see the module comment). */
 export class SegmentReader {
@@ -24,7 +36,7 @@ export class SegmentReader {
    * @param position where the first never-leased record starts
    */
   constructor(
-    private readonly dir: string,
+    private readonly options: SegmentReaderOptions,
     private readonly segments: readonly SegmentInfo[],
     private position: SpoolPosition,
   ) {}
@@ -66,6 +78,8 @@ export class SegmentReader {
       const segment = this.segments[index];
       if (segment === undefined) break;
       if (segment.seq !== this.position.seq) this.position = { seq: segment.seq, offset: 0 };
+      const offset = skipDamage(segment.damaged, this.position.offset);
+      if (offset !== this.position.offset) this.position = { seq: segment.seq, offset };
       if (this.position.offset >= segment.size) {
         const next = this.segments[index + 1];
         if (next === undefined) break;
@@ -78,16 +92,45 @@ export class SegmentReader {
   }
 
   private async readSegment(segment: SegmentInfo, max: number): Promise<BookEntry[]> {
-    const file = join(this.dir, segmentName(segment.seq));
+    const file = join(this.options.dir, segmentName(segment.seq));
     const handle = await this.handleFor(segment.seq, file);
-    const frames = await readFrames(handle, file, this.position.offset, segment.size, max);
-    const entries = frames.map((frame): BookEntry => {
-      const envelope = decodeFrame(frame.payload, file, frame.offset);
-      return { seq: segment.seq, offset: frame.offset, end: frame.end, bytes: frame.end - frame.offset, envelope, state: 'leased' };
-    });
-    const last = entries.at(-1);
-    if (last !== undefined) this.position = { seq: segment.seq, offset: last.end };
+    const from = this.position.offset;
+    const to = nextDamage(segment.damaged, from, segment.size);
+    const { frames, damageAt } = await readFrames(handle, file, from, to, max);
+    const entries: BookEntry[] = [];
+    for (const frame of frames) {
+      const envelope = this.decode(frame.payload);
+      if (envelope === undefined) {
+        await this.quarantine(segment, handle, file, frame.offset, frame.end, 'the record does not decode');
+        break;
+      }
+      entries.push({ seq: segment.seq, offset: frame.offset, end: frame.end, bytes: frame.end - frame.offset, envelope, state: 'leased' });
+      this.position = { seq: segment.seq, offset: frame.end };
+    }
+    if (entries.length === frames.length && damageAt !== undefined) {
+      const { end, reason } = await measureDamage(handle, file, damageAt, to);
+      await this.quarantine(segment, handle, file, damageAt, end, reason);
+    }
     return entries;
+  }
+
+  /** The envelope in a frame's payload, or undefined when it does not decode or decrypt (damage). */
+  private decode(payload: Buffer): Envelope | undefined {
+    try {
+      if (!isSealed(payload)) return decodeEnvelope(payload);
+      if (this.options.cipher === undefined) return undefined;
+      return decodeEnvelope(this.options.cipher.open(payload, 'a spool record'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async quarantine(segment: SegmentInfo, handle: FileHandle, file: string, offset: number, end: number, reason: string): Promise<void> {
+    const { bytes } = await measureDamage(handle, file, offset, end);
+    const range: DamagedRange = { offset, end, reason, quarantinedAs: await quarantineBytes(this.options.dir, file, offset, bytes) };
+    (segment.damaged ??= []).push(range);
+    this.position = { seq: segment.seq, offset: end };
+    this.options.onDamage(file, range);
   }
 
   private async handleFor(seq: number, file: string): Promise<FileHandle> {
@@ -99,14 +142,5 @@ export class SegmentReader {
       throw ioError('open the spool segment', file, cause);
     }
     return this.reader.handle;
-  }
-}
-
-function decodeFrame(payload: Buffer, file: string, offset: number): Envelope {
-  try {
-    return decodeEnvelope(payload);
-  } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new SpoolCorruptError(corruptMessage(file, offset, `the record does not decode (${reason})`), { cause });
   }
 }

@@ -1,13 +1,16 @@
 /**
- * Segment files: naming, listing, the recovery scan on open, and reading
- * frames back for a lease.
+ * Segment files: naming, listing, the recovery scan on open (torn tails cut,
+ * damage quarantined), and reading frames back for a lease.
  */
 import { open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { SpoolCorruptError } from '../../src/errors/index.js';
-import { FRAME_HEADER_BYTES, checkFrame, isUnacknowledgedTail } from './framing.js';
+import type { SpoolCipher } from '../../src/contracts/spool.js';
+import { isSealed, sealedKeyId } from '../../src/crypto/spool-cipher.js';
+import { SpoolCorruptError, SpoolKeyMismatchError } from '../../src/errors/spool.js';
+import { FRAME_HEADER_BYTES, checkFrame, findNextFrame, isTornTail } from './framing.js';
 import { ioError, writeFileAtomic } from './fs-util.js';
 import { diskIo } from './io-seam.js';
+import { quarantineBytes, type DamagedRange } from './quarantine.js';
 
 const SEGMENT_RE = /^(\d{20})\.seg$/;
 const READ_CHUNK_BYTES = 256 * 1024;
@@ -39,31 +42,40 @@ export interface SegmentScan {
   records: number;
   /** Bytes of those records, framing included. */
   bytes: number;
-  /** File size after any unacknowledged tail was cut off. */
+  /** File size after any torn tail was cut off. */
   size: number;
-  /** Bytes of unacknowledged tail cut off (only ever in the last segment). */
+  /** Bytes of torn tail cut off (only ever in the last segment). */
   dropped: number;
   /** Where the cut bytes were kept, unless they were all zeros. */
   keptAs?: string;
+  /** Damaged ranges, each copied to the quarantine directory; reading skips them. */
+  damaged: DamagedRange[];
 }
 
-/** Message for a segment that cannot be read back. */
+/** Message for damage found in a segment. */
 export function corruptMessage(file: string, offset: number, reason: string): string {
-  return (
-    `spool segment ${file} is corrupt at byte ${offset}: ${reason}. Records before that byte are intact. ` +
-    `Move the file out of the spool directory to inspect it (the rest of the spool can then be opened, ` +
-    `but the records in the moved file are not replayed), or restore it from a backup`
-  );
+  return `spool segment ${file} is damaged at byte ${offset}: ${reason}`;
+}
+
+/** How scans check the records' encryption. */
+export interface ScanKeys {
+  /** The spool, for messages. */
+  readonly spool: string;
+  readonly cipher?: SpoolCipher;
 }
 
 /**
- * Check every frame of `file` from `start`. In the last segment, everything
- * from the first bad frame on is cut off (see {@link isUnacknowledgedTail}):
- * copied to `<file>.torn-<offset>` first (unless all zeros), then ftruncate +
- * fsync. Any other bad frame throws {@link SpoolCorruptError} naming the file
- * and byte offset.
+ * Check every frame of `file` from `start`. A run of bad bytes followed by a
+ * valid frame, or at the end of a segment that is not the last, is damage:
+ * copied to the quarantine directory and skipped (listed in `damaged`). Bad
+ * bytes at the end of the last segment with nothing valid after them are a
+ * torn tail when they are an incomplete frame or zeros (see
+ * {@link isTornTail}): copied to `<file>.torn-<offset>` (unless all zeros),
+ * then cut off with ftruncate + fsync. Throws only when the file cannot be
+ * read, or holds records encrypted with another key (or encrypted when no
+ * key is configured).
  */
-export async function scanSegment(file: string, start: number, isLast: boolean): Promise<SegmentScan> {
+export async function scanSegment(dir: string, file: string, start: number, isLast: boolean, keys: ScanKeys): Promise<SegmentScan> {
   let handle: FileHandle;
   try {
     handle = await open(file, isLast ? 'r+' : 'r');
@@ -72,29 +84,50 @@ export async function scanSegment(file: string, start: number, isLast: boolean):
   }
   try {
     const size = (await handle.stat()).size;
-    if (start > size) {
-      throw new SpoolCorruptError(corruptMessage(file, size, `the spool cursor points at byte ${start}, past the end of the file`));
-    }
+    // A cursor past the end: the file was cut short by something else; nothing in it is left to read.
+    if (start > size) return { records: 0, bytes: 0, size, dropped: 0, damaged: [] };
     const buf = await readExact(handle, file, start, size - start);
+    const scan: SegmentScan = { records: 0, bytes: 0, size, dropped: 0, damaged: [] };
     let at = 0;
-    let records = 0;
     while (at < buf.length) {
       const check = checkFrame(buf, at);
       if (check.ok) {
+        checkKey(check.payload, file, start + at, keys);
+        scan.records += 1;
+        scan.bytes += check.end - at;
         at = check.end;
-        records += 1;
         continue;
       }
-      if (!isLast || !isUnacknowledgedTail(check)) throw new SpoolCorruptError(corruptMessage(file, start + at, check.reason));
-      const tail = buf.subarray(at);
-      const keptAs = tail.some((byte) => byte !== 0) ? await keepAside(file, start + at, tail) : undefined;
-      await truncate(handle, file, start + at);
-      return { records, bytes: at, size: start + at, dropped: tail.length, ...(keptAs === undefined ? {} : { keptAs }) };
+      const next = findNextFrame(buf, at + 1);
+      if (next < 0 && isLast && isTornTail(check, buf.subarray(at))) {
+        const tail = buf.subarray(at);
+        const keptAs = tail.some((byte) => byte !== 0) ? await keepAside(file, start + at, tail) : undefined;
+        await truncate(handle, file, start + at);
+        return { ...scan, size: start + at, dropped: tail.length, ...(keptAs === undefined ? {} : { keptAs }) };
+      }
+      const end = next < 0 ? buf.length : next;
+      const quarantinedAs = await quarantineBytes(dir, file, start + at, buf.subarray(at, end));
+      scan.damaged.push({ offset: start + at, end: start + end, reason: check.reason, quarantinedAs });
+      at = end;
     }
-    return { records, bytes: at, size, dropped: 0 };
+    return scan;
   } finally {
     await handle.close();
   }
+}
+
+/** Refuse records sealed under another key, or sealed when no key is configured: the spool cannot be read at all. */
+function checkKey(payload: Buffer, file: string, offset: number, keys: ScanKeys): void {
+  if (!isSealed(payload)) return;
+  const found = sealedKeyId(payload) ?? '?';
+  if (keys.cipher === undefined) {
+    throw new SpoolCorruptError(
+      `spool ${keys.spool} holds encrypted records (${file} at byte ${offset}, key id ${found}) but no encryption key is configured; ` +
+        `configure the spool's encryption key (or its environment variable) it was written with`,
+      { spool: keys.spool, file, offset },
+    );
+  }
+  if (found !== keys.cipher.keyId) throw new SpoolKeyMismatchError(`spool ${keys.spool} (${file} at byte ${offset})`, found, keys.cipher.keyId, { spool: keys.spool, file, offset });
 }
 
 /** Copy the bytes about to be cut off `file` at `offset` to `<file>.torn-<offset>` (0600, fsync'd with its directory). */
@@ -130,7 +163,10 @@ async function readExact(handle: FileHandle, file: string, position: number, len
     throw ioError('read the spool segment', file, cause);
   }
   if (done < length) {
-    throw new SpoolCorruptError(corruptMessage(file, position + done, `the file ended ${length - done} bytes early (was it truncated by another process?)`));
+    throw new SpoolCorruptError(corruptMessage(file, position + done, `the file ended ${length - done} bytes early (was it truncated by another process?)`), {
+      file,
+      offset: position + done,
+    });
   }
   return buf;
 }
@@ -143,31 +179,48 @@ export interface RawFrame {
   readonly payload: Buffer;
 }
 
+/** Frames read for a lease, and where reading hit a bad frame, if it did. */
+export interface FrameRead {
+  readonly frames: RawFrame[];
+  readonly damageAt?: number;
+}
+
 /**
  * Read up to `max` whole frames of `file` between `from` and `to` (the
- * durable end). Every frame's CRC is checked again.
+ * durable end, or the start of known damage). Every frame's CRC is checked
+ * again; at the first bad frame reading stops and reports its offset.
  */
-export async function readFrames(handle: FileHandle, file: string, from: number, to: number, max: number): Promise<RawFrame[]> {
-  const out: RawFrame[] = [];
+export async function readFrames(handle: FileHandle, file: string, from: number, to: number, max: number): Promise<FrameRead> {
+  const frames: RawFrame[] = [];
   let pos = from;
-  while (pos < to && out.length < max) {
+  while (pos < to && frames.length < max) {
     let buf = await readExact(handle, file, pos, Math.min(to - pos, READ_CHUNK_BYTES));
-    if (buf.length >= FRAME_HEADER_BYTES && FRAME_HEADER_BYTES + buf.readUInt32BE(0) > buf.length) {
+    const claimed = buf.length >= FRAME_HEADER_BYTES ? FRAME_HEADER_BYTES + buf.readUInt32BE(0) : 0;
+    if (claimed > buf.length && pos + claimed <= to) {
       // One frame larger than a read chunk: read exactly that frame.
-      buf = await readExact(handle, file, pos, Math.min(to - pos, FRAME_HEADER_BYTES + buf.readUInt32BE(0)));
+      buf = await readExact(handle, file, pos, claimed);
     }
     const cut = pos + buf.length < to;
     let at = 0;
-    while (at < buf.length && out.length < max) {
+    while (at < buf.length && frames.length < max) {
       const check = checkFrame(buf, at);
       if (!check.ok && cut && at > 0 && (check.kind === 'short-header' || check.kind === 'short-payload')) break;
-      if (!check.ok) throw new SpoolCorruptError(corruptMessage(file, pos + at, check.reason));
-      out.push({ offset: pos + at, end: pos + check.end, payload: Buffer.from(check.payload) });
+      if (!check.ok) return { frames, damageAt: pos + at };
+      frames.push({ offset: pos + at, end: pos + check.end, payload: Buffer.from(check.payload) });
       at = check.end;
     }
     pos += at;
   }
-  return out;
+  return { frames };
+}
+
+/** Read `file` from `from` to `to` and find where the damage at `from` ends: the next valid frame, or `to`. */
+export async function measureDamage(handle: FileHandle, file: string, from: number, to: number): Promise<{ end: number; bytes: Buffer; reason: string }> {
+  const buf = await readExact(handle, file, from, to - from);
+  const check = checkFrame(buf, 0);
+  const next = findNextFrame(buf, 1);
+  const end = next < 0 ? buf.length : next;
+  return { end: from + end, bytes: buf.subarray(0, end), reason: check.ok ? 'the frame changed while it was read' : check.reason };
 }
 
 /**

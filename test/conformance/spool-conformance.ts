@@ -1,6 +1,7 @@
 /**
- * The suite every Spool adapter must pass. Call `describeSpoolConformance`
- * from a test file with a factory that opens a fresh, empty spool.
+ * The suite every Spool adapter must pass (memory, disk, Redis). Call
+ * `runSpoolConformance(name, factory, capabilities)` from a test file with a
+ * factory that opens a fresh, empty spool for each test.
  */
 import { describe, expect, it } from 'vitest';
 import type { Lease, Spool } from '../../src/contracts/spool.js';
@@ -194,6 +195,68 @@ function volumeCases(run: Run): void {
   }));
 }
 
+/** Per-key order, concurrent appenders and readers. */
+function concurrencyCases(run: Run): void {
+  it('keeps per-key order across many concurrent appenders', run({}, async ({ spool }) => {
+    const keys = 5;
+    const perKey = 30;
+    const appenders = Array.from({ length: keys }, async (_, k) => {
+      for (let n = 0; n < perKey; n += 3) {
+        const batch = makeEnvelopes(k * 1_000 + n, 3, `key${k}`).map((e) => ({ ...e, partitionKey: `key-${k}` }));
+        await spool.append(batch);
+      }
+    });
+    await Promise.all(appenders);
+    const leased: Array<{ id: string; key: string }> = [];
+    for (let lease = await spool.lease(11); lease.envelopes.length > 0; lease = await spool.lease(11)) {
+      leased.push(...lease.envelopes.map((e) => ({ id: e.id, key: e.partitionKey })));
+      await spool.ack(lease);
+    }
+    expect(leased).toHaveLength(keys * perKey);
+    for (let k = 0; k < keys; k += 1) {
+      const mine = leased.filter((r) => r.key === `key-${k}`).map((r) => r.id);
+      expect(mine).toEqual(makeEnvelopes(k * 1_000, perKey, `key${k}`).map((e) => e.id));
+    }
+  }));
+
+  it('gives two concurrent readers disjoint leases that together hold every record once', run({}, async ({ spool }) => {
+    const all = makeEnvelopes(0, 120, 'rd');
+    const appending = (async () => {
+      for (let i = 0; i < all.length; i += 8) await spool.append(all.slice(i, i + 8));
+    })();
+    const seen: string[][] = [[], []];
+    const reader = async (r: number): Promise<void> => {
+      while (seen[0]!.length + seen[1]!.length < all.length) {
+        const lease = await spool.lease(1 + r * 4);
+        if (lease.envelopes.length === 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        seen[r]!.push(...ids(lease));
+        await spool.ack(lease);
+      }
+    };
+    await Promise.all([appending, reader(0), reader(1)]);
+    const both = [...seen[0]!, ...seen[1]!];
+    expect(new Set(both).size).toBe(all.length);
+    expect(both.sort()).toEqual(all.map((e) => e.id).sort());
+    expect(await spool.stats()).toMatchObject({ records: 0 });
+  }));
+
+  it('settles every append issued before close: stored (and leased after) or rejected, never lost half-way', run({}, async (h) => {
+    const batches = Array.from({ length: 20 }, (_, i) => makeEnvelopes(i * 10, 3, 'cl'));
+    const results = batches.map((b) => h.spool.append(b).then(() => 'stored' as const, (e: unknown) => e));
+    await h.spool.close();
+    const settled = await Promise.all(results);
+    for (const r of settled) if (r !== 'stored') expect(isSpillwayError(r)).toBe(true);
+    const stored = batches.filter((_, i) => settled[i] === 'stored').flatMap((b) => b.map((e) => e.id));
+    if (h.reopen === undefined) return;
+    const reopened = await h.reopen();
+    const back = await drain(reopened);
+    for (const id of stored) expect(back).toContain(id);
+  }));
+}
+
 /** Reopening a durable spool. */
 function durabilityCases(run: Run): void {
   describe('durability', () => {
@@ -231,14 +294,22 @@ export interface SpoolCapabilities {
   durable?: boolean;
 }
 
-/** Register the conformance suite for one Spool adapter. */
-export function describeSpoolConformance(name: string, factory: SpoolFactory, capabilities: SpoolCapabilities = {}): void {
+/**
+ * Register the conformance suite for one Spool adapter: append/lease/ack
+ * semantics, per-key order, concurrent appenders and readers, close while
+ * appending, the size limit and (for `durable` adapters) restart recovery.
+ */
+export function runSpoolConformance(name: string, factory: SpoolFactory, capabilities: SpoolCapabilities = {}): void {
   const run = (options: SpoolHarnessOptions, fn: (h: SpoolHarness) => Promise<void>) => () => withSpool(factory, options, fn);
 
   describe(`Spool conformance: ${name}`, () => {
     orderCases(run);
     leaseCases(run);
     volumeCases(run);
+    concurrencyCases(run);
     if (capabilities.durable === true) describe('durability', () => durabilityCases(run));
   });
 }
+
+/** Former name of {@link runSpoolConformance}. */
+export const describeSpoolConformance = runSpoolConformance;
