@@ -30,3 +30,4 @@ export { createEventBridgeNotifier, type EventBridgeNotifier, type EventBridgeNo
 export type { FailbackMode, FailbackOptions } from './failover/failback-gate.js';
 export type { DrainPlan } from './reconciler/survey.js';
 export * from './consumer/index.js';
+export { createSpoolCipher, spoolKeyFrom, parseSpoolKey } from './crypto/spool-cipher.js';

@@ -199,6 +199,27 @@ class DiskSpoolImpl implements DiskSpool {
     if (this.advanceAcked()) await this.cursor.request();
   }
 
+  /**
+   * Visit every durable record from the acknowledged position on, without
+   * leasing it, through a reader of its own (the reconciler's survey). Damage
+   * met here is left for the lease path to quarantine and report.
+   */
+  async scan(visit: (envelope: Envelope) => void, signal?: AbortSignal): Promise<void> {
+    this.assertOpen();
+    const options = { dir: this.dir, onDamage: () => undefined };
+    const reader = new SegmentReader(this.cipher === undefined ? options : { ...options, cipher: this.cipher }, this.segments, this.acked);
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const entries = await reader.read(1_000);
+        if (entries.length === 0) return;
+        for (const entry of entries) visit(entry.envelope);
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+
   async release(lease: Lease): Promise<void> {
     this.assertOpen();
     const entries = this.claim(lease, 'release');

@@ -6,6 +6,7 @@ import { logLevelFromEnv, parseLogLevel } from '../observability/log-level.js';
 import { configCommand } from './config-command.js';
 import { drainCommand } from './drain-command.js';
 import { drillCommand } from './drill-command.js';
+import { spoolCommand } from './spool-command.js';
 import { statusCommand } from './status-command.js';
 
 /** This package's version, from the package.json above this file (in src/ or dist/src/). */
@@ -27,6 +28,7 @@ const program = new Command('spillway')
   .option('--log-level <level>', 'spillway log level on stderr (trace, debug, info, warn, error, fatal, silent); default: SPILLWAY_LOG_LEVEL, else warn')
   .addCommand(drillCommand())
   .addCommand(configCommand())
+  .addCommand(spoolCommand())
   .addCommand(drainCommand())
   .addCommand(statusCommand());
 

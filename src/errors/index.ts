@@ -9,6 +9,6 @@ export {
   type TierFailure,
 } from './transport.js';
 export { ValidationError, RecordTooLargeError, MalformedEnvelopeError, isValidationError } from './validation.js';
-export { SpoolFullError, SpoolCorruptError } from './spool.js';
+export { SpoolFullError, SpoolCorruptError, SpoolKeyMismatchError, type SpoolFullReason, type SpoolFullErrorOptions, type SpoolCorruptErrorOptions } from './spool.js';
 export { ConfigError } from './config.js';
 export { UnauthorizedError, isUnauthorizedError } from './authorization.js';
