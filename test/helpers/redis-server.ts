@@ -1,0 +1,111 @@
+/**
+ * A private `redis-server` child process for tests that need persistence, a
+ * restart, a crash (SIGKILL) or a server they can stop, slow or fill: its own
+ * free port on 127.0.0.1 and its own temp directory, removed on cleanup.
+ * The shared Redis at 127.0.0.1:6379 is for tests that need none of that.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { waitFor } from './emulators.js';
+
+/** How to start the server. */
+export interface RedisServerOptions {
+  /** `appendonly yes` with this `appendfsync`; undefined = no AOF (and no RDB): keeps nothing on disk. */
+  appendfsync?: 'always' | 'everysec' | 'no';
+  /** More `--name value` pairs. */
+  args?: string[];
+}
+
+/** A running private server. */
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  readonly dir: string;
+  /** The running child (replaced by `start`). */
+  readonly process: ChildProcess | undefined;
+  /** Start (again) on the same port and directory; resolves once it answers PING. */
+  start(): Promise<void>;
+  /** SHUTDOWN NOSAVE by SIGTERM, and wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL: a crash; waits for the exit. */
+  kill(): Promise<void>;
+  /** A plain client for test set-up (CONFIG SET, CLIENT PAUSE…); closed on cleanup. */
+  admin(): Redis;
+  /** Kill if running, close admin clients, remove the directory. */
+  cleanup(): Promise<void>;
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Start a private redis-server (see {@link RedisServerOptions}). */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'spillway-redis-'));
+  const port = await freePort();
+  const args = [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no',
+    '--enable-debug-command', 'yes', '--protected-mode', 'no', '--logfile', join(dir, 'redis.log'),
+    ...(options.appendfsync === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', options.appendfsync]),
+    ...(options.args ?? []),
+  ];
+  let child: ChildProcess | undefined;
+  const admins: Redis[] = [];
+  const exit = async (signal: NodeJS.Signals): Promise<void> => {
+    const current = child;
+    if (current === undefined || current.exitCode !== null || current.signalCode !== null) return;
+    const exited = once(current, 'exit');
+    current.kill(signal);
+    await exited;
+    child = undefined;
+  };
+  const server: RedisServer = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    get process() {
+      return child;
+    },
+    async start() {
+      child = spawn('redis-server', args, { stdio: 'ignore' });
+      await waitFor(async () => {
+        const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+        probe.on('error', () => undefined);
+        try {
+          await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } finally {
+          probe.disconnect();
+        }
+      }, { timeoutMs: 15_000, message: `redis-server on port ${port}` });
+    },
+    stop: () => exit('SIGTERM'),
+    kill: () => exit('SIGKILL'),
+    admin() {
+      const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+      client.on('error', () => undefined);
+      admins.push(client);
+      return client;
+    },
+    async cleanup() {
+      for (const client of admins.splice(0)) client.disconnect();
+      await exit('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
+}
