@@ -8,6 +8,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../../src/errors/index.js';
+import { spoolKeys } from './redis-keys.js';
 
 /** How to reach the server. */
 export interface RedisConnectionOptions {
@@ -106,4 +107,10 @@ export function waitReady(client: RedisClient, timeoutMs: number): Promise<void>
     client.on('error', onError);
     if (client.status === 'wait') client.connect().catch(onError);
   });
+}
+
+/** Target id of a spool: `redis:<host>:<port>/<stream key>`. */
+export function redisSpoolIdFor(url: string, keyPrefix: string, field = 'url'): string {
+  const { host, port } = redisAddress(url, field);
+  return `redis:${host}:${port}/${spoolKeys(keyPrefix).stream}`;
 }

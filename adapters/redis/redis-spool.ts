@@ -23,7 +23,7 @@
 import type { Lease } from '../../src/contracts/spool.js';
 import type { Envelope } from '../../src/envelope/types.js';
 import { ClosedError, ConfigError, SpoolCorruptError, TransientError, ValidationError } from '../../src/errors/index.js';
-import { createRedisClient, redisAddress, waitReady, type RedisClient } from './redis-connection.js';
+import { createRedisClient, redisSpoolIdFor, waitReady, type RedisClient } from './redis-connection.js';
 import { ACK_SCRIPT, APPEND_SCRIPT, encodeEntry, type SpoolEntry } from './redis-entries.js';
 import { classifyRedisError, isNoGroup } from './redis-errors.js';
 import { compareStreamIds, spoolKeys, type RedisSpoolKeys } from './redis-keys.js';
@@ -44,8 +44,7 @@ const openSpools = new Set<string>();
 
 /** Target id of a spool: `redis:<host>:<port>/<stream key>`. */
 export function redisSpoolId(url: string, keyPrefix = 'spillway'): string {
-  const { host, port } = redisAddress(url);
-  return `redis:${host}:${port}/${spoolKeys(keyPrefix).stream}`;
+  return redisSpoolIdFor(url, keyPrefix);
 }
 
 /**
@@ -55,9 +54,10 @@ export function redisSpoolId(url: string, keyPrefix = 'spillway'): string {
  * A refused password or a second open spool with the same consumer name in
  * this process is a ConfigError.
  */
-export async function createRedisSpool(options: RedisSpoolOptions): Promise<RedisSpool> {
-  const resolved = resolveOptions(options);
-  const spool = new RedisSpoolImpl(resolved);
+export async function createRedisSpool(options: RedisSpoolOptions, field = 'spool'): Promise<RedisSpool> {
+  const resolved = resolveOptions(options, field);
+  redisSpoolIdFor(resolved.url, resolved.keyPrefix, `${field}.url`);
+  const spool = new RedisSpoolImpl(resolved, field);
   await spool.start();
   return spool;
 }
@@ -81,7 +81,10 @@ class RedisSpoolImpl implements RedisSpool {
   private lastClaim = Number.NEGATIVE_INFINITY;
   private readonly leases = new WeakMap<Lease, SpoolEntry[]>();
 
-  constructor(private readonly options: ResolvedRedisSpoolOptions) {
+  constructor(
+    private readonly options: ResolvedRedisSpoolOptions,
+    private readonly field: string,
+  ) {
     this.keys = spoolKeys(options.keyPrefix);
     this.key = this.keys.stream;
     this.id = redisSpoolId(options.url, options.keyPrefix);
@@ -100,7 +103,9 @@ class RedisSpoolImpl implements RedisSpool {
     const slot = `${this.id}|${this.consumer}`;
     if (openSpools.has(slot)) {
       await this.client.quit().catch(() => this.client.disconnect());
-      throw new ConfigError(`spool.consumer: a Redis spool ${this.id} with consumer "${this.consumer}" is already open in this process; give each instance its own consumer name`, { field: 'spool.consumer' });
+      throw new ConfigError(`${this.field}.consumer: a Redis spool ${this.id} with consumer "${this.consumer}" is already open in this process; give each instance its own consumer name`, {
+        field: `${this.field}.consumer`,
+      });
     }
     try {
       await waitReady(this.client, this.options.connectTimeoutMs ?? 2_000);
@@ -108,7 +113,10 @@ class RedisSpoolImpl implements RedisSpool {
     } catch (error) {
       if (/NOAUTH|WRONGPASS|NOPERM/.test((error as Error).message)) {
         this.client.disconnect();
-        throw new ConfigError(`spool.url: the Redis server at ${this.id} refused the credentials (${(error as Error).message}); fix the user or password in the url`, { field: 'spool.url', cause: error });
+        throw new ConfigError(`${this.field}.url: the Redis server at ${this.id} refused the credentials (${(error as Error).message}); fix the user or password in the url`, {
+          field: `${this.field}.url`,
+          cause: error,
+        });
       }
       this.options.logger?.warn({ spool: this.id, err: (error as Error).message }, 'Redis spool is not reachable at start; it will fail over until the server answers.');
     }
