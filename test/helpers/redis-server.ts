@@ -109,3 +109,33 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   await server.start();
   return server;
 }
+
+/** A private Redis Cluster of `size` masters (no replicas), each a {@link RedisServer}. */
+export interface RedisClusterFixture {
+  readonly nodes: readonly RedisServer[];
+  /** A url of the first node (a cluster client discovers the rest). */
+  readonly url: string;
+  cleanup(): Promise<void>;
+}
+
+/** Start `size` cluster-enabled servers and join them with `redis-cli --cluster create`. */
+export async function startRedisCluster(size = 3): Promise<RedisClusterFixture> {
+  const nodes: RedisServer[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const node of nodes) await node.cleanup();
+  };
+  try {
+    for (let i = 0; i < size; i += 1) {
+      nodes.push(await startRedisServer({ appendfsync: 'always', args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] }));
+    }
+    const create = spawn('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
+    const [code] = (await once(create, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`redis-cli --cluster create exited with ${String(code)}`);
+    const first = nodes[0]!.admin();
+    await waitFor(async () => /cluster_state:ok/.test(String(await first.call('CLUSTER', 'INFO'))), { timeoutMs: 15_000, message: 'the cluster to be ok' });
+    return { nodes, url: nodes[0]!.url, cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
