@@ -3,6 +3,7 @@
  * restart, a crash (SIGKILL) or a server they can stop, slow or fill: its own
  * free port on 127.0.0.1 and its own temp directory, removed on cleanup.
  * The shared Redis at 127.0.0.1:6379 is for tests that need none of that.
+ * Free of vitest, so the benchmarks use it too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,7 +12,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { waitFor } from './emulators.js';
 
 /** How to start the server. */
 export interface RedisServerOptions {
@@ -137,5 +137,20 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterFixture> 
   } catch (error) {
     await cleanup();
     throw error;
+  }
+}
+
+/** Poll `check` until it is true or `timeoutMs` passes (errors count as "not yet"). */
+async function waitFor(check: () => Promise<boolean>, options: { timeoutMs: number; message: string }): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() >= deadline) throw new Error(`Timed out after ${options.timeoutMs} ms waiting for ${options.message}.`, { cause: last });
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
