@@ -41,8 +41,9 @@ function startLoad(spool: RedisSpool, round: number): Load {
       } catch (error) {
         if (!isSpillwayError(error)) throw error;
         load.failed += 1;
-        await new Promise((r) => setImmediate(r)); // a down spool fails at once: yield instead of spinning
       }
+      await new Promise((r) => setImmediate(r)); // a down spool fails at once: yield to timers and I/O instead of spinning
+
     }
   };
   const workers = Array.from({ length: WORKERS }, (_, w) => worker(w));
