@@ -53,6 +53,15 @@ async function drainIds(spool: RedisSpool): Promise<string[]> {
   return out;
 }
 
+/** `promise`, or a rejection after `ms` if it has not settled: a hang fails the test instead of stalling it. */
+function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms: the spool hung instead of failing fast`)), ms);
+  });
+  return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
+}
+
 /** Every resolved record came back, and nothing came back that was neither resolved nor ambiguous. */
 function expectAccounted(out: string[], ledger: Ledger): void {
   expect(new Set(out).size).toBe(out.length);
@@ -67,7 +76,7 @@ describe('Redis spool: a Redis that is down', () => {
     await ledger.append(spool, makeEnvelopes(0, 5));
     await server.stop();
     const started = performance.now();
-    const error = await ledger.append(spool, makeEnvelopes(5, 5));
+    const error = await within(5_000, ledger.append(spool, makeEnvelopes(5, 5)));
     expect(performance.now() - started).toBeLessThan(3_000);
     expect(hasCode(error, TransientError.code)).toBe(true);
     expect((error as Error).message).toMatch(/append of 5 records failed/);
@@ -100,7 +109,7 @@ describe('Redis spool: a Redis that is slow', () => {
     const admin = server.admin();
     await admin.call('CLIENT', 'PAUSE', 1500, 'WRITE');
     const started = performance.now();
-    const error = await ledger.append(spool, makeEnvelopes(3, 3));
+    const error = await within(5_000, ledger.append(spool, makeEnvelopes(3, 3)));
     expect(performance.now() - started).toBeLessThan(1_400);
     expect(error).toBeInstanceOf(TransientError);
     expect(error).toMatchObject({ ambiguous: true });
