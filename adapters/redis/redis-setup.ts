@@ -1,7 +1,10 @@
-/** Connection-time chores: the consumer group, and which node owns the spool's slot. */
+/** Connection-time chores (the consumer group, the node owning the spool's slot) and the durability confirmation. */
 import type { Redis } from 'ioredis';
+import { TransientError } from '../../src/errors/index.js';
 import type { RedisClient } from './redis-connection.js';
+import { classifyRedisError } from './redis-errors.js';
 import { keySlot, type RedisSpoolKeys } from './redis-keys.js';
+import type { DurabilityPlan } from './redis-persistence.js';
 
 /**
  * Create the consumer group (from the stream's start, so entries appended
@@ -36,4 +39,32 @@ export function slotNode(client: RedisClient, key: string): Redis {
   const node = masters.find((n) => `${n.options.host}:${n.options.port}` === owner) ?? masters[0];
   if (node === undefined) throw new Error('the cluster has no master node connected');
   return node;
+}
+
+/**
+ * Run the durability plan's confirmation after an append's write: WAITAOF or
+ * WAIT on the slot owner's connection. A shortfall is an ambiguous
+ * TransientError: the write happened and may survive.
+ */
+export async function confirmDurability(
+  client: RedisClient,
+  key: string,
+  plan: DurabilityPlan | undefined,
+  options: { waitTimeoutMs: number; minReplicas: number },
+  where: { spool: string; operation: string },
+): Promise<void> {
+  if (plan === undefined || plan.confirm === 'none') return;
+  const node = slotNode(client, key);
+  const timeout = options.waitTimeoutMs;
+  let confirmed: number;
+  try {
+    confirmed = plan.confirm === 'waitaof' ? (((await node.call('WAITAOF', 1, 0, timeout)) as number[])[0] ?? 0) : Number(await node.call('WAIT', options.minReplicas, timeout));
+  } catch (error) {
+    throw classifyRedisError(error, { spool: where.spool, operation: `${where.operation} (${plan.confirm.toUpperCase()})`, sent: true });
+  }
+  const wanted = plan.confirm === 'waitaof' ? 1 : options.minReplicas;
+  if (confirmed < wanted) {
+    const what = plan.confirm === 'waitaof' ? 'the server did not confirm the AOF fsync' : `only ${confirmed} of ${wanted} replicas acknowledged it`;
+    throw new TransientError(`redis spool ${where.spool}: ${where.operation} was written but ${what} within ${timeout} ms (it may survive)`, { target: where.spool, ambiguous: true });
+  }
 }

@@ -22,7 +22,7 @@
  */
 import type { Lease } from '../../src/contracts/spool.js';
 import type { Envelope } from '../../src/envelope/types.js';
-import { ClosedError, ConfigError, SpoolCorruptError, TransientError, ValidationError } from '../../src/errors/index.js';
+import { ClosedError, ConfigError, SpoolCorruptError, ValidationError } from '../../src/errors/index.js';
 import { createRedisClient, redisSpoolIdFor, waitReady, type RedisClient } from './redis-connection.js';
 import { ACK_SCRIPT, APPEND_SCRIPT, encodeEntry, type SpoolEntry } from './redis-entries.js';
 import { classifyRedisError, isNoGroup } from './redis-errors.js';
@@ -30,7 +30,7 @@ import { compareStreamIds, spoolKeys, type RedisSpoolKeys } from './redis-keys.j
 import { planDurability, readPersistence, type DurabilityPlan } from './redis-persistence.js';
 import { autoClaim, readGroup, type GroupRead, type ReadContext } from './redis-reads.js';
 import { resolveOptions, type RedisSpool, type RedisSpoolOptions, type ResolvedRedisSpoolOptions } from './redis-spool-options.js';
-import { ensureGroup, slotNode } from './redis-setup.js';
+import { confirmDurability, ensureGroup, slotNode } from './redis-setup.js';
 
 export type { RedisSpool, RedisSpoolOptions } from './redis-spool-options.js';
 
@@ -146,26 +146,7 @@ class RedisSpoolImpl implements RedisSpool {
     } catch (error) {
       throw classifyRedisError(error, { spool: this.id, operation, sent: true, maxBytes: this.options.maxBytes });
     }
-    await this.confirm(operation);
-  }
-
-  /** Run the durability plan's confirmation; a shortfall is an ambiguous TransientError (the write happened). */
-  private async confirm(operation: string): Promise<void> {
-    const plan = this.durability;
-    if (plan === undefined || plan.confirm === 'none') return;
-    const node = slotNode(this.client, this.keys.stream);
-    const timeout = this.options.waitTimeoutMs;
-    let confirmed: number;
-    try {
-      confirmed = plan.confirm === 'waitaof' ? ((await node.call('WAITAOF', 1, 0, timeout)) as number[])[0] ?? 0 : Number(await node.call('WAIT', this.options.minReplicas, timeout));
-    } catch (error) {
-      throw classifyRedisError(error, { spool: this.id, operation: `${operation} (${plan.confirm.toUpperCase()})`, sent: true });
-    }
-    const wanted = plan.confirm === 'waitaof' ? 1 : this.options.minReplicas;
-    if (confirmed < wanted) {
-      const what = plan.confirm === 'waitaof' ? 'the server did not confirm the AOF fsync' : `only ${confirmed} of ${wanted} replicas acknowledged it`;
-      throw new TransientError(`redis spool ${this.id}: ${operation} was written but ${what} within ${timeout} ms (it may survive)`, { target: this.id, ambiguous: true });
-    }
+    await confirmDurability(this.client, this.keys.stream, this.durability, this.options, { spool: this.id, operation });
   }
 
   async lease(max: number): Promise<Lease> {
@@ -177,13 +158,21 @@ class RedisSpoolImpl implements RedisSpool {
       if (!this.recovered) await this.recoverOwnPending();
       if (this.queue.length < max) await this.claimIdle(max - this.queue.length);
       const taken = this.queue.splice(0, max);
-      if (taken.length < max) taken.push(...this.adopt(await this.readFresh(max - taken.length)));
+      if (taken.length < max) {
+        try {
+          taken.push(...this.adopt(await this.readFresh(max - taken.length)));
+        } catch (error) {
+          this.enqueue(taken); // nothing handed out: they go out first next time
+          throw error;
+        }
+      }
       if (taken.length === 0) return EMPTY_LEASE;
       for (const entry of taken) this.held.set(entry.id, 'leased');
       const lease: Lease = Object.freeze({ envelopes: Object.freeze(taken.map((e) => e.envelope)) });
       this.leases.set(lease, taken);
       return lease;
     } catch (error) {
+      this.recovered = false; // a timed-out read or claim may still have run on the server: re-read our pending list first
       throw classifyRedisError(error, { spool: this.id, operation: `lease of ${max}`, sent: false });
     }
   }

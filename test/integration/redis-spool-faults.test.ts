@@ -120,6 +120,16 @@ describe('Redis spool: a Redis that is slow', () => {
     expectAccounted(await drainIds(spool), ledger);
   });
 
+  it('a lease that times out hands nothing out: released records still go out first, in order', async () => {
+    const { server, spool } = await setUp();
+    await spool.append(makeEnvelopes(0, 6));
+    await spool.release(await spool.lease(3));
+    await server.admin().call('CLIENT', 'PAUSE', 1000, 'WRITE'); // XREADGROUP writes (the pending list): paused too
+    expect(await within(5_000, spool.lease(10).catch((e: unknown) => e))).toBeInstanceOf(TransientError);
+    const lease = await waitFor(() => spool.lease(10).catch(() => undefined), { timeoutMs: 10_000, message: 'the pause to end' });
+    expect(lease.envelopes.map((e) => e.id)).toEqual(makeEnvelopes(0, 6).map((e) => e.id));
+  });
+
   it('times out during DEBUG SLEEP and answers again afterwards', async () => {
     const { server, spool } = await setUp();
     const admin = server.admin();
