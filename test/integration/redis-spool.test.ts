@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createRedisSpool, inspectRedisSpool, type RedisSpool, type RedisSpoolOptions } from '../../adapters/redis/index.js';
+import { createRedisSpool, inspectRedisSpool, redisSpoolDescriptor, type RedisSpool, type RedisSpoolOptions } from '../../adapters/redis/index.js';
 import type { SpoolEvent } from '../../src/contracts/descriptor.js';
 import { SpoolCorruptError, hasCode } from '../../src/errors/index.js';
 import { waitFor } from '../helpers/emulators.js';
@@ -150,5 +150,23 @@ describe('Redis spool: encryption at rest and inspection', () => {
     const stats = await spool.stats();
     expect(report).toMatchObject({ id: spool.id, records: 5, bytes: stats.bytes, oldestEventTime: 1_700_000_000_003, newestEventTime: 1_700_000_000_007, unread: 3 });
     expect(report.consumers).toEqual([expect.objectContaining({ name: 'r1', pending: 2 })]);
+  });
+});
+
+describe('Redis spool descriptor', () => {
+  it('opens from a parsed configuration with the context\'s logger, events and cipher', async () => {
+    const keyPrefix = prefix('descriptor');
+    const { logger, lines } = catchLogs();
+    const events: SpoolEvent[] = [];
+    const config = redisSpoolDescriptor.schema.parse({ kind: 'redis', url: SHARED, keyPrefix, durability: 'write' });
+    const spool = await redisSpoolDescriptor.open(config, { field: 'spool.0', logger, cipher: testCipher(), emit: (e) => events.push(e) });
+    cleanups.push(() => spool.close());
+    expect(spool.id).toMatch(new RegExp(`^redis:127\\.0\\.0\\.1:6379/\\{${keyPrefix}\\}:spool$`));
+    expect(events.map((e) => e.type)).toEqual(['durability-warning']);
+    expect(lines.some((l) => l.spool === spool.id && l.level === 40)).toBe(true);
+    await spool.append(makeEnvelopes(0, 2, 'sealed-text'));
+    const [[, fields]] = (await admin.xrangeBuffer(`{${keyPrefix}}:spool`, '-', '+', 'COUNT', 1)) as [[Buffer, Buffer[]]];
+    expect(Buffer.concat(fields).includes('sealed-text')).toBe(false);
+    await expect(redisSpoolDescriptor.open({ ...config, consumer: 'c', waitTimeoutMs: 5_000 }, { field: 'spool.0', logger })).rejects.toThrow(/^spool\.0\.waitTimeoutMs/);
   });
 });
