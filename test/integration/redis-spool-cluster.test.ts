@@ -47,4 +47,25 @@ describe('Redis spool on Redis Cluster', () => {
       for (const spool of spools) await spool.close();
     }
   });
+
+  it("reads persistence from the node that owns the spool's slot, not from any node", async () => {
+    const keys = spoolKeys('owned');
+    const slot = keySlot(keys.stream);
+    const ranges = (await cluster.nodes[0]!.admin().call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
+    const ownerPort = ranges.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+    const others = cluster.nodes.filter((n) => n.port !== ownerPort);
+    expect(others).toHaveLength(2);
+    for (const node of others) await node.admin().config('SET', 'appendfsync', 'everysec');
+    try {
+      const spool = await createRedisSpool({ url: others[0]!.url, cluster: true, keyPrefix: 'owned', durability: 'aof' });
+      try {
+        expect(spool.durability?.warning).toBeUndefined();
+        expect(spool.durability?.guarantee).toMatch(/appendfsync always/);
+      } finally {
+        await spool.close();
+      }
+    } finally {
+      for (const node of others) await node.admin().config('SET', 'appendfsync', 'always');
+    }
+  });
 });
