@@ -80,6 +80,8 @@ class RedisSpoolImpl implements RedisSpool {
   private recovered = false;
   private lastClaim = Number.NEGATIVE_INFINITY;
   private readonly leases = new WeakMap<Lease, SpoolEntry[]>();
+  /** Entries that do not decode, already reported. */
+  private readonly corrupt = new Set<string>();
 
   constructor(
     private readonly options: ResolvedRedisSpoolOptions,
@@ -212,8 +214,11 @@ class RedisSpoolImpl implements RedisSpool {
   /** Acknowledge gone ids, report corrupt ones, return the decoded entries. */
   private adopt(read: GroupRead): SpoolEntry[] {
     if (read.gone.length > 0) void this.runAck(read.gone).catch(() => undefined);
-    if (read.corrupt.length > 0) {
-      const first = read.corrupt[0]!;
+    const fresh = read.corrupt.filter((c) => !this.corrupt.has(c.id));
+    if (fresh.length > 0) {
+      // Said once per entry and process; the entry stays pending (never deleted unread) and is skipped after.
+      const first = fresh[0]!;
+      for (const c of fresh) this.corrupt.add(c.id);
       this.enqueue(read.entries.filter((e) => !this.held.has(e.id)));
       throw first.error instanceof SpoolCorruptError ? first.error : new SpoolCorruptError(first.error.message, { target: this.id, cause: first.error });
     }

@@ -141,6 +141,22 @@ describe('Redis spool: encryption at rest and inspection', () => {
     expect((error as Error).message).toMatch(/encrypted with key 'test-key'.*configure/);
   });
 
+  it('reports an entry that does not decode once, keeps it, and goes on with the others', async () => {
+    const keyPrefix = prefix('corrupt');
+    const spool = await open({ keyPrefix, consumer: 'c' });
+    await spool.append(makeEnvelopes(0, 2));
+    await admin.xadd(`{${keyPrefix}}:spool`, '*', 'e', 'not an envelope', 't', '1');
+    await spool.append(makeEnvelopes(2, 2));
+    const first = await spool.lease(10).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(SpoolCorruptError);
+    expect((first as Error).message).toMatch(/entry \d+-\d+ does not decode as a spillway envelope/);
+    const rest = await spool.lease(10);
+    expect(rest.envelopes.map((e) => e.id)).toEqual(makeEnvelopes(0, 4).map((e) => e.id));
+    await spool.ack(rest);
+    expect((await spool.lease(10)).envelopes).toEqual([]);
+    expect((await spool.stats()).records).toBe(1);
+  });
+
   it('inspect reports records, bytes, event times and pending per consumer', async () => {
     const keyPrefix = prefix('inspect');
     const spool = await open({ keyPrefix, consumer: 'r1' });
