@@ -166,6 +166,9 @@ describe('Redis spool: encryption at rest and inspection', () => {
     const stats = await spool.stats();
     expect(report).toMatchObject({ id: spool.id, records: 5, bytes: stats.bytes, oldestEventTime: 1_700_000_000_003, newestEventTime: 1_700_000_000_007, unread: 3 });
     expect(report.consumers).toEqual([expect.objectContaining({ name: 'r1', pending: 2 })]);
+    const none = await inspectRedisSpool(SHARED, { keyPrefix: uniquePrefix('never-written') });
+    expect(none).toMatchObject({ records: 0, bytes: 0, consumers: [] });
+    expect(none.oldestEventTime).toBeUndefined();
   });
 });
 
