@@ -7,6 +7,7 @@ import type { SpoolDescriptor, TargetDescriptor } from '../src/contracts/index.j
 import { diskSpoolDescriptor } from './disk/descriptor.js';
 import { eventBridgeDescriptor } from './eventbridge/index.js';
 import { kinesisDescriptor } from './kinesis/index.js';
+import { redisSpoolDescriptor } from './redis/index.js';
 import { sqsDescriptor } from './sqs/index.js';
 
 /** The kinds a bus can be built from. */
@@ -19,7 +20,7 @@ export interface TierRegistry {
 export const TARGET_KINDS = [kinesisDescriptor, sqsDescriptor, eventBridgeDescriptor] as const;
 
 /** Every spool kind, one registration line each. */
-export const SPOOL_KINDS = [diskSpoolDescriptor] as const;
+export const SPOOL_KINDS = [redisSpoolDescriptor, diskSpoolDescriptor] as const;
 
 /** The registry `createBus`, `loadConfig` and `spillway config check` use unless given another. */
 export const defaultRegistry: TierRegistry = { targets: TARGET_KINDS, spools: SPOOL_KINDS };

@@ -13,12 +13,16 @@ import { main as fakeThroughput } from './fake-throughput.js';
 import { fmt, isMain, table } from './lib.js';
 import { main as sendThroughput } from './send-throughput.js';
 import { main as spoolAppend } from './spool-append.js';
+import { main as redisSpool } from './redis-spool.js';
+import { main as consumerThroughput } from './consumer-throughput.js';
 
 const BENCHMARKS: ReadonlyArray<{ name: string; run: () => Promise<{ ok: boolean }> }> = [
   { name: 'send-throughput', run: () => sendThroughput() },
   { name: 'spool-append', run: () => spoolAppend() },
   { name: 'failover-latency', run: () => failoverLatency() },
   { name: 'fake-throughput', run: () => fakeThroughput() },
+  { name: 'redis-spool', run: () => redisSpool() },
+  { name: 'consumer-throughput', run: () => consumerThroughput() },
 ];
 
 /** A description of the machine, for the record. */

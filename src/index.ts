@@ -31,3 +31,4 @@ export type { FailbackMode, FailbackOptions } from './failover/failback-gate.js'
 export type { DrainPlan } from './reconciler/survey.js';
 export * from './consumer/index.js';
 export { createSpoolCipher, spoolKeyFrom, parseSpoolKey } from './crypto/spool-cipher.js';
+export { redisSpoolDescriptor, inspectRedisSpool, type RedisSpoolConfig } from '../adapters/redis/index.js';

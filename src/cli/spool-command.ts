@@ -3,6 +3,7 @@
  * spool without changing it.
  */
 import { Command } from 'commander';
+import { inspectRedisSpool } from '../../adapters/redis/index.js';
 import { inspectDiskSpool, type DiskSpoolReport } from '../../adapters/disk/inspect.js';
 import type { SpoolCipher } from '../contracts/spool.js';
 import { createSpoolCipher, spoolKeyFrom } from '../crypto/spool-cipher.js';
@@ -32,17 +33,10 @@ export function renderSpoolReport(report: DiskSpoolReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Redis spools are inspected by the Redis adapter, when this build has it. */
-async function inspectRedis(url: string, options: KeyOptions): Promise<void> {
-  const path = '../../adapters/redis/index.js';
-  const mod = (await import(path).catch(() => undefined)) as { inspectRedisSpool?: (url: string, options: { cipher?: SpoolCipher }) => Promise<unknown> } | undefined;
-  if (mod?.inspectRedisSpool === undefined) {
-    process.stderr.write(`spillway: inspecting a Redis spool (${url}) is not available in this build of spillway\n`);
-    process.exitCode = 2;
-    return;
-  }
+/** Redis spools are inspected by the Redis adapter. */
+async function inspectRedis(url: string, options: KeyOptions & { keyPrefix: string }): Promise<void> {
   const cipher = cipherFrom(options, url);
-  const report = await mod.inspectRedisSpool(url, cipher === undefined ? {} : { cipher });
+  const report = await inspectRedisSpool(url, { keyPrefix: options.keyPrefix, ...(cipher === undefined ? {} : { cipher }) });
   process.stdout.write(options.json === true || typeof report !== 'string' ? `${JSON.stringify(report, null, 2)}\n` : report);
 }
 
@@ -54,8 +48,9 @@ export function spoolCommand(): Command {
     .description('Records, bytes, oldest and newest event time, segments and quarantined records of a disk spool directory or a redis:// spool')
     .argument('<dir-or-url>', 'the spool directory (spool.dir), or a redis:// URL')
     .option('--key-env <name>', 'environment variable holding the encryption key (32 bytes, hex or base64)')
+    .option('--key-prefix <prefix>', 'the Redis spool key prefix (spool.keyPrefix)', 'spillway')
     .option('--json', 'print the report as JSON')
-    .action(async (target: string, options: KeyOptions) => {
+    .action(async (target: string, options: KeyOptions & { keyPrefix: string }) => {
       if (/^rediss?:\/\//.test(target)) return inspectRedis(target, options);
       const report = await inspectDiskSpool(target, withCipher(options, target));
       process.stdout.write(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderSpoolReport(report));
