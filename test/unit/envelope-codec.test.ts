@@ -132,7 +132,7 @@ describe('envelope codec v2', () => {
     );
     const e = encodeEnvelope(createStamper()({ partitionKey: 'k', data: 'x' }));
     const reserved = Buffer.from(e);
-    reserved[4] = (reserved[4] as number) | 0x80;
+    reserved[4] = (reserved[4] as number) | 0x06; // content-type code 3: not one this spillway knows
     expect(() => decodeEnvelope(reserved)).toThrow(/upgrade spillway/);
     const future = Buffer.from(e);
     future[3] = 9;

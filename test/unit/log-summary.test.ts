@@ -28,7 +28,7 @@ describe('failover log summary', () => {
 
   it('10 s of failover at 300 sends/s gives a handful of warn/info lines; per-batch lines only at debug', async () => {
     const { logger, lines } = capturingLogger();
-    const { bus, primary, secondary } = memoryBus({ logger, breaker: { resetTimeoutMs: 1_000, slowFailureMs: 0 } });
+    const { bus, primary, secondary } = memoryBus({ logger, failback: { mode: 'immediate' }, breaker: { resetTimeoutMs: 1_000, slowFailureMs: 0 } });
     const summary = attachFailoverLog(bus.events, logger, { intervalMs: 60_000, spoolRecords: async () => (await bus.stats()).spool.records });
     primary.down(new TransientError('connect ECONNREFUSED'));
     let sent = 0;
@@ -60,7 +60,7 @@ describe('failover log summary', () => {
 
   it('while failed over, summarises at most once per interval with the records per target since the last summary', async () => {
     const { logger, lines } = capturingLogger();
-    const { bus, primary } = memoryBus({ logger: pino({ level: 'silent' }), breaker: { resetTimeoutMs: 600_000, slowFailureMs: 0 } });
+    const { bus, primary } = memoryBus({ logger: pino({ level: 'silent' }), failback: { mode: 'immediate' }, breaker: { resetTimeoutMs: 600_000, slowFailureMs: 0 } });
     const summary = attachFailoverLog(bus.events, logger, { intervalMs: 60_000 });
     primary.down(new TransientError('connect ECONNREFUSED'));
     for (let minute = 0; minute < 3; minute++) {
@@ -81,7 +81,7 @@ describe('failover log summary', () => {
 
   it('says when the spool is engaged and released, and logs a drain that moved records', async () => {
     const { logger, lines } = capturingLogger();
-    const { bus, primary, secondary } = memoryBus({ logger: pino({ level: 'silent' }), breaker: { resetTimeoutMs: 100, slowFailureMs: 0 } });
+    const { bus, primary, secondary } = memoryBus({ logger: pino({ level: 'silent' }), failback: { mode: 'immediate' }, breaker: { resetTimeoutMs: 100, slowFailureMs: 0 } });
     const summary = attachFailoverLog(bus.events, logger, { spoolRecords: async () => (await bus.stats()).spool.records });
     primary.down(new TransientError('down'));
     secondary.down(new TransientError('down'));

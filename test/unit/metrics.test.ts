@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 function instrumented(overrides: Parameters<typeof memoryBus>[0] = {}) {
-  const parts = memoryBus({ breaker: { volumeThreshold: 2, resetTimeoutMs: 60_000, slowFailureMs: 0 }, ...overrides });
+  const parts = memoryBus({ failback: { mode: 'immediate' }, breaker: { volumeThreshold: 2, resetTimeoutMs: 60_000, slowFailureMs: 0 }, ...overrides });
   const registry = new Registry();
   const bus = instrumentBus(parts.bus, registry);
   cleanups.push(() => bus.close());

@@ -16,7 +16,7 @@ afterEach(async () => {
 async function setup() {
   const dir = await mkdtemp(join(tmpdir(), 'spillway-status-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const parts = memoryBus({ breaker: { volumeThreshold: 2, resetTimeoutMs: 50, slowFailureMs: 0 } });
+  const parts = memoryBus({ failback: { mode: 'immediate' }, breaker: { volumeThreshold: 2, resetTimeoutMs: 50, slowFailureMs: 0 } });
   cleanups.push(() => parts.bus.close());
   const path = join(dir, 'status.json');
   let clock = Date.parse('2026-01-01T00:00:00Z');

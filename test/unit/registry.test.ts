@@ -43,9 +43,9 @@ const memSpoolDescriptor: SpoolDescriptor<z.output<typeof memSpoolSchema>> = {
 const registry: TierRegistry = { targets: [...defaultRegistry.targets, memDescriptor], spools: [...defaultRegistry.spools, memSpoolDescriptor] };
 
 describe('tier registry', () => {
-  it('registers Kinesis and disk by default', () => {
-    expect(defaultRegistry.targets.map((d) => d.kind)).toEqual(['kinesis']);
-    expect(defaultRegistry.spools.map((d) => d.kind)).toEqual(['disk']);
+  it('registers every shipped kind by default', () => {
+    expect(defaultRegistry.targets.map((d) => d.kind)).toEqual(['kinesis', 'sqs', 'eventbridge']);
+    expect(defaultRegistry.spools.map((d) => d.kind)).toEqual(['redis', 'disk']);
   });
 
   it('accepts a kind only when it is registered, and checks it with its own schema', () => {
@@ -58,7 +58,7 @@ describe('tier registry', () => {
         return e as ConfigError;
       }
     })();
-    expect(unknown?.message).toMatch(/primary\.kind: "mem" is not a tier kind; \(tier kinds: kinesis\)/);
+    expect(unknown?.message).toMatch(/primary\.kind: "mem" is not a tier kind; \(tier kinds: kinesis, sqs, eventbridge\)/);
     expect(() => parseBusConfig({ ...input, primary: { kind: 'mem', name: 1 } }, registry)).toThrow(/primary\.name/);
   });
 

@@ -116,7 +116,8 @@ describe('failover router', () => {
   it('passes records a target refuses for authorization to the next tier at once, logs once per target and emits an event', async () => {
     const lines: Array<{ level: number; msg: string; fix?: string; target?: string }> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const { bus, primary, secondary } = memoryBus({ logger, breaker: { volumeThreshold: 100, consecutiveFailures: 100, resetTimeoutMs: 60_000 } });
+    // Failback immediate: each batch tries the primary again (after-drain would keep later batches behind the first).
+    const { bus, primary, secondary } = memoryBus({ logger, failback: { mode: 'immediate' }, breaker: { volumeThreshold: 100, consecutiveFailures: 100, resetTimeoutMs: 60_000 } });
     const denied = classifyAwsError({ name: 'AccessDeniedException', message: 'User: arn:aws:iam::1:user/x is not authorized', $metadata: { httpStatusCode: 400 } }, { target: 'kinesis:us-east-1:orders' });
     expect(denied).toBeInstanceOf(UnauthorizedError);
     expect((denied as UnauthorizedError).fix).toMatch(/grant this identity kinesis:PutRecords/);
@@ -175,7 +176,7 @@ describe('failover router', () => {
   it('tries a chain of spools in order: a failing first spool opens its breaker and the next takes the records', async () => {
     const first = createMemorySpool({ id: 'redis:127.0.0.1:6379/spool' });
     const second = createMemorySpool({ id: 'disk:/var/spool' });
-    const { bus, primary, secondary } = memoryBus({ spool: [first, second], breaker: { volumeThreshold: 2, resetTimeoutMs: 1_000 } });
+    const { bus, primary, secondary } = memoryBus({ spool: [first, second], failback: { mode: 'immediate' }, breaker: { volumeThreshold: 2, resetTimeoutMs: 1_000 } });
     primary.down(new TransientError('us-east-1 down'));
     secondary.down(new TransientError('us-west-2 down'));
     const healthy = await bus.sendBatch(records(3, 'a'));
