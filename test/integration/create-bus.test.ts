@@ -204,7 +204,7 @@ describe('createBus start-up', () => {
       const lines: Array<{ level: number; fix?: string; target?: string }> = [];
       const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
       const bus = await createBus(
-        { primary: kinesisTier('orders', { endpoint: await awsError('AccessDeniedException') }), spool: { kind: 'disk', dir }, verifyStreams: false, reconciler: { enabled: false }, breaker: { volumeThreshold: 100, consecutiveFailures: 100 } },
+        { primary: kinesisTier('orders', { endpoint: await awsError('AccessDeniedException') }), spool: { kind: 'disk', dir }, verifyStreams: false, failback: { mode: 'immediate' }, reconciler: { enabled: false }, breaker: { volumeThreshold: 100, consecutiveFailures: 100 } },
         { logger },
       );
       const events: Array<BusEventMap['target.unauthorized']> = [];

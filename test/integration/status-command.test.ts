@@ -38,7 +38,8 @@ describe('spillway status', () => {
   const regions = useTwoRegions('kinesalite');
 
   it('shows an open primary breaker, the last failover, fallback counts, spool and lease holders of a running bus', async () => {
-    const { bus, spoolDir, stream } = await regions.bus({ breaker: { resetTimeoutMs: 60_000, volumeThreshold: 2 }, reconciler: { enabled: false } });
+    // Failback immediate: every batch tries the primary, so the live writes themselves open its breaker.
+    const { bus, spoolDir, stream } = await regions.bus({ failback: { mode: 'immediate' }, breaker: { resetTimeoutMs: 60_000, volumeThreshold: 2 }, reconciler: { enabled: false } });
     const status = attachStatusFile({ path: join(spoolDir, 'state', 'status.json'), events: bus.events, stats: () => bus.stats(), intervalMs: 1_000 });
     try {
       regions.east.proxy.setFault({ mode: 'refuse' });
@@ -97,7 +98,7 @@ describe('spillway status', () => {
   it('a bad config file or log level is a clear error with exit code 2', async () => {
     const err = await cli('status', '--config', '/nonexistent/bus.json').catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 2 });
-    expect((err as { stderr: string }).stderr).toMatch(/\/nonexistent\/bus\.json could not be read as JSON/);
+    expect((err as { stderr: string }).stderr).toMatch(/configuration file \/nonexistent\/bus\.json could not be read/);
     const lvl = await cli('--log-level', 'loud', 'status', '--config', 'x').catch((e: { code: number; stderr: string }) => e);
     expect((lvl as { stderr: string }).stderr).toMatch(/--log-level: unknown log level "loud"; use one of trace, debug, info, warn, error, fatal, silent/);
     expect((await cli('--version')).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);

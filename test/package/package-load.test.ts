@@ -16,6 +16,13 @@ const root = resolve(import.meta.dirname, '../..');
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 let app: string;
 
+/** Run tsc on a project; a failure carries tsc's own output. */
+async function compile(dir: string): Promise<void> {
+  await run(process.execPath, [tsc, '-p', dir]).catch((e: { stdout?: string }) => {
+    throw new Error(`tsc failed for ${dir}:\n${e.stdout ?? ''}`);
+  });
+}
+
 beforeAll(async () => {
   app = await mkdtemp(join(tmpdir(), 'spillway-app-'));
   await mkdir(join(app, 'node_modules'));
@@ -42,7 +49,7 @@ describe('the package, loaded by other apps', () => {
   });
 
   const source = `import { createBus, FailoverKinesisClient, type BusConfigInput } from 'spillway';
-const config: BusConfigInput = { primary: { kind: 'kinesis', region: 'us-east-1', stream: 'orders' }, spool: { kind: 'disk', dir: '/tmp/x' } };
+const config = { primary: { kind: 'kinesis', region: 'us-east-1', stream: 'orders' }, spool: { kind: 'disk', dir: '/tmp/x' } } satisfies BusConfigInput;
 const client = new FailoverKinesisClient({ region: 'us-east-1', failover: { spool: { kind: 'disk', dir: '/tmp/x' } } });
 console.log(JSON.stringify({ createBus: typeof createBus, client: typeof client.send, stream: config.primary.stream }));
 client.destroy();
@@ -55,7 +62,7 @@ client.destroy();
     await writeFile(join(dir, 'index.ts'), source);
     const compilerOptions = { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, skipLibCheck: true, outDir: 'out', types: [] };
     await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['index.ts'] }));
-    await run(process.execPath, [tsc, '-p', dir]);
+    await compile(dir);
     const { stdout } = await run(process.execPath, [join(dir, 'out/index.js')], { cwd: dir });
     expect(JSON.parse(stdout)).toEqual({ createBus: 'function', client: 'function', stream: 'orders' });
   }, 60_000);
@@ -67,7 +74,7 @@ client.destroy();
     await writeFile(join(dir, 'wrong.ts'), `import type { BusConfigInput } from 'spillway';\nexport const c: BusConfigInput = { primary: { kind: 'kinesis', region: 1 } };\n`);
     const compilerOptions = { module: 'esnext', moduleResolution: 'bundler', target: 'es2022', strict: true, skipLibCheck: true, noEmit: true, types: [] };
     await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['index.ts'] }));
-    await run(process.execPath, [tsc, '-p', dir]);
+    await compile(dir);
     await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['wrong.ts'] }));
     const failed = await run(process.execPath, [tsc, '-p', dir]).then(() => undefined, (e: { stdout: string }) => e.stdout);
     expect(failed).toMatch(/wrong\.ts.*error TS2322/s);
