@@ -3,7 +3,6 @@
  * the Kinesis secondaries and where local state lives. Written against
  * the configuration loader, so the consumer takes what `createBus` takes.
  */
-import { join } from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { awsClientConfig } from '../../adapters/aws/client-options.js';
 import { findConfigFile, loadConfig } from '../config/load.js';
@@ -32,7 +31,7 @@ export async function sourcesFromConfig(input: BusConfigInput | string): Promise
   }
   const sources: ConsumerSource[] = [source(config.primary, 'primary')];
   for (const secondary of config.secondaries) if (secondary.kind === 'kinesis') sources.push(source(secondary, 'secondary'));
-  return { sources, stateDir: join(stateDirOf(config), 'consumer') };
+  return { sources, stateDir: stateDirOf(config) };
 }
 
 function source(target: KinesisTargetConfig, tier: ConsumerSource['tier']): ConsumerSource {

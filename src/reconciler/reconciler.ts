@@ -25,6 +25,7 @@
 import type { Logger } from 'pino';
 import type { DedupeStore, DrainSource, SourceChunk } from '../contracts/index.js';
 import type { Envelope } from '../envelope/index.js';
+import { isAmbiguousFailure } from '../errors/index.js';
 import type { BusEvents, ReconcileSummary } from '../events/bus-events.js';
 import type { GuardedTarget } from '../failover/breaker.js';
 import { chunkBatch, recordBytes } from '../failover/chunk.js';
@@ -178,7 +179,8 @@ export class Reconciler {
     if (waitMs > 0) await wait(waitMs, this.#abort.signal);
     const ids = new Set(batches.flatMap((b) => b.ids));
     const since = Math.min(...batches.map((b) => b.at)) - SKEW_MS;
-    const found = await uncertain.findWritten(ids, since, this.#abort.signal);
+    // Through the primary's breaker: a primary that cannot be read is as down as one that cannot be written.
+    const found = await this.#deps.primary.fire(() => uncertain.findWritten(ids, since, this.#abort.signal));
     if (found.length > 0) await this.#deps.dedupe.markSeen(found, this.#ttl());
     await uncertain.writes.remove(batches);
     summary.settled += found.length;
@@ -233,8 +235,9 @@ export class Reconciler {
       const outcome = await deliverToTier(this.#deps.primary, batch, this.#options.delivery ?? {}, this.#abort.signal);
       const accepted = outcome.accepted.map((a) => a.envelope.id);
       if (accepted.length > 0) await this.#deps.dedupe.markSeen(accepted, this.#ttl());
-      // A batch that failed stays uncertain (some of it may have landed); the next settle decides.
-      if (outcome.passed.length === 0) await this.#deps.uncertain?.writes.remove([inFlight]);
+      // A batch that failed in a way that may have landed stays uncertain; the next settle decides.
+      // One that was never sent (refused, unreachable) is certain: nothing of it is in the primary.
+      if (!outcome.passed.some((p) => isAmbiguousFailure(p.error))) await this.#deps.uncertain?.writes.remove([inFlight]);
       summary.written += accepted.length;
       if (outcome.throttledRounds > 0) this.#pacer.slowDown();
       else this.#pacer.speedUp();
