@@ -10,10 +10,12 @@ import { pino } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import { createBus } from '../bus/create-bus.js';
 import { findConfigFile, loadConfig } from '../config/load.js';
+import { metricsPortOption, serveMetricsIfAsked } from '../observability/metrics-server.js';
 import type { ReconcileSummary } from '../events/bus-events.js';
 import type { DrainPlan } from '../reconciler/survey.js';
 
 interface DrainFlags {
+  metricsPort?: number;
   config?: string;
   dryRun?: boolean;
   orphans?: boolean;
@@ -30,12 +32,17 @@ export function drainCommand(): Command {
     .option('--orphans', "also drain other producers' records from shared fallbacks (run with those producers stopped)")
     .option('--json', 'print the result as JSON')
     .option('--max-runs <n>', 'give up after this many drain runs that fail', '5')
+    .addOption(metricsPortOption())
     .action(async (flags: DrainFlags) => {
       const config = await loadConfig(await findConfigFile(flags.config));
+      const { registry, server } = await serveMetricsIfAsked(flags.metricsPort);
       const bus = await createBus(
         { ...config, reconciler: { ...config.reconciler, enabled: false } },
-        { logger: pino({ level: process.env.SPILLWAY_LOG_LEVEL ?? 'warn' }, pino.destination(2)), ...(flags.orphans ? { orphans: true } : {}) },
-      );
+        { logger: pino({ level: process.env.SPILLWAY_LOG_LEVEL ?? 'warn' }, pino.destination(2)), ...(flags.orphans ? { orphans: true } : {}), ...(registry ? { registry } : {}) },
+      ).catch(async (error: unknown) => {
+        await server?.close();
+        throw error;
+      });
       try {
         const plan = await bus.plan();
         if (flags.dryRun) {
@@ -47,6 +54,7 @@ export function drainCommand(): Command {
         if (summary.error) process.exitCode = 1;
       } finally {
         await bus.close();
+        await server?.close();
       }
     });
 }
