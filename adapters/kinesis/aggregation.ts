@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MalformedEnvelopeError } from '../../src/errors/index.js';
+import { varintLength, writeVarint } from '../../src/envelope/varint.js';
 
 /** The four bytes an aggregated record starts with. */
 export const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
@@ -22,23 +23,6 @@ const DIGEST_BYTES = 16;
 export interface UserRecord {
   partitionKey: string;
   data: Uint8Array;
-}
-
-function varintLength(value: number): number {
-  let n = 1;
-  for (let v = value; v >= 128; v = Math.floor(v / 128)) n++;
-  return n;
-}
-
-function writeVarint(out: Buffer, offset: number, value: number): number {
-  let v = value;
-  let o = offset;
-  while (v >= 128) {
-    out[o++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[o++] = v;
-  return o;
 }
 
 /** Bytes one user record adds to an aggregate whose key table already holds its key (`keyIndex`). */

@@ -21,6 +21,7 @@
 import { MalformedEnvelopeError } from '../errors/index.js';
 import type { ContentType, Envelope } from './types.js';
 import { isPackableUlid, packUlid, unpackUlid } from './ulid-bytes.js';
+import { varintLength, writeVarint } from './varint.js';
 
 const FLAG_SNAPSHOT = 0x01;
 const FLAG_KEY = 0x08;
@@ -43,23 +44,6 @@ export function utf8Length(s: string): number {
 
 function contentCode(type: ContentType): number {
   return type === 'application/json' ? 1 : type === 'text/plain' ? 2 : 0;
-}
-
-function varintLength(value: number): number {
-  let n = 1;
-  for (let v = value; v >= 128; v = Math.floor(v / 128)) n++;
-  return n;
-}
-
-function writeVarint(out: Buffer, offset: number, value: number): number {
-  let v = value;
-  let o = offset;
-  while (v >= 128) {
-    out[o++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[o++] = v;
-  return o;
 }
 
 function compactTimes(e: Envelope): boolean {
