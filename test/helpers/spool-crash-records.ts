@@ -31,3 +31,28 @@ export function crashRecord(id: string): Envelope {
     data: Buffer.from(body, 'utf8'),
   };
 }
+
+/** What one crash-test child reported before it was killed. */
+export interface ChildReport {
+  stored: string[];
+  leased: string[];
+  consumed: string[];
+}
+
+/**
+ * Parse a child's journal (see test/helpers/spool-child.ts). A last line
+ * without its newline was cut short by the kill while being written: the
+ * step after it never started, so it is left out.
+ */
+export function parseChildJournal(text: string): ChildReport {
+  const report: ChildReport = { stored: [], leased: [], consumed: [] };
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  for (const line of complete.split('\n')) {
+    const [verb, id] = line.split(' ');
+    if (id === undefined) continue;
+    if (verb === 'stored') report.stored.push(id);
+    else if (verb === 'leased') report.leased.push(id);
+    else if (verb === 'consumed') report.consumed.push(id);
+  }
+  return report;
+}
