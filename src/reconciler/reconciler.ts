@@ -168,7 +168,8 @@ export class Reconciler {
       for (const e of await reader.abandon(pending)) this.#deps.logger.error({ err: e }, 'Could not hand a chunk back to its source; it is reread after a restart.');
     }
     summary.unavailable.push(...reader.unavailable);
-    this.#deps.coordination?.drained(summary.error === undefined);
+    // A lease stays fresh (its first drain checks the primary) until a drain read every source.
+    this.#deps.coordination?.drained(summary.error === undefined && summary.unavailable.length === 0);
     summary.durationMs = Math.round(performance.now() - started);
     this.#deps.events.emit('reconciler.done', summary);
     return summary;

@@ -41,11 +41,18 @@ describe('drain lease', () => {
   it('one holder at a time; a holder whose lease lapsed cannot move the shared checkpoint', async () => {
     const prefix = `${uniquePrefix('fence')}:`;
     prefixes.push(prefix);
-    const a = coordinator(prefix, 'a', 60_000);
-    const b = coordinator(prefix, 'b', 60_000);
+    const a = coordinator(prefix, 'a', 3_000);
+    const b = coordinator(prefix, 'b', 3_000);
     expect(await a.c.sourcesOf(FALLBACK, listed)).toHaveLength(1);
     expect(await b.c.sourcesOf(FALLBACK, listed)).toHaveLength(0);
+    // The first drain under a new lease checks the primary; one that completed clears that, one that failed does not.
     expect(a.c.primaryCheckNeeded()).toBe(true);
+    a.c.drained(false);
+    await a.c.sourcesOf(FALLBACK, listed);
+    expect(a.c.primaryCheckNeeded()).toBe(true);
+    a.c.drained(true);
+    await a.c.sourcesOf(FALLBACK, listed);
+    expect(a.c.primaryCheckNeeded()).toBe(false);
     await a.checkpoints.set(KEY, '100');
 
     // A pauses past its expiry (the lease key lapses), and B takes the fallback over.
@@ -58,6 +65,9 @@ describe('drain lease', () => {
       await expect(a.checkpoints.set(KEY, '150')).rejects.toThrow(/no longer held/);
       expect(await redis.hget(`${prefix}checkpoints`, KEY)).toBe('200');
       expect(await a.checkpoints.get(KEY)).toBe('200');
+      expect(b.c.primaryCheckNeeded()).toBe(true);
+      // A's next renewal finds the lease gone and drops it locally.
+      await waitFor(async () => a.c.holding.length === 0, { timeoutMs: 10_000, intervalMs: 50, message: 'A to notice it lost the lease' });
     } finally {
       redis.disconnect();
     }
