@@ -152,7 +152,7 @@ function assemble(config: BusConfig, tiers: ComposedTier[], parts: Parts, logger
     secondarySources: () => secondarySources(secondaries, parts.coordinator),
     ...(parts.coordinator ? { coordination: parts.coordinator } : {}),
     ...(search.findWritten ? { uncertain: { store: parts.checkpoints, findWritten: search.findWritten.bind(primary.tier) } } : {}),
-    // The leases go last: released once the drain has stopped.
+    // Closing the bus stops the drain first, then releases the leases with these.
     closeAlso: [parts.checkpoints, ...(parts.coordinator ? [parts.coordinator] : [])],
     instanceId: parts.instanceId,
     logger,
