@@ -73,3 +73,20 @@ export async function deleteRedisKeys(prefixes: readonly string[]): Promise<void
     redis.disconnect();
   }
 }
+
+/** How many keys there are under `prefix` (SCAN). */
+export async function countRedisKeys(prefix: string): Promise<number> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let n = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      n += keys.length;
+    } while (cursor !== '0');
+    return n;
+  } finally {
+    redis.disconnect();
+  }
+}

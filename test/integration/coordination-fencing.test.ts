@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createReconcilerLeases } from '../../adapters/redis/reconciler-lease.js';
+import { createReconcilerLeases, createSharedDedupeStore } from '../../adapters/redis/reconciler-lease.js';
 import type { CheckpointStore } from '../../src/contracts/index.js';
 import { DrainCoordinator, routeCheckpoints } from '../../src/reconciler/coordination.js';
 import { silentLogger } from '../helpers/bus-parts.js';
@@ -92,5 +92,25 @@ describe('drain lease', () => {
     await a.c.close();
     await waitFor(async () => b.acquired.length === 1, { timeoutMs: 5_000, intervalMs: 20, message: 'B to take the lease after A released it' });
     expect(b.c.holding).toEqual([FALLBACK]);
+  });
+});
+
+describe('shared dedupe window', () => {
+  it('an id one process marked drained is filtered out for another, for the ttl given', async () => {
+    const keyPrefix = `${uniquePrefix('shared-dedupe')}:`;
+    prefixes.push(keyPrefix);
+    const a = createSharedDedupeStore({ url: REDIS_URL, keyPrefix, owner: 'a' });
+    const b = createSharedDedupeStore({ url: REDIS_URL, keyPrefix, owner: 'b' });
+    const redis = new Redis(REDIS_URL);
+    try {
+      await a.markSeen(['id-1', 'id-2'], 60_000);
+      expect(await b.filterUnseen(['id-0', 'id-1', 'id-2', 'id-3'])).toEqual(['id-0', 'id-3']);
+      const ttl = await redis.pttl(`${keyPrefix}id-1`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    } finally {
+      redis.disconnect();
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });

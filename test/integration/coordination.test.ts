@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/bus.js';
 import { ensureStream } from '../../src/drill/kinesis-admin.js';
 import type { ReconcileSummary } from '../../src/events/bus-events.js';
-import { deleteRedisKeys, REDIS_URL, type SharedState, startProducers } from '../helpers/coordinated-producers.js';
+import { countRedisKeys, deleteRedisKeys, REDIS_URL, type SharedState, startProducers } from '../helpers/coordinated-producers.js';
 import { uniqueName, waitFor } from '../helpers/emulators.js';
 import { uniquePrefix } from '../helpers/redis-fixtures.js';
 import { idCounts, useTwoRegions } from '../helpers/two-regions.js';
@@ -99,6 +99,8 @@ describe('coordinated producers sharing one fallback', () => {
       } finally {
         redis.disconnect();
       }
+      // With the shared window, every drained id is remembered in Redis (and nothing went to a disk journal instead).
+      if (state.dedupePrefix) expect(await countRedisKeys(state.dedupePrefix)).toBe(PER_PRODUCER * count);
     }, 120_000);
   }
 
