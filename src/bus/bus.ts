@@ -15,6 +15,7 @@ import type { DeliveryOptions } from '../failover/deliver.js';
 import { FailbackGate, type FailbackOptions } from '../failover/failback-gate.js';
 import { FailoverRouter, type LandedOn } from '../failover/router.js';
 import { spoolAsTarget } from '../failover/spool-target.js';
+import type { ReconcilerCoordination } from '../reconciler/coordination.js';
 import { Reconciler, type ReconcilerOptions, type UncertainWriteChecks } from '../reconciler/reconciler.js';
 import { UncertainWrites } from '../reconciler/uncertain-writes.js';
 import { spoolAsSource } from '../reconciler/spool-source.js';
@@ -75,6 +76,8 @@ export interface BusParts {
    * duplicate records in the primary.
    */
   uncertain?: { store: CheckpointStore; findWritten: UncertainWriteChecks['findWritten'] };
+  /** Drain leases of shared fallbacks (the secondary sources listed are already filtered by them). */
+  coordination?: ReconcilerCoordination;
   /** Closed with the bus (checkpoint stores and the like). */
   closeAlso?: Array<{ close(): Promise<void> }>;
   logger: Logger;
@@ -139,6 +142,7 @@ export function assembleBus(parts: BusParts): Bus {
       sources: async () => [...spools.map(spoolAsSource), ...(await secondarySourcesOrUnavailable(parts.secondarySources))],
       dedupe: parts.dedupe,
       ...(uncertain ? { uncertain } : {}),
+      ...(parts.coordination ? { coordination: parts.coordination } : {}),
       events,
       logger,
     },
@@ -150,6 +154,7 @@ export function assembleBus(parts: BusParts): Bus {
     reconciler.run().catch((error: unknown) => logger.error({ err: error }, 'Reconciler run failed.'));
   };
   let timer: NodeJS.Timeout | undefined;
+  parts.coordination?.attach?.(kick);
   if (autoReconcile) {
     events.on('breaker.close', ({ tier }) => tier === 'primary' && kick());
     timer = setInterval(kick, parts.reconciler?.intervalMs ?? 30_000).unref();

@@ -8,19 +8,21 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createDiskCheckpointStore, createDiskDedupeStore } from '../../adapters/disk/index.js';
+import { createReconcilerLeases, createSharedDedupeStore, leaseOwner } from '../../adapters/redis/reconciler-lease.js';
 import { defaultRegistry, type TierRegistry } from '../../adapters/registry.js';
 import { checkTiers, type ComposeContext, type ComposedTier, composeTiers, misconfiguration, openSpools } from '../config/compose.js';
 import { parseBusConfig } from '../config/parse.js';
 import type { BusConfig, BusConfigInput } from '../config/schema.js';
 import { stateDirOf } from '../config/state-dir.js';
 import { configWarnings } from '../config/warnings.js';
-import type { CheckpointStore, DrainSource, SpoolEvent } from '../contracts/index.js';
+import type { CheckpointStore, DedupeStore, DrainSource, SpoolEvent } from '../contracts/index.js';
 import type { Clock } from '../envelope/index.js';
 import { type LoggerLike, toPinoLogger } from '../logging/logger-like.js';
 import { logLevelFromEnv } from '../observability/log-level.js';
 import { attachFailoverLog } from '../observability/log-summary.js';
 import { instrumentBus } from '../observability/metrics.js';
 import { attachStatusFile, STATUS_FILE } from '../observability/status-file.js';
+import { DrainCoordinator, routeCheckpoints } from '../reconciler/coordination.js';
 import { assembleBus, type Bus, type BusParts } from './bus.js';
 import { loadInstanceId } from './instance-id.js';
 
@@ -70,25 +72,30 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
   const registry = deps.kinds ?? defaultRegistry;
   const config = parseBusConfig(input, registry);
   const logger = deps.logger ? toPinoLogger(deps.logger, levelFromEnv()) : defaultLogger();
-  const warnings = configWarnings(config, registry);
+  const warnings = [...configWarnings(config, registry), ...sharedStateWarnings(config)];
   for (const w of warnings) logger.warn({ field: w.field }, w.message);
   const checkpoints = deferredCheckpoints();
   const spoolEvents = eventForwarder();
-  const context: ComposeContext & { producer?: string } = { logger, checkpoints: checkpoints.store, wire: config.envelope, orphans: deps.orphans === true, ...(deps.primary ? { primary: deps.primary } : {}) };
+  const context: ComposeContext & { producer?: string } = { logger, checkpoints: checkpoints.store, wire: config.envelope, orphans: deps.orphans === true || config.coordination !== undefined, ...(deps.primary ? { primary: deps.primary } : {}) };
   const tiers = composeTiers(config, registry, context);
   const opened: Closable[] = tiers.map((t) => t.tier.target);
-  let parts: Pick<BusParts, 'spool' | 'dedupe'> & { checkpoints: CheckpointStore; instanceId: string };
+  let parts: Parts;
   try {
     if (config.verifyStreams) await verifyTiers(tiers, logger);
     const spools = await openSpools(config, registry, logger, opened, spoolEvents.push);
     const stateDir = stateDirOf(config);
-    const dedupe = await createDiskDedupeStore({ dir: join(stateDir, 'dedupe') });
+    const instanceId = await loadInstanceId(stateDir);
+    const dedupe = await openDedupe(config, tiers, stateDir, instanceId);
     opened.push(dedupe);
     const store = await createDiskCheckpointStore({ dir: join(stateDir, 'checkpoints') });
-    checkpoints.resolve(store);
-    const instanceId = await loadInstanceId(stateDir);
+    opened.push(store);
+    const coordinator = openCoordinator(config, instanceId, logger);
+    if (coordinator) opened.push(coordinator);
+    const fallbacks = tiers.slice(1).map((t) => t.tier.target.id);
+    // Coordinated sources (orphan positions, `orphans:<fallback>/…`) keep their checkpoints under the lease in Redis.
+    checkpoints.resolve(coordinator ? routeCheckpoints(store, coordinator, fallbacks, ORPHAN_PREFIX) : store);
     context.producer = instanceId;
-    parts = { spool: spools, dedupe, checkpoints: store, instanceId };
+    parts = { spool: spools, dedupe, checkpoints: store, instanceId, ...(coordinator ? { coordinator } : {}) };
   } catch (error) {
     // Nothing half-open is left behind: release what was opened, then report the problem.
     for (const resource of opened.reverse()) await resource.close().catch(() => undefined);
@@ -101,7 +108,39 @@ export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Prom
   return bus;
 }
 
-function assemble(config: BusConfig, tiers: ComposedTier[], parts: Pick<BusParts, 'spool' | 'dedupe'> & { checkpoints: CheckpointStore; instanceId: string }, logger: Logger, deps: BusDeps): Bus {
+type Parts = Pick<BusParts, 'spool' | 'dedupe'> & { checkpoints: CheckpointStore; instanceId: string; coordinator?: DrainCoordinator };
+
+/** The checkpoint key prefix of sources read for every producer (adapters/kinesis: orphan positions). */
+const ORPHAN_PREFIX = 'orphans:';
+/** Default window of drained ids: longer than any outage a spool or a secondary stream is expected to hold (see docs/coordination.md). */
+const DEFAULT_DEDUPE_TTL_MS = 7 * 86_400_000;
+/** Below this, a record held by a secondary stream for its default retention could outlive its id in the window. */
+const MIN_SAFE_DEDUPE_TTL_MS = 86_400_000;
+
+/** The local dedupe journal, or the Redis window every producer shares (`dedupe: { kind: 'redis' }`). */
+async function openDedupe(config: BusConfig, tiers: readonly ComposedTier[], stateDir: string, instanceId: string): Promise<DedupeStore> {
+  if (!config.dedupe) return createDiskDedupeStore({ dir: join(stateDir, 'dedupe') });
+  const keyPrefix = config.dedupe.keyPrefix ?? `spillway:dedupe:${tiers[0]?.tier.target.id ?? 'primary'}:`;
+  return createSharedDedupeStore({ url: config.dedupe.url, keyPrefix, owner: leaseOwner(instanceId) });
+}
+
+/** Drain leases per shared fallback (`coordination: { kind: 'redis' }`); none without it. */
+function openCoordinator(config: BusConfig, instanceId: string, logger: Logger): DrainCoordinator | undefined {
+  const c = config.coordination;
+  if (!c) return undefined;
+  const leases = createReconcilerLeases({ url: c.url, owner: leaseOwner(instanceId), ...(c.keyPrefix ? { keyPrefix: c.keyPrefix } : {}) });
+  return new DrainCoordinator({ leases, leaseMs: c.leaseMs ?? 10_000, logger, contend: config.reconciler.enabled });
+}
+
+/** Warnings about shared reconciler state, given at start with the other configuration warnings. */
+function sharedStateWarnings(config: BusConfig): Array<{ field: string; message: string }> {
+  const ttl = config.dedupe?.ttlMs ?? config.reconciler.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS;
+  const field = config.dedupe?.ttlMs !== undefined ? 'dedupe.ttlMs' : 'reconciler.dedupeTtlMs';
+  if (ttl >= MIN_SAFE_DEDUPE_TTL_MS) return [];
+  return [{ field, message: `${field} is ${ttl} ms, less than 24 hours: a record drained after an outage longer than that may be written to the primary twice; raise it to at least 86400000 (default 604800000, 7 days)` }];
+}
+
+function assemble(config: BusConfig, tiers: ComposedTier[], parts: Parts, logger: Logger, deps: BusDeps): Bus {
   const [primary, ...secondaries] = tiers as [ComposedTier, ...ComposedTier[]];
   const search = primary.tier;
   const clock = deps.clock;
@@ -110,9 +149,11 @@ function assemble(config: BusConfig, tiers: ComposedTier[], parts: Pick<BusParts
     secondaries: secondaries.map((t) => t.tier.target),
     spool: parts.spool,
     dedupe: parts.dedupe,
-    secondarySources: () => secondarySources(secondaries),
+    secondarySources: () => secondarySources(secondaries, parts.coordinator),
+    ...(parts.coordinator ? { coordination: parts.coordinator } : {}),
     ...(search.findWritten ? { uncertain: { store: parts.checkpoints, findWritten: search.findWritten.bind(primary.tier) } } : {}),
-    closeAlso: [parts.checkpoints],
+    // Closing the bus stops the drain first, then releases the leases with these.
+    closeAlso: [parts.checkpoints, ...(parts.coordinator ? [parts.coordinator] : [])],
     instanceId: parts.instanceId,
     logger,
     ...(clock ? { clock } : {}),
@@ -120,7 +161,7 @@ function assemble(config: BusConfig, tiers: ComposedTier[], parts: Pick<BusParts
     delivery: config.delivery,
     batching: config.batching,
     failback: config.failback,
-    reconciler: deps.orphans ? { ...config.reconciler, checkPrimaryFirst: true } : config.reconciler,
+    reconciler: { ...config.reconciler, ...(deps.orphans ? { checkPrimaryFirst: true } : {}), dedupeTtlMs: config.dedupe?.ttlMs ?? config.reconciler.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS },
   });
 }
 
@@ -145,9 +186,11 @@ function observe(inner: Bus, stateDir: string, logger: Logger, registry: Registr
 }
 
 /** One unreachable region must not stop the others (or the spools) from draining: it becomes one unavailable source. */
-async function secondarySources(secondaries: readonly ComposedTier[]): Promise<DrainSource[]> {
+async function secondarySources(secondaries: readonly ComposedTier[], coordinator: DrainCoordinator | undefined): Promise<DrainSource[]> {
+  // Coordinated: a fallback's sources only while this process holds its drain lease.
+  const list = (t: ComposedTier): Promise<DrainSource[]> => (coordinator ? coordinator.sourcesOf(t.tier.target.id, () => t.tier.drainSources()) : t.tier.drainSources());
   const lists = await Promise.all(
-    secondaries.map((t) => t.tier.drainSources().catch((error: unknown): DrainSource[] => [{ id: t.tier.target.id, next: () => Promise.reject(error) }])),
+    secondaries.map((t) => list(t).catch((error: unknown): DrainSource[] => [{ id: t.tier.target.id, next: () => Promise.reject(error) }])),
   );
   return lists.flat();
 }

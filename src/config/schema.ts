@@ -10,7 +10,7 @@ import { didYouMean } from './suggest.js';
 
 const ms = z.number().int().nonnegative();
 
-/** Everything but the tiers: state, checks, breaker, batching, delivery, reconciler. */
+/** Everything but the tiers: state, checks, breaker, batching, delivery, reconciler, coordination, dedupe. */
 export const commonShape = {
   /** Where the dedupe journal and drain checkpoints live (default: `<dir>/state` of the first spool with a `dir`). */
   stateDir: z.string().min(1).optional(),
@@ -52,6 +52,29 @@ export const commonShape = {
     })
     .strict()
     .default({ enabled: true, intervalMs: 30_000 }),
+  /**
+   * One reconciler per shared fallback at a time (see docs/coordination.md):
+   * the holder of a Redis lease drains every producer's records from it.
+   */
+  coordination: z
+    .object({
+      kind: z.literal('redis', { error: 'coordination.kind must be "redis" (the only coordination kind); leave coordination out to drain only this producer\'s records' }),
+      url: z.string({ error: 'coordination.url is required: the Redis every producer sharing the fallback reaches, e.g. redis://localhost:6379' }).regex(/^rediss?:\/\//, { error: 'coordination.url must start with redis:// or rediss://, e.g. redis://localhost:6379' }),
+      keyPrefix: z.string().min(1, { error: 'coordination.keyPrefix must not be empty; leave it out for the default "spillway:reconciler:"' }).optional(),
+      leaseMs: z.number().int().min(1_000, { error: 'coordination.leaseMs must be at least 1000 (a lease renewed every leaseMs/3 needs room for a slow Redis round trip); default 10000' }).optional(),
+    })
+    .strict()
+    .optional(),
+  /** Where drained ids are remembered: the local journal (default) or a Redis shared by every producer. */
+  dedupe: z
+    .object({
+      kind: z.literal('redis', { error: 'dedupe.kind must be "redis"; leave dedupe out for the local journal in stateDir' }),
+      url: z.string({ error: 'dedupe.url is required, e.g. redis://localhost:6379' }).regex(/^rediss?:\/\//, { error: 'dedupe.url must start with redis:// or rediss://, e.g. redis://localhost:6379' }),
+      keyPrefix: z.string().min(1, { error: 'dedupe.keyPrefix must not be empty; leave it out for the default "spillway:dedupe:<primary>:"' }).optional(),
+      ttlMs: z.number().int().positive({ error: 'dedupe.ttlMs must be a positive number of ms; default 604800000 (7 days)' }).optional(),
+    })
+    .strict()
+    .optional(),
 };
 
 const commonSchema = z.object(commonShape).strict();

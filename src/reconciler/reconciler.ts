@@ -32,6 +32,7 @@ import { chunkBatch, recordBytes } from '../failover/chunk.js';
 import { wait } from '../failover/backoff.js';
 import { type DeliveryOptions, deliverToTier } from '../failover/deliver.js';
 import { coalesceWindow } from './coalesce.js';
+import type { ReconcilerCoordination } from './coordination.js';
 import { type DrainPlan, planDrain, surveySources } from './survey.js';
 import { MergedReader } from './merge.js';
 import { Pacer, type PacerOptions } from './pacer.js';
@@ -85,6 +86,8 @@ export interface ReconcilerDeps {
   dedupe: DedupeStore;
   /** Settles writes whose fate in the primary is unknown (see the invariants). */
   uncertain?: UncertainWriteChecks;
+  /** Drain leases of shared fallbacks (see coordination.ts); none: every source listed is drained. */
+  coordination?: ReconcilerCoordination;
   events: BusEvents;
   logger: Logger;
 }
@@ -131,6 +134,7 @@ export class Reconciler {
       newest = await this.#survey(sources, summary);
     } catch (error) {
       summary.error = error instanceof Error ? error.message : String(error);
+      this.#deps.coordination?.drained(false);
       summary.durationMs = Math.round(performance.now() - started);
       this.#deps.events.emit('reconciler.done', summary);
       return summary;
@@ -164,6 +168,8 @@ export class Reconciler {
       for (const e of await reader.abandon(pending)) this.#deps.logger.error({ err: e }, 'Could not hand a chunk back to its source; it is reread after a restart.');
     }
     summary.unavailable.push(...reader.unavailable);
+    // A lease stays fresh (its first drain checks the primary) until a drain read every source.
+    this.#deps.coordination?.drained(summary.error === undefined && summary.unavailable.length === 0);
     summary.durationMs = Math.round(performance.now() - started);
     this.#deps.events.emit('reconciler.done', summary);
     return summary;
@@ -206,7 +212,9 @@ export class Reconciler {
    */
   async #survey(sources: readonly DrainSource[], summary: ReconcileSummary): Promise<Map<string, string> | undefined> {
     const backlog = (this.#options.coalesce ?? 'backlog') === 'backlog';
-    const check = this.#options.checkPrimaryFirst === true && this.#deps.uncertain !== undefined;
+    // A lease just taken over: the previous holder may have died between the primary's acknowledgement and its checkpoint.
+    const wanted = this.#options.checkPrimaryFirst === true || this.#deps.coordination?.primaryCheckNeeded() === true;
+    const check = wanted && this.#deps.uncertain !== undefined;
     if (!backlog && !check) return undefined;
     const result = await surveySources(sources, this.#abort.signal, this.#deps.logger, { ids: check });
     if (check && result.ids && result.ids.length > 0 && result.oldestSentTime !== undefined) {
