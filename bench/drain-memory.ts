@@ -49,7 +49,7 @@ export interface DrainMemoryResult {
   /** Highest heapUsed sampled during the drain, MiB. */
   peakHeapMb: number;
   /** heapUsed (MiB) at each 10 % of the records written. */
-  heapByProgress: Array<{ written: number; heapMb: number; rssMb: number }>;
+  heapByProgress: Array<{ written: number; heapMb: number; heapTotalMb: number; arrayBuffersMb: number; rssMb: number }>;
   written: number;
   /** Records the fake Kinesis received; must equal `records`. */
   received: number;
@@ -114,7 +114,8 @@ async function measureDrain(emptyDir: string, spoolDir: string, records: number)
     let nextMark = records / 10;
     bus.events.on('reconciler.progress', ({ written }) => {
       if (written < nextMark) return;
-      heapByProgress.push({ written, heapMb: heapMb(), rssMb: rssMb() });
+      const m = process.memoryUsage();
+      heapByProgress.push({ written, heapMb: m.heapUsed / MB, heapTotalMb: m.heapTotal / MB, arrayBuffersMb: m.arrayBuffers / MB, rssMb: m.rss / MB });
       while (nextMark <= written) nextMark += records / 10;
     });
     let sampledPeakRssMb = openedRssMb;
@@ -183,7 +184,8 @@ function report(results: readonly DrainMemoryResult[], goalMb: number): string {
   ]);
   const out = [table(`Drain of a disk spool into a fake Kinesis: resident memory (MiB; goal: peak < ${goalMb} MiB)`, ['records', 'idle bus RSS', 'opened RSS', 'peak RSS (VmHWM)', 'peak RSS sampled', 'peak heap', 'fill s', 'drain s', 'drained rec/s', 'goal'], rows)];
   for (const r of results) {
-    out.push(table(`heapUsed / RSS by progress, ${fmt(r.records)} records`, ['written', 'heapUsed', 'RSS'], r.heapByProgress.map((p) => [fmt(p.written), fmt(p.heapMb, 1), fmt(p.rssMb, 1)])));
+    const rows = r.heapByProgress.map((p) => [fmt(p.written), fmt(p.heapMb, 1), fmt(p.heapTotalMb, 1), fmt(p.arrayBuffersMb, 1), fmt(p.rssMb, 1)]);
+    out.push(table(`Memory by progress (MiB), ${fmt(r.records)} records`, ['written', 'heapUsed', 'heapTotal', 'arrayBuffers', 'RSS'], rows));
   }
   return out.join('\n');
 }
