@@ -1,8 +1,9 @@
 /**
  * A {@link DedupeStore} on local disk: an append-only journal of
  * `["<id>",<expiresAt>]` lines, fdatasync'd before `markSeen` resolves (one
- * sync serves every concurrent call), loaded into a Map on open with expired
- * entries dropped. When the journal grows well past the live set it is
+ * sync serves every concurrent call), loaded on open (expired entries
+ * dropped) into a compact table ({@link SeenIds}: ULIDs as 16 bytes, no
+ * string per id), so a drain of millions of records stays small in memory. When the journal grows well past the live set it is
  * compacted: live entries are written to a tmp file, fsync'd and renamed over
  * the journal. A torn tail (a crash mid-append) is cut off on open. A write
  * that fails (or writes short and then fails) is cut back off at once, so a
@@ -17,6 +18,7 @@ import { createCoalescer } from './coalescer.js';
 import { FILE_MODE, describeFsError, ensurePrivateDir, errnoCode, ioError, writeFileAtomic } from './fs-util.js';
 import { diskIo } from './io-seam.js';
 import { acquireDirLock, type DirLock } from './lock.js';
+import { SeenIds } from './seen-ids.js';
 
 /** Options for {@link createDiskDedupeStore}. */
 export interface DiskDedupeStoreOptions {
@@ -66,7 +68,7 @@ class DedupeJournal implements DiskDedupeStore {
   private readonly clock: () => number;
   private readonly minLines: number;
   private readonly ratio: number;
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new SeenIds();
   private readonly writer = createCoalescer(() => this.flush());
   private pending: string[] = [];
   private lines = 0;
@@ -92,10 +94,11 @@ class DedupeJournal implements DiskDedupeStore {
   }
 
   async open(): Promise<void> {
-    const { entries, validBytes, totalBytes } = await readJournal(this.file);
     const now = this.clock();
-    for (const [id, expiresAt] of entries) if (expiresAt > now) this.remember(id, expiresAt);
-    this.lines = entries.length;
+    const { lines, validBytes, totalBytes } = await readJournal(this.file, (id, expiresAt) => {
+      if (expiresAt > now) this.remember(id, expiresAt);
+    });
+    this.lines = lines;
     this.size = validBytes;
     this.handle = await this.openAppend();
     if (validBytes < totalBytes) {
@@ -145,7 +148,7 @@ class DedupeJournal implements DiskDedupeStore {
   }
 
   private remember(id: string, expiresAt: number): void {
-    this.seen.set(id, Math.max(expiresAt, this.seen.get(id) ?? 0));
+    this.seen.set(id, expiresAt); // keeps the later of two expiries
   }
 
   private async openAppend(): Promise<FileHandle> {
@@ -207,18 +210,17 @@ class DedupeJournal implements DiskDedupeStore {
    */
   private shouldCompact(): boolean {
     if (this.lines < this.nextCheck) return false;
-    const now = this.clock();
-    for (const [id, expiresAt] of this.seen) if (expiresAt <= now) this.seen.delete(id);
+    this.seen.purge(this.clock());
     this.nextCheck = this.lines + Math.max(this.minLines, this.seen.size);
     return this.lines > this.ratio * this.seen.size;
   }
 
   /** Rewrite the live entries to a tmp file, fsync it, rename it over the journal. */
   private async compact(): Promise<void> {
-    const body = [...this.seen].map(([id, expiresAt]) => `${JSON.stringify([id, expiresAt])}\n`).join('');
+    const body = journalBody(this.seen.entries());
     try {
       await writeFileAtomic(this.dir, this.file, body);
-      this.size = Buffer.byteLength(body);
+      this.size = body.length;
       const old = this.handle;
       this.handle = undefined;
       await old?.close();
@@ -232,23 +234,39 @@ class DedupeJournal implements DiskDedupeStore {
   }
 }
 
+/** The journal lines of `entries` as one buffer, built 10,000 lines at a time (no string per id held at once). */
+function journalBody(entries: Iterable<[string, number]>): Buffer {
+  const parts: Buffer[] = [];
+  let lines: string[] = [];
+  for (const [id, expiresAt] of entries) {
+    lines.push(`${JSON.stringify([id, expiresAt])}\n`);
+    if (lines.length === 10_000) {
+      parts.push(Buffer.from(lines.join('')));
+      lines = [];
+    }
+  }
+  parts.push(Buffer.from(lines.join('')));
+  return Buffer.concat(parts);
+}
+
 interface JournalContents {
-  entries: Array<[string, number]>;
+  /** Good lines read. */
+  lines: number;
   /** Bytes up to the end of the last good line. */
   validBytes: number;
   totalBytes: number;
 }
 
-/** Parse the journal; a bad tail is left out, a bad line before good ones throws. */
-async function readJournal(file: string): Promise<JournalContents> {
+/** Parse the journal, handing each good line to `visit`; a bad tail is left out, a bad line before good ones throws. */
+async function readJournal(file: string, visit: (id: string, expiresAt: number) => void): Promise<JournalContents> {
   let data: Buffer;
   try {
     data = await readFile(file);
   } catch (cause) {
-    if (errnoCode(cause) === 'ENOENT') return { entries: [], validBytes: 0, totalBytes: 0 };
+    if (errnoCode(cause) === 'ENOENT') return { lines: 0, validBytes: 0, totalBytes: 0 };
     throw ioError('read the dedupe journal', file, cause);
   }
-  const entries: Array<[string, number]> = [];
+  let lines = 0;
   let at = 0;
   let bad: number | undefined;
   while (at < data.length) {
@@ -257,10 +275,13 @@ async function readJournal(file: string): Promise<JournalContents> {
     const entry = newline === -1 ? undefined : parseLine(data.toString('utf8', at, newline));
     if (entry === undefined) bad ??= at;
     else if (bad !== undefined) throw journalCorrupt(file, bad);
-    else entries.push(entry);
+    else {
+      visit(entry[0], entry[1]);
+      lines++;
+    }
     at = end;
   }
-  return { entries, validBytes: bad ?? data.length, totalBytes: data.length };
+  return { lines, validBytes: bad ?? data.length, totalBytes: data.length };
 }
 
 function parseLine(line: string): [string, number] | undefined {
