@@ -132,6 +132,8 @@ async function startRig(shards: number, cleanup: Array<() => Promise<unknown>>):
       secondaries: [target('us-west-2', proxies[1].url)],
       spool: { kind: 'disk', dir: spoolDir },
       breaker: { resetTimeoutMs: RESET_TIMEOUT_MS },
+      // This measures failing over and coming back, so writes return as soon as the primary answers (no drain runs here).
+      failback: { mode: 'immediate' },
       reconciler: { enabled: false },
     },
     { logger: quietLogger },
