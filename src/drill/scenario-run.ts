@@ -25,7 +25,7 @@ import type { DrillEnvironment } from './environment.js';
 import { ensureStream, readAllRecords } from './kinesis-admin.js';
 import { Observations } from './observe.js';
 import { createInProcessProducer, type Producer } from './producer.js';
-import { HEALTHY, type Scenario, type ScenarioFixture } from './scenario.js';
+import { HEALTHY, type ProducerContext, type Scenario, type ScenarioFixture } from './scenario.js';
 import { type PhaseSpan, perSecond, type SecondPoint } from './series.js';
 import { makeTempDir, removeTempDir } from './temp-dirs.js';
 
@@ -117,7 +117,7 @@ export async function runScenario(scenario: Scenario, env: DrillEnvironment, set
     const built = (scenario.configure ?? ((c) => c))(drillBusConfig(env, stream, spoolDir, settings), settings);
     fixture = scenario.setup ? await scenario.setup({ env, settings, stream, workDir, config: built }) : undefined;
     const config = fixture?.config ?? built;
-    producer = makeProducer(scenario, { env, settings, stream, workDir, config }, observations);
+    producer = makeProducer(scenario, { env, settings, stream, workDir, config, observations });
     tally = await startScenarioTally(config, env, scenario, workDir, settings);
     const run: ScenarioRun = { scenario, settings, env, stream, workDir, config, observations, producer, fixture, tally, spans: [], faultAt: null };
     await playTimeline(run, started);
@@ -141,8 +141,8 @@ export async function runScenario(scenario: Scenario, env: DrillEnvironment, set
   }
 }
 
-function makeProducer(scenario: Scenario, context: Parameters<Exclude<Scenario['producer'], string | undefined>>[0], observations: Observations): Producer {
-  const { config, settings, workDir } = context;
+function makeProducer(scenario: Scenario, context: ProducerContext): Producer {
+  const { config, settings, workDir, observations } = context;
   if (typeof scenario.producer === 'function') return scenario.producer(context);
   return scenario.producer === 'child'
     ? createChildProducer({ config, rate: settings.rate, workDir, observations })

@@ -6,6 +6,7 @@ import type { LongFormConfigInput } from '../config/schema.js';
 import type { Check, Figures } from './checks.js';
 import type { DrillEnvironment } from './environment.js';
 import type { Fault } from './fault-proxy.js';
+import type { Observations } from './observe.js';
 import type { Producer } from './producer.js';
 import type { DrillSettings, ScenarioRun } from './scenario-run.js';
 
@@ -72,7 +73,7 @@ export interface Scenario {
    */
   setup?: (context: SetupContext) => Promise<ScenarioFixture>;
   /** Who sends: the bus in this process (default), a bus in a child process that can be SIGKILLed, or a custom producer. */
-  producer?: 'in-process' | 'child' | ((context: SetupContext & { config: LongFormConfigInput }) => Producer);
+  producer?: 'in-process' | 'child' | ((context: ProducerContext) => Producer);
   /**
    * How the drill's consumer reads: `direct` (default) from the emulators behind the fault proxies, counting
    * what a consumer receives once the faults are over; `through-faults` through the proxies, so it reads
@@ -93,6 +94,12 @@ export interface SetupContext {
   readonly workDir: string;
   /** The configuration built so far (after `configure`). */
   readonly config: LongFormConfigInput;
+}
+
+/** What a custom producer is built from. */
+export interface ProducerContext extends SetupContext {
+  /** Where the producer reports samples, drains and moments. */
+  readonly observations: Observations;
 }
 
 /** What {@link Scenario.setup} started. */
