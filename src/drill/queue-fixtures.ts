@@ -6,6 +6,7 @@
  * Invariants:
  * - `close` stops everything `setup` started, in reverse order, even when a later step failed.
  * - The queue's proxy is healed by the `secondaryUp` action; a scenario that faults it must heal it.
+ * - `backlog` counts the queue's visible, in-flight and delayed messages straight from fauxqs (no proxy).
  */
 import { randomUUID } from 'node:crypto';
 import type { LongFormConfigInput } from '../config/schema.js';
@@ -16,6 +17,12 @@ import { FAKE_CREDENTIALS } from './kinesis-admin.js';
 import { HEALTHY, REFUSE, type ScenarioFixture, type SetupContext } from './scenario.js';
 
 type Cleanup = Array<() => Promise<unknown>>;
+
+/**
+ * No long polls, and a short visibility timeout: messages a cut-short drain left in flight come back within
+ * seconds, so the recovery (which waits for the queue to be empty) stays short.
+ */
+const DRAIN_TUNING = { waitTimeSeconds: 0, visibilityTimeoutSeconds: 5 };
 
 async function closeAll(cleanup: Cleanup): Promise<void> {
   for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
@@ -43,16 +50,20 @@ async function queueBehindProxy(context: SetupContext, cleanup: Cleanup) {
     secondaryDown: async () => proxy.setFault(REFUSE),
     secondaryUp: async () => proxy.setFault(HEALTHY),
   };
-  return { sqs, proxy, queueUrl, actions };
+  const backlog = async (): Promise<number> => {
+    const c = await sqs.counts(queueUrl);
+    return c.visible + c.inflight + c.delayed;
+  };
+  return { sqs, proxy, queueUrl, actions, backlog };
 }
 
 /** The secondary becomes an SQS queue (fauxqs), reachable through a proxy the scenario can fault. */
 export function sqsSecondary(context: SetupContext): Promise<ScenarioFixture> {
   return guarded(async (cleanup) => {
-    const { proxy, queueUrl, actions } = await queueBehindProxy(context, cleanup);
-    const secondary = { kind: 'sqs' as const, region: context.env.secondary.name, queueUrl, endpoint: proxy.url, credentials: FAKE_CREDENTIALS, requestTimeoutMs: 1_000, waitTimeSeconds: 0 };
+    const { proxy, queueUrl, actions, backlog } = await queueBehindProxy(context, cleanup);
+    const secondary = { kind: 'sqs' as const, region: context.env.secondary.name, queueUrl, endpoint: proxy.url, credentials: FAKE_CREDENTIALS, requestTimeoutMs: 1_000, ...DRAIN_TUNING };
     const config: LongFormConfigInput = { ...context.config, secondaries: [secondary] };
-    return { config, actions, close: () => closeAll(cleanup) };
+    return { config, actions, backlog, close: () => closeAll(cleanup) };
   });
 }
 
@@ -62,7 +73,7 @@ export function sqsSecondary(context: SetupContext): Promise<ScenarioFixture> {
  */
 export function eventBridgeSecondary(context: SetupContext): Promise<ScenarioFixture> {
   return guarded(async (cleanup) => {
-    const { sqs, queueUrl } = await queueBehindProxy(context, cleanup);
+    const { sqs, queueUrl, backlog } = await queueBehindProxy(context, cleanup);
     const fake = await startEventBridgeFake({ region: context.env.secondary.name });
     cleanup.push(() => fake.close());
     const busProxy = await startFaultProxy({ target: fake.endpoint });
@@ -71,10 +82,10 @@ export function eventBridgeSecondary(context: SetupContext): Promise<ScenarioFix
     fake.addBus(eventBusName, { client: sqs.client, queueUrl });
     const secondary = {
       kind: 'eventbridge' as const, region: context.env.secondary.name, eventBusName, endpoint: busProxy.url, credentials: FAKE_CREDENTIALS, requestTimeoutMs: 1_000,
-      drainQueue: { queueUrl, endpoint: sqs.endpoint, waitTimeSeconds: 0 },
+      drainQueue: { queueUrl, endpoint: sqs.endpoint, ...DRAIN_TUNING },
     };
     const config: LongFormConfigInput = { ...context.config, secondaries: [secondary] };
     const actions = { secondaryDown: async () => busProxy.setFault(REFUSE), secondaryUp: async () => busProxy.setFault(HEALTHY) };
-    return { config, actions, close: () => closeAll(cleanup) };
+    return { config, actions, backlog, close: () => closeAll(cleanup) };
   });
 }

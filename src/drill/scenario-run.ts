@@ -125,7 +125,7 @@ export async function runScenario(scenario: Scenario, env: DrillEnvironment, set
     env.primary.proxy.setFault(HEALTHY);
     env.secondary.proxy.setFault(HEALTHY);
     observations.mark('load stopped; both regions healthy; waiting for the drain');
-    await (scenario.recover ? scenario.recover(run) : producer.awaitDrained(settings.recoveryTimeoutMs, settings.signal));
+    await (scenario.recover ? scenario.recover(run) : recoverAll(run));
     observations.mark('backlog drained');
     return { ...base, ...(await judgeRun(run, started, Date.now())) };
   } catch (error) {
@@ -147,6 +147,22 @@ function makeProducer(scenario: Scenario, context: ProducerContext): Producer {
   return scenario.producer === 'child'
     ? createChildProducer({ config, rate: settings.rate, workDir, observations })
     : createInProcessProducer({ config, rate: settings.rate, logger: settings.logger, observations });
+}
+
+/** The default recovery: the bus drained, and whatever the fixture's own tiers hold drained too. */
+async function recoverAll(run: ScenarioRun): Promise<void> {
+  const { producer, settings, fixture } = run;
+  const deadline = Date.now() + settings.recoveryTimeoutMs;
+  let marked = false;
+  for (;;) {
+    await producer.awaitDrained(Math.max(1, deadline - Date.now()), settings.signal);
+    const left = (await fixture?.backlog?.()) ?? 0;
+    if (left === 0) return;
+    if (!marked) run.observations.mark(`the bus reports drained, but its secondary still holds ${left} records (visible or in flight); waiting for them`);
+    marked = true;
+    if (Date.now() > deadline) throw new Error(`the secondary still held ${left} records ${settings.recoveryTimeoutMs} ms after recovery`);
+    await sleep(250, undefined, settings.signal ? { signal: settings.signal } : {});
+  }
 }
 
 /** Reads the primary back and judges the run. */

@@ -106,6 +106,11 @@ export interface ProducerContext extends SetupContext {
 export interface ScenarioFixture {
   /** The configuration to run with (default: unchanged). */
   config?: LongFormConfigInput;
+  /**
+   * Records the fixture's own tiers still hold (messages visible or in flight in a queue). The default
+   * recovery waits until this is 0 as well: the bus's stats do not count a remote secondary's backlog.
+   */
+  backlog?: () => Promise<number>;
   /** Named actions a phase's `onStart` may call (`run.fixture.actions.kill()`). */
   actions?: Record<string, () => Promise<void>>;
   /** Stops what `setup` started. */

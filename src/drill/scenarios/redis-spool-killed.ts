@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { LongFormConfigInput } from '../../config/schema.js';
+import { ConfigError } from '../../errors/index.js';
 import { startDrillRedisServer } from '../redis-server.js';
 import { REFUSE, type Scenario, type ScenarioFixture, type SetupContext } from '../scenario.js';
 import { fixtureAction } from './queue-timeline.js';
@@ -8,7 +9,7 @@ import { fixtureAction } from './queue-timeline.js';
 async function redisThenDisk(context: SetupContext): Promise<ScenarioFixture> {
   const spools = Array.isArray(context.config.spool) ? context.config.spool : [context.config.spool];
   const disk = spools.find((s) => s.kind === 'disk');
-  if (!disk) throw new Error('the Redis spool scenario needs a disk spool to fall back to');
+  if (!disk) throw new ConfigError('spool: the Redis spool scenario needs a disk spool to fall back to; add one', { field: 'spool' });
   const redis = await startDrillRedisServer();
   const spool = [{ kind: 'redis', url: redis.url, keyPrefix: `drill-${randomUUID().slice(0, 8)}` }, disk] as LongFormConfigInput['spool'];
   return { config: { ...context.config, spool }, actions: { kill: () => redis.kill(), restart: () => redis.start() }, close: () => redis.close() };

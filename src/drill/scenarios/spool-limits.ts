@@ -1,4 +1,5 @@
 import type { LongFormConfigInput } from '../../config/schema.js';
+import { ConfigError } from '../../errors/index.js';
 import type { Check } from '../checks.js';
 import type { SentRecord } from '../load.js';
 import type { DrillSettings } from '../scenario-run.js';
@@ -15,7 +16,7 @@ export function smallCap(settings: DrillSettings): number {
 export function limitSpool(config: LongFormConfigInput, limits: Record<string, unknown>): LongFormConfigInput {
   const spools = Array.isArray(config.spool) ? config.spool : [config.spool];
   const disk = spools.find((s) => s.kind === 'disk') as { kind: 'disk'; dir: string } | undefined;
-  if (!disk) throw new Error('the spool-full scenarios need a disk spool in the configuration');
+  if (!disk) throw new ConfigError('spool: the spool-full scenarios need a disk spool in the configuration; add one', { field: 'spool' });
   return { ...config, spool: { kind: 'disk', dir: disk.dir, ...limits } as LongFormConfigInput['spool'] };
 }
 
