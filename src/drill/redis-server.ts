@@ -4,7 +4,8 @@
  * acknowledged and a restart on the same port and directory brings the spool back. Tooling only.
  *
  * Invariants:
- * - `close` SIGKILLs the server if it runs and removes its directory.
+ * - `close` SIGKILLs the server if it runs and removes its directory; a server still running when this
+ *   process exits (a forced Ctrl-C) is SIGKILLed too.
  * - `start` resolves only once the server answers PING (or throws after 15 s).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -23,6 +24,20 @@ export interface DrillRedisServer {
   /** SIGKILL: a crash. Resolves once the process is gone. */
   kill(): Promise<void>;
   close(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Servers are SIGKILLed when this process exits, so an interrupted drill leaves none behind. */
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
 }
 
 async function freePort(): Promise<number> {
@@ -67,6 +82,7 @@ export async function startDrillRedisServer(): Promise<DrillRedisServer> {
     url: `redis://127.0.0.1:${port}`,
     async start() {
       child = spawn('redis-server', args, { stdio: 'ignore' });
+      track(child);
       const deadline = Date.now() + 15_000;
       while (!(await answers(port))) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server on port ${port} did not answer PING within 15 s (log: ${join(dir, 'redis.log')})`);
