@@ -5,7 +5,9 @@
  *
  * Rules: every acknowledged delta must be in the primary exactly once, in send order per partition key; of
  * the snapshots, the latest acknowledged one per coalesce key must be there (older ones may be coalesced).
+ * A spillway consumer reading the same streams must hand each of those ids to its handler exactly once.
  */
+import type { DeliveryCounts } from '../consumer/delivery-tally.js';
 import type { Envelope } from '../envelope/index.js';
 import type { SentRecord } from './load.js';
 import type { DrainPoint } from './observe.js';
@@ -33,8 +35,12 @@ export interface Figures {
   rejected: number;
   lost: number;
   duplicates: number;
-  /** Duplicates a spillway consumer delivered; `null` until the drill runs a consumer. */
+  /** Required ids a spillway consumer never handed to its handler; `null` when no consumer ran. */
+  consumerLost: number | null;
+  /** Handler calls beyond the first for an id, in a spillway consumer; `null` when no consumer ran. */
   consumerDuplicates: number | null;
+  /** Handler calls of that consumer. */
+  consumerReceived: number | null;
   orderViolations: number;
   coalesced: number;
   unexpected: number;
@@ -61,6 +67,28 @@ export interface EvaluateInput {
   /** Whether the primary breaker opened at any time. */
   primaryBreakerOpened: boolean;
   paceCap: number | null;
+  /** What the drill's spillway consumer received (see `consumer-tally.ts`); absent when none ran. */
+  consumer?: DeliveryCounts;
+}
+
+/**
+ * The ids a reader must see: every acknowledged delta and the latest acknowledged snapshot of each coalesce
+ * key (older snapshots may be coalesced away).
+ */
+export function requiredIds(sent: readonly SentRecord[]): Set<string> {
+  const acked = sent.filter((s) => s.id !== undefined);
+  const latest = latestSnapshots(acked);
+  return new Set(acked.filter((s) => s.kind === 'delta' || latest.get(s.coalesceKey ?? '') === s).map((s) => s.id as string));
+}
+
+function latestSnapshots(acked: readonly SentRecord[]): Map<string, SentRecord> {
+  const latestSnapshot = new Map<string, SentRecord>();
+  for (const s of acked) {
+    if (s.kind !== 'snapshot' || !s.coalesceKey) continue;
+    const current = latestSnapshot.get(s.coalesceKey);
+    if (!current || s.seq > current.seq) latestSnapshot.set(s.coalesceKey, s);
+  }
+  return latestSnapshot;
 }
 
 /** Computes the figures and the checks of one scenario. */
@@ -74,12 +102,7 @@ function computeFigures(input: EvaluateInput): Figures {
   const ackedIds = new Set(acked.map((s) => s.id as string));
   const counts = new Map<string, number>();
   for (const r of input.primary) counts.set(r.envelope.id, (counts.get(r.envelope.id) ?? 0) + 1);
-  const latestSnapshot = new Map<string, SentRecord>();
-  for (const s of acked) {
-    if (s.kind !== 'snapshot' || !s.coalesceKey) continue;
-    const current = latestSnapshot.get(s.coalesceKey);
-    if (!current || s.seq > current.seq) latestSnapshot.set(s.coalesceKey, s);
-  }
+  const latestSnapshot = latestSnapshots(acked);
   const lost: SentRecord[] = [];
   let coalesced = 0;
   for (const s of acked) {
@@ -99,7 +122,9 @@ function computeFigures(input: EvaluateInput): Figures {
     rejected: input.sent.filter((s) => s.error !== undefined).length,
     lost: lost.length,
     duplicates,
-    consumerDuplicates: null,
+    consumerLost: input.consumer?.lost ?? null,
+    consumerDuplicates: input.consumer?.duplicated ?? null,
+    consumerReceived: input.consumer?.received ?? null,
     orderViolations: orderViolations(input.primary, acked),
     coalesced,
     unexpected: [...counts.keys()].filter((id) => !ackedIds.has(id)).length,
@@ -156,13 +181,22 @@ function zeroCheck(name: string, value: number, expectation: Expectation | undef
   return { name, value, expected: judged ? '0' : 'reported', passed: judged ? value === 0 : null, ...(detail ? { detail } : {}) };
 }
 
+function consumerChecks(c: DeliveryCounts | undefined): Check[] {
+  if (!c) return [{ name: 'lost by a spillway consumer', value: 'n/a', expected: '0', passed: null, detail: 'no consumer ran' }];
+  const lostDetail = c.lostIds.length > 0 ? `first lost: ${c.lostIds.slice(0, 5).join(', ')}` : undefined;
+  return [
+    zeroCheck('lost by a spillway consumer', c.lost, 'zero', lostDetail),
+    zeroCheck('duplicates seen by a spillway consumer', c.duplicated, 'zero', `${c.received} handled, ${c.droppedDuplicates} copies dropped by its dedupe`),
+  ];
+}
+
 function judge(f: Figures, input: EvaluateInput): Check[] {
   const e = input.expect;
   const checks: Check[] = [
     zeroCheck('lost acknowledged records', f.lost, e.lost, f.lostIds.length > 0 ? `first lost: ${f.lostIds.slice(0, 5).join(', ')}` : undefined),
     zeroCheck('RPO (ms of acknowledged writes lost)', f.rpoMs, e.lost),
     zeroCheck('duplicates in the primary stream', f.duplicates, e.duplicates),
-    { name: 'duplicates seen by a spillway consumer', value: 'n/a', expected: '0', passed: null, detail: 'this build has no spillway consumer to run' },
+    ...consumerChecks(input.consumer),
     zeroCheck('per-key order violations (deltas)', f.orderViolations, e.orderViolations),
     zeroCheck('records in the primary never acknowledged', f.unexpected, e.unexpected),
     zeroCheck('sends rejected to the producer', f.rejected, e.rejected),

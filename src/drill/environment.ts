@@ -65,7 +65,7 @@ export async function startEnvironment(options: BackendOptions, regions: readonl
       made.push({ name, upstream, proxy, admin });
     }
     const label = options.backend === 'embedded' ? `embedded (${options.engine})` : options.backend === 'endpoint' ? `endpoint ${options.urls.join(' + ')}` : 'localstack';
-    return { label, primary: made[0] as DrillRegion, secondary: made[1] as DrillRegion, missing: missingCapabilities(), close };
+    return { label, primary: made[0] as DrillRegion, secondary: made[1] as DrillRegion, missing: await missingCapabilities(), close };
   } catch (error) {
     await close();
     throw error;
@@ -85,12 +85,19 @@ async function startUpstreams(options: BackendOptions, cleanup: Array<() => Prom
   return [emulators[0]?.endpoint as string, emulators[1]?.endpoint as string];
 }
 
-/** What this build of the drill cannot offer, and why. */
-function missingCapabilities(): Map<Capability, string> {
+/**
+ * What this machine cannot offer, and why. The SQS and EventBridge scenarios run fauxqs (a development
+ * dependency) in this process whatever the Kinesis backend; the EventBridge fake is part of the drill.
+ */
+async function missingCapabilities(): Promise<Map<Capability, string>> {
   const missing = new Map<Capability, string>();
   if (!onPath('redis-server')) missing.set('redis', 'no redis-server on the PATH (install Redis to run the Redis spool scenarios)');
-  missing.set('sqs', 'the embedded backend does not start an SQS emulator yet');
-  missing.set('eventbridge', 'the embedded backend does not start an EventBridge fake yet');
+  const fauxqs = await import('fauxqs').then(() => true, () => false);
+  if (!fauxqs) {
+    const reason = 'the SQS emulator fauxqs is not installed (npm install --no-save fauxqs@1)';
+    missing.set('sqs', reason);
+    missing.set('eventbridge', `${reason}; the EventBridge fake delivers to a fauxqs drain queue`);
+  }
   return missing;
 }
 

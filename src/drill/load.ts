@@ -18,6 +18,8 @@ export interface SentRecord {
   id?: string;
   landedOn?: TierName;
   error?: string;
+  /** The class of the error that decided the rejection: the spool's own error when every tier failed. */
+  errorKind?: string;
   sentAt: number;
   /** When `send()` settled. */
   settledAt?: number;
@@ -35,6 +37,8 @@ export interface LoadOptions {
   partitionKeys: number;
   /** The first sequence number (a restarted producer continues where the killed one stopped). */
   firstSeq?: number;
+  /** Prefix of partition and coalesce keys, so that several producers in one scenario keep their keys apart. */
+  keyPrefix?: string;
 }
 
 /** What the load calls to send one record. */
@@ -90,8 +94,9 @@ export class SteadyLoad {
     const n = this.#seq++;
     const o = this.#options;
     const snapshot = o.snapshotEvery > 0 && n % o.snapshotEvery === 0;
-    const coalesceKey = snapshot ? `account-${n % o.snapshotKeys}` : undefined;
-    const partitionKey = `customer-${n % o.partitionKeys}`;
+    const prefix = o.keyPrefix ?? '';
+    const coalesceKey = snapshot ? `${prefix}account-${n % o.snapshotKeys}` : undefined;
+    const partitionKey = `${prefix}customer-${n % o.partitionKeys}`;
     const record: SentRecord = { seq: n, phase: this.phase, kind: snapshot ? 'snapshot' : 'delta', partitionKey, sentAt: Date.now(),
       ...(coalesceKey ? { coalesceKey } : {}) };
     this.sent.push(record);
@@ -104,6 +109,7 @@ export class SteadyLoad {
         },
         (error: unknown) => {
           record.error = error instanceof Error ? error.message : String(error);
+          record.errorKind = errorKind(error);
         },
       )
       .finally(() => {
@@ -113,4 +119,11 @@ export class SteadyLoad {
       });
     this.#inflight.add(p);
   }
+}
+
+/** The name of the error that decided a rejection: the last tier's (the spool's) when every tier failed. */
+export function errorKind(error: unknown): string {
+  const failures = (error as { failures?: ReadonlyArray<{ error: unknown }> } | null)?.failures;
+  const decisive = Array.isArray(failures) && failures.length > 0 ? failures[failures.length - 1]?.error : error;
+  return decisive instanceof Error ? decisive.name || decisive.constructor.name : typeof decisive;
 }

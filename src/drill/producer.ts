@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import { createBus } from '../bus/create-bus.js';
 import type { BusConfigInput } from '../config/schema.js';
-import { DEFAULT_LOAD, type SentRecord, SteadyLoad } from './load.js';
+import { DEFAULT_LOAD, type LoadOptions, type SentRecord, SteadyLoad } from './load.js';
 import { awaitDrained, type Observations, watchBus } from './observe.js';
 
 /** The sending side of a scenario. */
@@ -35,6 +35,8 @@ export interface InProcessProducerOptions {
   rate: number;
   logger: Logger;
   observations: Observations;
+  /** Load shape beyond the rate (key prefix, first sequence number); the defaults otherwise. */
+  load?: Partial<Omit<LoadOptions, 'rate'>>;
 }
 
 /** A producer whose bus runs in this process; `bus` is exposed for scenarios that need it. */
@@ -60,7 +62,7 @@ export function createInProcessProducer(options: InProcessProducerOptions): InPr
       bus = await createBus(options.config, { logger: options.logger });
       stopWatching = watchBus(bus, { sample: (s) => obs.samples.push(s), drain: (d) => obs.drains.push(d), mark: (w) => obs.mark(w) });
       const b = bus;
-      load = new SteadyLoad((input) => b.send(input), { rate: options.rate, ...DEFAULT_LOAD });
+      load = new SteadyLoad((input) => b.send(input), { rate: options.rate, ...DEFAULT_LOAD, ...options.load });
       load.start();
     },
     async stopSending() {

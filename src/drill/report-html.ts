@@ -13,6 +13,7 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 const FIGURES: Array<[keyof Figures, string, string]> = [
   ['sent', 'sent', ''], ['acknowledged', 'acknowledged', ''], ['lost', 'lost', 'must be 0'], ['duplicates', 'duplicates in primary', 'must be 0'],
+  ['consumerLost', 'lost by the consumer', 'must be 0'], ['consumerDuplicates', 'duplicates seen by the consumer', 'must be 0'], ['consumerReceived', 'handled by the consumer', ''],
   ['orderViolations', 'per-key order violations', ''], ['coalesced', 'snapshots coalesced', ''], ['fallbackWrites', 'writes on a fallback', ''],
   ['writeRtoMs', 'write RTO (ms)', 'fault to first fallback ack'], ['worstSwitchLatencyMs', 'worst send during the switch (ms)', ''],
   ['drainMs', 'drain duration (ms)', ''], ['drainRate', 'drain rate (records/s)', ''], ['paceCap', 'configured cap (records/s)', ''], ['rpoMs', 'RPO (ms)', 'must be 0'],
@@ -21,12 +22,12 @@ const FIGURES: Array<[keyof Figures, string, string]> = [
 /** The page for a whole drill. */
 export function renderHtmlReport(report: DrillReport): string {
   const verdict = report.passed ? '<span class="pass">PASS</span>' : '<span class="fail">FAIL</span>';
-  const summary = report.scenarios.map((r) => `<tr><td><a href="#${esc(r.name)}">${esc(r.name)}</a></td><td>${badge(r)}</td><td>${r.figures?.lost ?? '-'}</td><td>${r.figures?.duplicates ?? '-'}</td><td>${r.figures?.writeRtoMs ?? '-'}</td><td>${r.figures?.drainRate ?? '-'}</td></tr>`).join('');
+  const summary = report.scenarios.map((r) => `<tr><td><a href="#${esc(r.name)}">${esc(r.name)}</a></td><td>${badge(r)}</td><td>${r.figures?.lost ?? '-'}</td><td>${r.figures?.duplicates ?? '-'}</td><td>${r.figures?.consumerLost ?? '-'}</td><td>${r.figures?.consumerDuplicates ?? '-'}</td><td>${r.figures?.writeRtoMs ?? '-'}</td><td>${r.figures?.drainRate ?? '-'}</td></tr>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>spillway drill report</title><style>${CSS}</style></head>
 <body><h1>spillway drill ${verdict}</h1>
 <p class="meta">${esc(report.backend)} · started ${esc(report.startedAt)} · ${(report.durationMs / 1000).toFixed(1)} s · ${report.settings.rate} records/s · phase ${report.settings.phaseMs} ms${report.settings.config ? ` · config ${esc(report.settings.config)}` : ''}${report.settings.injectLoss ? ` · <b>${report.settings.injectLoss} records deliberately dropped</b>` : ''}</p>
-<table class="summary"><thead><tr><th>scenario</th><th>result</th><th>lost</th><th>duplicates</th><th>write RTO ms</th><th>drain/s</th></tr></thead><tbody>${summary}</tbody></table>
+<table class="summary"><thead><tr><th>scenario</th><th>result</th><th>lost</th><th>duplicates</th><th>consumer lost</th><th>consumer duplicates</th><th>write RTO ms</th><th>drain/s</th></tr></thead><tbody>${summary}</tbody></table>
 ${legendHtml()}
 ${report.scenarios.map(section).join('\n')}
 </body></html>
@@ -58,9 +59,13 @@ export async function writeHtmlReport(dir: string, report: DrillReport): Promise
   await writeFile(join(dir, 'report.json'), `${JSON.stringify(reportJson(report), null, 2)}\n`);
 }
 
-/** The JSON form: the report with `name`, `passed`, `lost` and `duplicates` at the top of every scenario. */
+/**
+ * The JSON form: the report with `name`, `passed`, `lost`, `duplicates`, `consumerLost` and `consumerDuplicates`
+ * at the top of every scenario.
+ */
 export function reportJson(report: DrillReport): unknown {
-  return { ...report, scenarios: report.scenarios.map((r) => ({ ...r, lost: r.figures?.lost ?? null, duplicates: r.figures?.duplicates ?? null })) };
+  const top = (r: ScenarioResult) => ({ lost: r.figures?.lost ?? null, duplicates: r.figures?.duplicates ?? null, consumerLost: r.figures?.consumerLost ?? null, consumerDuplicates: r.figures?.consumerDuplicates ?? null });
+  return { ...report, scenarios: report.scenarios.map((r) => ({ ...r, ...top(r) })) };
 }
 
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:920px;color:#223;padding:0 1em}

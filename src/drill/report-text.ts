@@ -4,9 +4,9 @@ import type { ScenarioResult } from './scenario-run.js';
 
 const ms = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : `${v}`);
 
-/** One row per scenario, then the failed checks and the skipped scenarios with their reasons. */
+/** One row per scenario (`c.lost`/`c.dups`: what the drill's spillway consumer missed or got twice), then the failed checks and the skipped scenarios with their reasons. */
 export function renderTextReport(report: DrillReport): string {
-  const head = ['scenario', 'result', 'acked', 'lost', 'dups', 'order', 'coalesced', 'RTO ms', 'worst ms', 'drain/s', 'RPO'];
+  const head = ['scenario', 'result', 'acked', 'lost', 'dups', 'c.lost', 'c.dups', 'order', 'coalesced', 'RTO ms', 'worst ms', 'drain/s', 'RPO'];
   const rows = report.scenarios.map((r) => row(r));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((cells) => (cells[i] ?? '').length)));
   const line = (cells: string[]): string => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')}`;
@@ -26,6 +26,6 @@ export function renderTextReport(report: DrillReport): string {
 function row(r: ScenarioResult): string[] {
   const f = r.figures;
   const result = r.skipped ? 'skipped' : r.passed ? 'pass' : 'FAIL';
-  if (!f) return [r.name, result, ...Array<string>(9).fill('-')];
-  return [r.name, result, `${f.acknowledged}`, `${f.lost}`, `${f.duplicates}`, `${f.orderViolations}`, `${f.coalesced}`, ms(f.writeRtoMs), ms(f.worstSwitchLatencyMs), ms(f.drainRate), `${f.rpoMs}`];
+  if (!f) return [r.name, result, ...Array<string>(11).fill('-')];
+  return [r.name, result, `${f.acknowledged}`, `${f.lost}`, `${f.duplicates}`, ms(f.consumerLost), ms(f.consumerDuplicates), `${f.orderViolations}`, `${f.coalesced}`, ms(f.writeRtoMs), ms(f.worstSwitchLatencyMs), ms(f.drainRate), `${f.rpoMs}`];
 }

@@ -5,8 +5,10 @@
  * Invariants:
  * - Whatever happens (a failed check, an error, an abort), both proxies are back to pass-through, the
  *   producer (and its child process) is closed and the scenario's temp dir is removed before it returns.
- * - The verdict is computed only from what the producer recorded as acknowledged and what the primary
- *   stream holds when read back directly from the region's endpoint, never through the bus.
+ * - The verdict is computed only from what the producer recorded as acknowledged, what the primary
+ *   stream holds when read back directly from the region's endpoint (never through the bus), and what the
+ *   drill's own spillway consumer handed to its handler.
+ * - The consumer is stopped and the scenario's fixture (`setup`) closed before the temp dir is removed.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -16,13 +18,14 @@ import type { Logger } from 'pino';
 import type { BusConfig, LongFormConfigInput } from '../config/schema.js';
 import { decodeEnvelope, isEnvelopeBytes } from '../envelope/index.js';
 import { createChildProducer } from './child-producer.js';
-import { type Check, evaluate, type Figures, type PrimaryRecord } from './checks.js';
+import { type Check, evaluate, type Figures, type PrimaryRecord, requiredIds } from './checks.js';
+import { type ScenarioTally, startScenarioTally } from './consumer-tally.js';
 import { drillBusConfig } from './drill-config.js';
 import type { DrillEnvironment } from './environment.js';
 import { ensureStream, readAllRecords } from './kinesis-admin.js';
 import { Observations } from './observe.js';
 import { createInProcessProducer, type Producer } from './producer.js';
-import { HEALTHY, type Scenario } from './scenario.js';
+import { HEALTHY, type ProducerContext, type Scenario, type ScenarioFixture } from './scenario.js';
 import { type PhaseSpan, perSecond, type SecondPoint } from './series.js';
 import { makeTempDir, removeTempDir } from './temp-dirs.js';
 
@@ -67,6 +70,9 @@ export interface ScenarioRun {
   readonly config: LongFormConfigInput;
   readonly observations: Observations;
   readonly producer: Producer;
+  /** What the scenario's `setup` started, if anything. */
+  readonly fixture: ScenarioFixture | undefined;
+  readonly tally: ScenarioTally;
   /** The phases played so far. */
   readonly spans: PhaseSpan[];
   /** When the primary was first faulted (epoch ms). */
@@ -101,22 +107,25 @@ export async function runScenario(scenario: Scenario, env: DrillEnvironment, set
   const workDir = await makeTempDir();
   const observations = new Observations();
   let producer: Producer | undefined;
+  let fixture: ScenarioFixture | undefined;
+  let tally: ScenarioTally | undefined;
   try {
     const stream = `drill-${scenario.name}-${randomUUID().slice(0, 8)}`;
     await Promise.all([ensureStream(env.primary.admin, stream, settings.shards), ensureStream(env.secondary.admin, stream, settings.shards)]);
     const spoolDir = join(workDir, 'spool');
     await mkdir(spoolDir);
-    const config = (scenario.configure ?? ((c) => c))(drillBusConfig(env, stream, spoolDir, settings));
-    producer = scenario.producer === 'child'
-      ? createChildProducer({ config, rate: settings.rate, workDir, observations })
-      : createInProcessProducer({ config, rate: settings.rate, logger: settings.logger, observations });
-    const run: ScenarioRun = { scenario, settings, env, stream, workDir, config, observations, producer, spans: [], faultAt: null };
+    const built = (scenario.configure ?? ((c) => c))(drillBusConfig(env, stream, spoolDir, settings), settings);
+    fixture = scenario.setup ? await scenario.setup({ env, settings, stream, workDir, config: built }) : undefined;
+    const config = fixture?.config ?? built;
+    producer = makeProducer(scenario, { env, settings, stream, workDir, config, observations });
+    tally = await startScenarioTally(config, env, scenario, workDir, settings);
+    const run: ScenarioRun = { scenario, settings, env, stream, workDir, config, observations, producer, fixture, tally, spans: [], faultAt: null };
     await playTimeline(run, started);
     await producer.stopSending();
     env.primary.proxy.setFault(HEALTHY);
     env.secondary.proxy.setFault(HEALTHY);
     observations.mark('load stopped; both regions healthy; waiting for the drain');
-    await (scenario.recover ? scenario.recover(run) : producer.awaitDrained(settings.recoveryTimeoutMs, settings.signal));
+    await (scenario.recover ? scenario.recover(run) : recoverAll(run));
     observations.mark('backlog drained');
     return { ...base, ...(await judgeRun(run, started, Date.now())) };
   } catch (error) {
@@ -125,8 +134,34 @@ export async function runScenario(scenario: Scenario, env: DrillEnvironment, set
   } finally {
     env.primary.proxy.setFault(HEALTHY);
     env.secondary.proxy.setFault(HEALTHY);
+    await tally?.close();
     await producer?.close().catch(() => undefined);
+    await fixture?.close().catch(() => undefined);
     await removeTempDir(workDir);
+  }
+}
+
+function makeProducer(scenario: Scenario, context: ProducerContext): Producer {
+  const { config, settings, workDir, observations } = context;
+  if (typeof scenario.producer === 'function') return scenario.producer(context);
+  return scenario.producer === 'child'
+    ? createChildProducer({ config, rate: settings.rate, workDir, observations })
+    : createInProcessProducer({ config, rate: settings.rate, logger: settings.logger, observations });
+}
+
+/** The default recovery: the bus drained, and whatever the fixture's own tiers hold drained too. */
+async function recoverAll(run: ScenarioRun): Promise<void> {
+  const { producer, settings, fixture } = run;
+  const deadline = Date.now() + settings.recoveryTimeoutMs;
+  let marked = false;
+  for (;;) {
+    await producer.awaitDrained(Math.max(1, deadline - Date.now()), settings.signal);
+    const left = (await fixture?.backlog?.()) ?? 0;
+    if (left === 0) return;
+    if (!marked) run.observations.mark(`the bus reports drained, but its secondary still holds ${left} records (visible or in flight); waiting for them`);
+    marked = true;
+    if (Date.now() > deadline) throw new Error(`the secondary still held ${left} records ${settings.recoveryTimeoutMs} ms after recovery`);
+    await sleep(250, undefined, settings.signal ? { signal: settings.signal } : {});
   }
 }
 
@@ -137,7 +172,9 @@ async function judgeRun(run: ScenarioRun, started: number, ended: number): Promi
   const primary = dropForInjectedLoss(await readPrimary(env, run.stream), sent, settings.injectLoss ?? 0);
   const paceCap = typeof config.reconciler?.maxRecordsPerSecond === 'number' ? config.reconciler.maxRecordsPerSecond : null;
   const primaryBreakerOpened = observations.events.some((e) => e.what.startsWith('breaker open: primary')) || observations.samples.some((s) => s.breakers.primary === 'open');
-  const { figures, checks } = evaluate({ sent, primary, drains: observations.drains, expect: scenario.expect ?? {}, faultAt: run.faultAt, primaryBreakerOpened, paceCap });
+  const consumer = await run.tally.count(requiredIds(sent), Math.min(30_000, settings.recoveryTimeoutMs));
+  const { figures, checks } = evaluate({ sent, primary, drains: observations.drains, expect: scenario.expect ?? {}, faultAt: run.faultAt, primaryBreakerOpened, paceCap, consumer });
+  checks.push(...(scenario.checks?.(run, figures) ?? []));
   return {
     passed: checks.every((c) => c.passed !== false),
     figures,

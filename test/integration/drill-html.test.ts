@@ -1,6 +1,6 @@
 /**
  * The HTML report of a real drill run, opened in headless Chromium (Debian's `chromium`): the timeline
- * charts and the figures must be in the rendered page. Skips, saying why, when no Chromium is installed.
+ * charts and the figures (the consumer's among them) must be in the rendered page. Skips, saying why, when no Chromium is installed.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -43,8 +43,8 @@ describe.skipIf(!chromium)('drill HTML report in Chromium', () => {
       settings: { rate: 150, phaseMs: 800, shards: 2, paceRecordsPerSecond: 5_000, recoveryTimeoutMs: 60_000, logger: silentLogger },
     });
     await writeHtmlReport(dir, report);
-    const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as { scenarios: Array<{ name: string; passed: boolean; lost: number; duplicates: number }> };
-    expect(json.scenarios.map((s) => [s.name, s.lost, s.duplicates])).toEqual([['primary-refusing', 0, 0], ['both-down', 0, 0]]);
+    const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as { scenarios: Array<{ name: string; passed: boolean; lost: number; duplicates: number; consumerLost: number; consumerDuplicates: number }> };
+    expect(json.scenarios.map((s) => [s.name, s.lost, s.duplicates, s.consumerLost, s.consumerDuplicates])).toEqual([['primary-refusing', 0, 0, 0, 0], ['both-down', 0, 0, 0, 0]]);
     const { stdout: dom } = await run(chromium as string, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
       `--user-data-dir=${join(dir, 'profile')}`, '--dump-dom', `file://${join(dir, 'index.html')}`], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
     for (const s of report.scenarios) {
@@ -58,6 +58,9 @@ describe.skipIf(!chromium)('drill HTML report in Chromium', () => {
       expect(section).toContain(`data-figure="lost">${s.figures?.lost}</td>`);
       expect(section).toContain(`data-figure="acknowledged">${s.figures?.acknowledged}</td>`);
       expect(section).toContain(`data-figure="writeRtoMs">${s.figures?.writeRtoMs}</td>`);
+      expect(section).toContain('data-figure="consumerLost">0</td>');
+      expect(section).toContain('data-figure="consumerDuplicates">0</td>');
+      expect(section).toContain(`data-figure="consumerReceived">${s.figures?.consumerReceived}</td>`);
     }
     expect(dom).toContain('both-down');
     expect(dom).toMatch(/class="pass">PASS/);

@@ -5,6 +5,8 @@
  */
 import type { Scenario } from '../scenario.js';
 import { bothDown } from './both-down.js';
+import { consumerThroughOutage } from './consumer-through-outage.js';
+import { eventBridgeSecondary } from './eventbridge-secondary.js';
 import { flappingPrimary } from './flapping-primary.js';
 import { longOutage } from './long-outage.js';
 import { partialFailures } from './partial-failures.js';
@@ -14,6 +16,11 @@ import { primarySlow } from './primary-slow.js';
 import { primaryThrottling } from './primary-throttling.js';
 import { producerKilled } from './producer-killed.js';
 import { reconcilerKilled } from './reconciler-killed.js';
+import { redisSpoolKilled } from './redis-spool-killed.js';
+import { spoolFullBlock } from './spool-full-block.js';
+import { spoolFullReject } from './spool-full-reject.js';
+import { sqsSecondary } from './sqs-secondary.js';
+import { twoProducers } from './two-producers.js';
 
 /** The scenario matrix. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -27,4 +34,11 @@ export const SCENARIOS: readonly Scenario[] = [
   producerKilled,
   reconcilerKilled,
   longOutage,
+  sqsSecondary,
+  eventBridgeSecondary,
+  redisSpoolKilled,
+  twoProducers,
+  spoolFullReject,
+  spoolFullBlock,
+  consumerThroughOutage,
 ];
