@@ -66,6 +66,7 @@ class MemorySpoolImpl implements MemorySpool {
         `memory spool ${this.id} is full: ${this.usedBytes} of ${this.maxBytes} bytes hold records not yet drained, ` +
           `and a batch of ${batch.length} records needs ${size} more; nothing of it was written. ` +
           `Raise spool.maxBytes, or let the reconciler drain the spool`,
+        { reason: size > this.maxBytes ? 'too-large' : 'max-bytes' },
       );
     }
     this.slots.push(...slots);

@@ -216,3 +216,23 @@ describe('failover router', () => {
     await bus.close();
   });
 });
+
+describe('spool as the last tier', () => {
+  it('appends a batch larger than the spool could ever hold in parts, storing what fits and refusing only the rest', async () => {
+    const spool = createMemorySpool({ id: 'disk:/small', maxBytes: 2_000 });
+    const { bus, primary, secondary } = memoryBus({ spool, failback: { mode: 'immediate' } });
+    primary.down(new TransientError('down'));
+    secondary.down(new TransientError('down too'));
+    const results = await bus.sendBatch(Array.from({ length: 40 }, (_, i) => ({ partitionKey: 'k', data: `record-${i}`.padEnd(60, '.') })));
+    const stored = results.filter((r) => r.ok);
+    const refused = results.filter((r) => !r.ok);
+    expect(stored.length).toBeGreaterThan(0);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(stored.length + refused.length).toBe(40);
+    // What was stored is the oldest records, in order; what did not fit was refused, never dropped silently.
+    expect(results.slice(0, stored.length).every((r) => r.ok && r.landedOn.tier === 'spool')).toBe(true);
+    expect((await spool.stats()).records).toBe(stored.length);
+    expect(refused.every((r) => !r.ok && r.error instanceof AllTiersFailedError)).toBe(true);
+    await bus.close();
+  });
+});
