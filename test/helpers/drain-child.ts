@@ -12,7 +12,7 @@ const bus = await createBus(
   {
     primary: { kind: 'kinesis', region: 'us-east-1', stream, endpoint, credentials: FAKE_CREDENTIALS },
     spool: { kind: 'disk', dir },
-    reconciler: { enabled: false, maxRecordsPerSecond: Number(pace), maxBytesPerSecond: 1e9, windowRecords: 1_000, uncertainSettleMs: 200 },
+    reconciler: { enabled: false, maxRecordsPerSecond: Number(pace), maxBytesPerSecond: 1e9, windowRecords: 200, uncertainSettleMs: 200 },
   },
   { logger: pino({ level: 'silent' }) },
 );

@@ -41,7 +41,7 @@ describe('reconciler crash', () => {
 
   /** Start the draining child, SIGKILL it `delayMs` after its first progress line; returns what it reported. */
   async function drainAndKill(stream: string, dir: string, delayMs: number): Promise<number> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, kinesis.endpoint, stream, dir, '3000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, kinesis.endpoint, stream, dir, '2000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = once(proc, 'exit');
     let stderr = '';
     proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
