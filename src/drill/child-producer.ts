@@ -12,6 +12,7 @@ import type { BusConfigInput } from '../config/schema.js';
 import type { SentRecord } from './load.js';
 import type { Observations } from './observe.js';
 import type { Producer } from './producer.js';
+import { killOnExit } from './child-processes.js';
 
 /** Options for {@link createChildProducer}. */
 export interface ChildProducerOptions {
@@ -29,19 +30,6 @@ export function childCommand(): { script: string; execArgv: string[] } {
   return { script: join(self, '..', fromSource ? 'bus-child.ts' : 'bus-child.js'), execArgv: fromSource ? ['--import', 'tsx'] : [] };
 }
 
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Children are SIGKILLed when this process exits, so an interrupted drill leaves no producer behind. */
-function track(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const live of liveChildren) live.kill('SIGKILL');
-  });
-}
 
 /** A live bus child process. */
 export interface BusChild {
@@ -57,7 +45,7 @@ export interface BusChild {
 export async function spawnBusChild(mode: 'produce' | 'drain', args: { configFile: string; ackFile: string; rate: number; firstSeq: number }, obs: Observations): Promise<BusChild> {
   const { script, execArgv } = childCommand();
   const proc = spawn(process.execPath, [...execArgv, script, mode, args.configFile, args.ackFile, String(args.rate), String(args.firstSeq)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  track(proc);
+  killOnExit(proc);
   let stderr = '';
   proc.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const exited = once(proc, 'exit');

@@ -17,6 +17,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { join } from 'node:path';
+import { killOnExit } from './child-processes.js';
 
 /** The emulator implementations this module can start. */
 export type KinesisEngine = 'kinesalite' | 'kinesis-local';
@@ -57,8 +58,6 @@ const MAX_PORT_ATTEMPTS = 3;
 /** Both emulators default to a small account-wide shard limit (10, 50); tests create many streams. */
 const SHARD_LIMIT = 10_000;
 const requireFromHere = createRequire(import.meta.url);
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 /**
  * Finds a port that is free on 127.0.0.1 right now, by listening on port 0 and closing.
@@ -103,7 +102,7 @@ async function startOnPort(options: StartKinesisEmulatorOptions, port: number): 
   const engine = options.engine ?? 'kinesalite';
   const { args, env } = await commandFor(engine, port);
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  trackChild(child);
+  killOnExit(child);
   const output = captureOutput(child, options.logDir, `${engine}-${port}.log`);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://${HOST}:${port}`;
@@ -165,16 +164,6 @@ export function resolveEmulatorEntry(engine: KinesisEngine, resolve: (id: string
       { cause },
     );
   }
-}
-
-function trackChild(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const live of liveChildren) live.kill('SIGKILL');
-  });
 }
 
 interface OutputCapture {

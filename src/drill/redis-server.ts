@@ -10,10 +10,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { killOnExit } from './child-processes.js';
+import { findFreePort } from './emulators.js';
 import { makeTempDir, removeTempDir } from './temp-dirs.js';
 
 /** A running private server. */
@@ -24,30 +25,6 @@ export interface DrillRedisServer {
   /** SIGKILL: a crash. Resolves once the process is gone. */
   kill(): Promise<void>;
   close(): Promise<void>;
-}
-
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Servers are SIGKILLed when this process exits, so an interrupted drill leaves none behind. */
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const c of live) c.kill('SIGKILL');
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no free port on 127.0.0.1');
-  return address.port;
 }
 
 async function answers(port: number): Promise<boolean> {
@@ -66,7 +43,7 @@ async function answers(port: number): Promise<boolean> {
 /** Starts a private redis-server with `appendonly yes` and `appendfsync always`. */
 export async function startDrillRedisServer(): Promise<DrillRedisServer> {
   const dir = await makeTempDir();
-  const port = await freePort();
+  const port = await findFreePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'no',
     '--logfile', join(dir, 'redis.log'), '--appendonly', 'yes', '--appendfsync', 'always'];
   let child: ChildProcess | undefined;
@@ -82,7 +59,7 @@ export async function startDrillRedisServer(): Promise<DrillRedisServer> {
     url: `redis://127.0.0.1:${port}`,
     async start() {
       child = spawn('redis-server', args, { stdio: 'ignore' });
-      track(child);
+      killOnExit(child);
       const deadline = Date.now() + 15_000;
       while (!(await answers(port))) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server on port ${port} did not answer PING within 15 s (log: ${join(dir, 'redis.log')})`);
