@@ -5,7 +5,7 @@
  * warning), open the spool chain and the reconciler's state, and start.
  */
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import { type LevelWithSilent, pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createDiskCheckpointStore, createDiskDedupeStore } from '../../adapters/disk/index.js';
 import { createReconcilerLeases, createSharedDedupeStore, leaseOwner } from '../../adapters/redis/reconciler-lease.js';
@@ -47,11 +47,6 @@ export interface BusDeps {
   primary?: ComposeContext['primary'];
 }
 
-/** The level for a caller's own logger: `SPILLWAY_LOG_LEVEL`, else info (the caller's logger filters too). */
-function levelFromEnv(): 'info' {
-  return (process.env.SPILLWAY_LOG_LEVEL as 'info' | undefined) ?? 'info';
-}
-
 /** The default logger: pino to stderr. */
 export function defaultLogger(): Logger {
   return pino({ name: 'spillway', level: logLevelFromEnv('warn') }, pino.destination(2));
@@ -71,7 +66,7 @@ interface Closable {
 export async function createBus(input: BusConfigInput, deps: BusDeps = {}): Promise<Bus> {
   const registry = deps.kinds ?? defaultRegistry;
   const config = parseBusConfig(input, registry);
-  const logger = deps.logger ? toPinoLogger(deps.logger, levelFromEnv()) : defaultLogger();
+  const logger = deps.logger ? toPinoLogger(deps.logger, logLevelFromEnv('info') as LevelWithSilent) : defaultLogger();
   const warnings = [...configWarnings(config, registry), ...sharedStateWarnings(config)];
   for (const w of warnings) logger.warn({ field: w.field }, w.message);
   const checkpoints = deferredCheckpoints();

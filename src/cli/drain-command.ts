@@ -44,12 +44,12 @@ export function drainCommand(): Command {
         throw error;
       });
       try {
-        const plan = await bus.plan();
         if (flags.dryRun) {
+          const plan = await bus.plan();
           process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
           return;
         }
-        const summary = await drainWithProgress(bus, plan, Number(flags.maxRuns), !flags.json && process.stderr.isTTY === true);
+        const summary = await drainWithProgress(bus, Number(flags.maxRuns), !flags.json && process.stderr.isTTY === true);
         process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummary(summary));
         if (summary.error) process.exitCode = 1;
       } finally {
@@ -64,9 +64,13 @@ interface DrainTotals extends ReconcileSummary {
   runs: number;
 }
 
-/** Run drains until one writes nothing; a bar on a terminal, a line per run otherwise. */
-async function drainWithProgress(bus: Bus, plan: DrainPlan, maxFailures: number, tty: boolean): Promise<DrainTotals> {
-  const total = Math.max(plan.toWrite, 1);
+/**
+ * Run drains until one writes nothing; a bar on a terminal, a line per run
+ * otherwise. The bar starts at the spool's depth (secondaries cannot be
+ * counted without reading them a second time) and grows as more is written.
+ */
+async function drainWithProgress(bus: Bus, maxFailures: number, tty: boolean): Promise<DrainTotals> {
+  let total = tty ? Math.max((await bus.stats()).spool.records, 1) : 1;
   const bar = tty ? new SingleBar({ format: 'draining [{bar}] {value}/{total} records | {rate} rec/s | ETA {eta_formatted}', hideCursor: true }) : undefined;
   const started = performance.now();
   const totals: DrainTotals = { runs: 0, written: 0, skippedDuplicates: 0, coalesced: 0, rejected: 0, settled: 0, foreign: 0, otherProducers: 0, durationMs: 0, unavailable: [] };
@@ -74,7 +78,11 @@ async function drainWithProgress(bus: Bus, plan: DrainPlan, maxFailures: number,
   const onProgress = (p: { written: number }): void => {
     const done = base + p.written;
     const rate = Math.round(done / Math.max(0.001, (performance.now() - started) / 1000));
-    bar?.update(Math.min(done, total), { rate });
+    if (done > total) {
+      total = done;
+      bar?.setTotal(total);
+    }
+    bar?.update(done, { rate });
   };
   bus.events.on('reconciler.progress', onProgress);
   bar?.start(total, 0, { rate: 0 });

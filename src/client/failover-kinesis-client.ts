@@ -42,6 +42,8 @@ export class FailoverKinesisClient extends KinesisClient {
   readonly #failover: FailoverOptions;
   readonly #logger: LoggerLike | undefined;
   readonly #buses = new Map<string, Promise<Bus>>();
+  /** Checks every record of a command before any is sent (the bus stamps them again when it sends). */
+  readonly #check = createStamper();
   /** Sends through the SDK's own `send`, bypassing the failover path (for the primary target's own requests). */
   readonly #direct: KinesisClient;
   #closing: Promise<void> | undefined;
@@ -110,14 +112,14 @@ export class FailoverKinesisClient extends KinesisClient {
 
   async #putRecords(command: PutRecordsCommand) {
     const inputs = inputsOfPutRecords(command.input);
-    validateAll(inputs);
+    validateAll(this.#check, inputs);
     const bus = await this.#busFor(streamOf(command.input));
     return putRecordsOutput(await bus.sendBatch(inputs));
   }
 
   async #putRecord(command: PutRecordCommand) {
     const input = inputOfPutRecord(command.input);
-    validateAll([input]);
+    validateAll(this.#check, [input]);
     const bus = await this.#busFor(streamOf(command.input));
     const { id, landedOn } = await bus.send(input);
     return putRecordOutput(id, landedOn);
@@ -157,8 +159,7 @@ function isOpenFailure(reason: unknown): boolean {
 }
 
 /** Validate every record before any is sent, so a bad one fails the call whole, as Kinesis would. */
-function validateAll(inputs: ReturnType<typeof inputsOfPutRecords>): void {
-  const stamp = createStamper();
+function validateAll(stamp: ReturnType<typeof createStamper>, inputs: ReturnType<typeof inputsOfPutRecords>): void {
   inputs.forEach((input, i) => {
     try {
       stamp(input);
