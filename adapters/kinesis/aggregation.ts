@@ -241,7 +241,7 @@ export class ShardRanges {
 
 /** Aggregated PutRecords entries, with the items each one carries. */
 export interface AggregatedEntries<T> {
-  entries: Array<{ Data: Uint8Array; PartitionKey: string; ExplicitHashKey?: string }>;
+  entries: Array<{ data: Uint8Array; partitionKey: string; explicitHashKey?: string }>;
   members: T[][];
 }
 
@@ -257,7 +257,7 @@ export function aggregateByShard<T>(items: readonly T[], record: (item: T) => Us
   const close = (shard: number): void => {
     const o = open.get(shard);
     if (!o) return;
-    out.entries.push({ Data: o.agg.finish(), PartitionKey: o.key, ExplicitHashKey: shards.startKeys[shard] as string });
+    out.entries.push({ data: o.agg.finish(), partitionKey: o.key, explicitHashKey: shards.startKeys[shard] as string });
     out.members.push(o.items);
     open.delete(shard);
   };
@@ -266,7 +266,7 @@ export function aggregateByShard<T>(items: readonly T[], record: (item: T) => Us
     const shard = shards.shardOf(r.partitionKey);
     if (r.data.length + 64 > maxBytes) {
       close(shard);
-      out.entries.push({ Data: r.data, PartitionKey: r.partitionKey });
+      out.entries.push({ data: r.data, partitionKey: r.partitionKey });
       out.members.push([item]);
       continue;
     }

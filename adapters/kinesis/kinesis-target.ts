@@ -2,19 +2,15 @@
  * A Kinesis stream as a spillway {@link Target}: PutRecords with per-record
  * results, a DescribeStreamSummary probe, and every error classified.
  */
-import {
-  DescribeStreamSummaryCommand,
-  KinesisClient,
-  PutRecordsCommand,
-  type PutRecordsRequestEntry,
-  type PutRecordsResultEntry,
-} from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import type { PutResult, Receipt, Target } from '../../src/contracts/index.js';
 import { encodeEnvelope, encodeEnvelopeForKinesis, type Envelope, KINESIS_MAX_BATCH_BYTES, KINESIS_MAX_BATCH_RECORDS, KINESIS_MAX_RECORD_BYTES } from '../../src/envelope/index.js';
+import { encodeV2Into } from '../../src/envelope/codec-v2.js';
 import { type SpillwayError, TransientError } from '../../src/errors/index.js';
 import { classifyAwsError, classifyEntryError } from '../aws/classify.js';
 import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-options.js';
 import { aggregateByShard, ShardRanges } from './aggregation.js';
+import { putRecordsBody, putRecordsBodyOf, sendPutRecords } from './put-records-wire.js';
 import { listStreamShards } from './shard-source.js';
 
 /** Options for {@link createKinesisTarget}. */
@@ -68,6 +64,13 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   const timeoutMs = options.requestTimeoutMs ?? 2_000;
   const encodeOptions = { producer: options.omitProducer !== true };
   const encode = options.omitKeyFromData ? (e: Envelope) => encodeEnvelopeForKinesis(e, encodeOptions) : (e: Envelope) => encodeEnvelope(e, encodeOptions);
+  let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
+  const encodedBase64 = (e: Envelope): string => {
+    const out = encodeV2Into(e, options.omitKeyFromData !== true, encodeOptions.producer, scratch);
+    scratch = out.buffer;
+    return out.buffer.toString('base64', 0, out.length);
+  };
+  const rawBase64 = (e: Envelope): string => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength).toString('base64');
   const callSignal = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
 
   const raw = options.wire === 'none';
@@ -87,69 +90,66 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   }
 
   /** One PutRecords call; its per-entry results, or a classified error. */
-  async function putRecords(records: PutRecordsRequestEntry[], signal: AbortSignal): Promise<PutRecordsResultEntry[]> {
+  /** One PutRecords call with `body` for `count` records; its per-entry results, or a classified error. */
+  async function putRecords(body: string, count: number, signal: AbortSignal): Promise<PutRecordsResultEntry[]> {
     let response;
     try {
-      response = await client.send(new PutRecordsCommand({ StreamName: options.stream, Records: records }), { abortSignal: callSignal(signal) });
+      response = await sendPutRecords(client, options.stream, body, { abortSignal: callSignal(signal) });
     } catch (error) {
       throw classifyAwsError(error, context);
     }
     const entries = response.Records ?? [];
-    if (entries.length !== records.length) {
+    if (entries.length !== count) {
       // An answered call: some records may have been written.
-      throw new TransientError(`${id} answered PutRecords with ${entries.length} results for ${records.length} records`, { ...context, ambiguous: true });
+      throw new TransientError(`${id} answered PutRecords with ${entries.length} results for ${count} records`, { ...context, ambiguous: true });
     }
     return entries;
   }
 
-  /** Record one entry's result for every envelope it carried. */
-  function settle(entry: PutRecordsResultEntry, envelopes: readonly Envelope[], out: PutResult & { receipts: Map<string, Receipt> }): void {
-    for (const envelope of envelopes) {
-      if (entry.ErrorCode) {
-        (out.failed as Array<{ envelope: Envelope; error: SpillwayError }>).push({ envelope, error: classifyEntryError(entry.ErrorCode, entry.ErrorMessage, { ...context, recordId: envelope.id }) });
-      } else if (entry.ShardId && entry.SequenceNumber) {
-        out.receipts.set(envelope.id, { shardId: entry.ShardId, sequenceNumber: entry.SequenceNumber });
-      } else {
-        out.receipts.set(envelope.id, { ...(entry.ShardId ? { shardId: entry.ShardId } : {}), ...(entry.SequenceNumber ? { sequenceNumber: entry.SequenceNumber } : {}) });
-      }
+  type Out = { failed: Array<{ envelope: Envelope; error: SpillwayError }>; receipts: Array<Receipt | undefined> };
+
+  /** Record one entry's result for the record at `index` of the batch. */
+  function settle(entry: PutRecordsResultEntry, envelope: Envelope, index: number, out: Out): void {
+    if (entry.ErrorCode) {
+      out.failed.push({ envelope, error: classifyEntryError(entry.ErrorCode, entry.ErrorMessage, { ...context, recordId: envelope.id }) });
+    } else if (entry.ShardId && entry.SequenceNumber) {
+      out.receipts[index] = { shardId: entry.ShardId, sequenceNumber: entry.SequenceNumber };
+    } else {
+      out.receipts[index] = { ...(entry.ShardId ? { shardId: entry.ShardId } : {}), ...(entry.SequenceNumber ? { sequenceNumber: entry.SequenceNumber } : {}) };
     }
   }
 
   async function putAggregated(batch: readonly Envelope[], signal: AbortSignal, maxAggregateBytes: number): Promise<PutResult> {
     const shards = await shardRanges(signal);
-    const { entries: requests, members } = aggregateByShard(batch, (e) => ({ partitionKey: e.partitionKey, data: encode(e) }), shards, maxAggregateBytes);
-    const out = { failed: [] as Array<{ envelope: Envelope; error: SpillwayError }>, receipts: new Map<string, Receipt>() };
+    // Aggregated by the records' places in the batch, so each receipt lands at its record's place.
+    const places = Array.from(batch, (_, i) => i);
+    const { entries: requests, members } = aggregateByShard(places, (i) => ({ partitionKey: (batch[i] as Envelope).partitionKey, data: encode(batch[i] as Envelope) }), shards, maxAggregateBytes);
+    const out: Out = { failed: [], receipts: new Array<Receipt | undefined>(batch.length) };
     for (let from = 0; from < requests.length; from += KINESIS_MAX_BATCH_RECORDS) {
       let results: PutRecordsResultEntry[];
       try {
-        results = await putRecords(requests.slice(from, from + KINESIS_MAX_BATCH_RECORDS), signal);
+        const slice = requests.slice(from, from + KINESIS_MAX_BATCH_RECORDS);
+        results = await putRecords(putRecordsBody(options.stream, slice), slice.length, signal);
       } catch (error) {
         if (from === 0) throw error;
         // Earlier calls were written: fail only what this and later calls carried.
-        for (const group of members.slice(from)) for (const envelope of group) out.failed.push({ envelope, error: error as SpillwayError });
+        for (const group of members.slice(from)) for (const i of group) out.failed.push({ envelope: batch[i] as Envelope, error: error as SpillwayError });
         break;
       }
-      results.forEach((entry, j) => settle(entry, members[from + j] as Envelope[], out));
+      results.forEach((entry, j) => {
+        for (const i of members[from + j] as number[]) settle(entry, batch[i] as Envelope, i, out);
+      });
     }
     return out;
   }
 
   async function put(batch: readonly Envelope[], signal: AbortSignal): Promise<PutResult> {
     if (aggregation) return putAggregated(batch, signal, aggregation.maxAggregateBytes);
-    const records: PutRecordsRequestEntry[] = new Array(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const e = batch[i] as Envelope;
-      const entry: PutRecordsRequestEntry = { Data: raw ? e.data : encode(e), PartitionKey: e.partitionKey };
-      if (e.explicitHashKey !== undefined) entry.ExplicitHashKey = e.explicitHashKey;
-      records[i] = entry;
-    }
-    const entries = await putRecords(records, signal);
-    const out = { failed: [] as Array<{ envelope: Envelope; error: SpillwayError }>, receipts: new Map<string, Receipt>() };
-    const one: Envelope[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      one[0] = batch[i] as Envelope;
-      settle(entries[i] as PutRecordsResultEntry, one, out);
-    }
+    // Each envelope is encoded into one scratch buffer and copied into the body as base64: no buffer per record.
+    const body = putRecordsBodyOf(options.stream, batch, raw ? rawBase64 : encodedBase64);
+    const entries = await putRecords(body, batch.length, signal);
+    const out: Out = { failed: [], receipts: new Array<Receipt | undefined>(batch.length) };
+    for (let i = 0; i < entries.length; i++) settle(entries[i] as PutRecordsResultEntry, batch[i] as Envelope, i, out);
     return out;
   }
 

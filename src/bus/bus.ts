@@ -13,7 +13,7 @@ import { type BatcherOptions, SendBatcher } from '../failover/batcher.js';
 import type { BreakerOptions } from '../failover/breaker.js';
 import type { DeliveryOptions } from '../failover/deliver.js';
 import { FailbackGate, type FailbackOptions } from '../failover/failback-gate.js';
-import { FailoverRouter, type LandedOn } from '../failover/router.js';
+import { type DispatchOutcome, FailoverRouter, type LandedOn } from '../failover/router.js';
 import { spoolAsTarget } from '../failover/spool-target.js';
 import type { ReconcilerCoordination } from '../reconciler/coordination.js';
 import { Reconciler, type ReconcilerOptions, type UncertainWriteChecks } from '../reconciler/reconciler.js';
@@ -172,25 +172,23 @@ export function assembleBus(parts: BusParts): Bus {
     send,
     async sendBatch(inputs) {
       if (closed) throw new ClosedError('bus is closed; create a new one to send');
-      // One promise per record, no intermediate result objects: this is the hot path.
+      // The hot path: one promise for the whole batch, not one per record.
       const results = new Array<BatchItemResult>(inputs.length);
-      const pending: Array<Promise<void>> = [];
+      const envelopes: Envelope[] = [];
+      const at: number[] = [];
       for (let i = 0; i < inputs.length; i++) {
-        let envelope: Envelope;
         try {
-          envelope = stamp(inputs[i] as RecordInput);
+          envelopes.push(stamp(inputs[i] as RecordInput));
+          at.push(i);
         } catch (error) {
           results[i] = { ok: false, error: error as SpillwayError };
-          continue;
         }
-        pending.push(
-          batcher.submit(envelope).then(
-            (landedOn) => void (results[i] = { ok: true, id: envelope.id, landedOn }),
-            (error: unknown) => void (results[i] = { ok: false, error: error as SpillwayError }),
-          ),
-        );
       }
-      await Promise.all(pending);
+      const outcomes = await batcher.submitAll(envelopes);
+      for (let j = 0; j < outcomes.length; j++) {
+        const outcome = outcomes[j] as DispatchOutcome;
+        results[at[j] as number] = outcome.ok ? { ok: true, id: (envelopes[j] as Envelope).id, landedOn: outcome.landedOn } : outcome;
+      }
       return results;
     },
     reconcile: () => reconciler.run(),

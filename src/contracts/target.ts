@@ -14,8 +14,8 @@ export interface Receipt {
  */
 export interface PutResult {
   failed: ReadonlyArray<{ envelope: Envelope; error: SpillwayError }>;
-  /** Optional per-record receipts, keyed by envelope id. */
-  receipts?: ReadonlyMap<string, Receipt>;
+  /** Optional per-record receipts, in the order of the batch given to `put` (none for a failed record). */
+  receipts?: ReadonlyArray<Receipt | undefined>;
 }
 
 /**

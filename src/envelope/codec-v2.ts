@@ -68,11 +68,14 @@ interface Layout {
   coalesceBytes: number;
   delta: number;
   headerLength: number;
-  ext: Array<[number, string]>;
+  ext: ReadonlyArray<[number, string]>;
 }
 
 /** The optional fields a record carries as extensions. */
-function extensions(e: Envelope, withProducer: boolean): Array<[number, string]> {
+const NO_EXTENSIONS: ReadonlyArray<[number, string]> = [];
+
+function extensions(e: Envelope, withProducer: boolean): ReadonlyArray<[number, string]> {
+  if (e.explicitHashKey === undefined && (!withProducer || e.producer === undefined)) return NO_EXTENSIONS;
   const ext: Array<[number, string]> = [];
   if (e.explicitHashKey !== undefined) ext.push([TAG_HASH_KEY, e.explicitHashKey]);
   if (withProducer && e.producer !== undefined) ext.push([TAG_PRODUCER, e.producer]);
@@ -89,8 +92,34 @@ function extensionBytes(ext: ReadonlyArray<[number, string]>): number {
   return n;
 }
 
+/**
+ * What the stamper learnt of a record it made, kept on the envelope as a
+ * non-enumerable property (not copied by a spread, not seen by equality
+ * checks; envelopes are immutable, so it never goes stale): the size of the
+ * self-contained encoding times two, plus one when the id packs to 16 bytes.
+ * The send path asks for both several times per record.
+ */
+export const STAMPED = Symbol('spillway.stamped');
+type Stamped = Envelope & { readonly [STAMPED]?: number };
+
+/** Remember `encodedSize` and the id's packability on a stamped envelope. */
+export function rememberStamped(e: Envelope, encodedSize: number, packed: boolean): void {
+  if (Object.isExtensible(e)) Object.defineProperty(e, STAMPED, { value: encodedSize * 2 + (packed ? 1 : 0) });
+}
+
+/** The remembered self-contained size, if the envelope was stamped here. */
+export function rememberedSize(e: Envelope): number | undefined {
+  const m = (e as Stamped)[STAMPED];
+  return m === undefined ? undefined : Math.floor(m / 2);
+}
+
+function packable(e: Envelope): boolean {
+  const m = (e as Stamped)[STAMPED];
+  return m === undefined ? isPackableUlid(e.id) : m % 2 === 1;
+}
+
 function layout(e: Envelope, withKey: boolean, withProducer: boolean): Layout {
-  const packed = isPackableUlid(e.id);
+  const packed = packable(e);
   const compact = compactTimes(e);
   const coalesce = carriesCoalesceKey(e);
   const idBytes = packed ? 16 : utf8Length(e.id);
@@ -115,9 +144,14 @@ function layout(e: Envelope, withKey: boolean, withProducer: boolean): Layout {
 
 /** Size of the v2 encoding, computed without encoding. */
 export function v2Size(e: Envelope, withKey: boolean, withProducer = true): number {
-  // The same arithmetic as layout(), without building it: this runs several times per record.
+  return v2SizeOf(e, withKey, withProducer, packable(e));
+}
+
+/** {@link v2Size} when it is known whether the id packs to 16 bytes. */
+export function v2SizeOf(e: Envelope, withKey: boolean, withProducer: boolean, packed: boolean): number {
+  // The same arithmetic as layout(), without building it.
   let n = 5 + e.data.length;
-  if (isPackableUlid(e.id)) n += 16;
+  if (packed) n += 16;
   else {
     const idBytes = utf8Length(e.id);
     n += varintLength(idBytes) + idBytes;
@@ -143,12 +177,31 @@ export function v2Size(e: Envelope, withKey: boolean, withProducer = true): numb
 export function encodeV2(e: Envelope, withKey: boolean, withProducer = true): Uint8Array {
   const l = layout(e, withKey, withProducer);
   const out = Buffer.allocUnsafe(l.headerLength + e.data.length);
-  out[0] = 0x53;
-  out[1] = 0x50;
-  out[2] = 0x57;
-  out[3] = 0x02;
-  out[4] = l.flags;
-  let o = 5;
+  writeV2(e, l, withKey, out, 0);
+  return out;
+}
+
+/**
+ * Encode as v2 into `scratch` from offset 0, growing it when too small;
+ * returns the buffer written (`scratch` or a bigger one) and the length. For
+ * callers that copy the bytes on at once (into a request body as base64), so
+ * no buffer is allocated per record.
+ */
+export function encodeV2Into(e: Envelope, withKey: boolean, withProducer: boolean, scratch: Buffer): { buffer: Buffer; length: number } {
+  const l = layout(e, withKey, withProducer);
+  const length = l.headerLength + e.data.length;
+  const buffer = scratch.length >= length ? scratch : Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
+  writeV2(e, l, withKey, buffer, 0);
+  return { buffer, length };
+}
+
+function writeV2(e: Envelope, l: Layout, withKey: boolean, out: Buffer, start: number): void {
+  out[start] = 0x53;
+  out[start + 1] = 0x50;
+  out[start + 2] = 0x57;
+  out[start + 3] = 0x02;
+  out[start + 4] = l.flags;
+  let o = start + 5;
   if (l.flags & FLAG_STRING_ID) {
     o = writeVarint(out, o, l.idBytes);
     o += out.write(e.id, o, 'utf8');
@@ -180,7 +233,6 @@ export function encodeV2(e: Envelope, withKey: boolean, withProducer = true): Ui
     }
   }
   out.set(e.data, o);
-  return out;
 }
 
 /** A bounds-checked reader over one record's bytes. */

@@ -9,7 +9,9 @@
  */
 import { MalformedEnvelopeError } from '../errors/index.js';
 import { decodeEnvelopeV1 } from './codec-v1.js';
-import { decodeEnvelopeV2, encodeV2, utf8Length, v2Size } from './codec-v2.js';
+import { decodeEnvelopeV2, encodeV2, rememberedSize, rememberStamped, utf8Length, v2Size, v2SizeOf } from './codec-v2.js';
+import { isPackableUlid } from './ulid-bytes.js';
+import { varintLength } from './varint.js';
 import type { Envelope } from './types.js';
 
 const MAGIC = [0x53, 0x50, 0x57] as const;
@@ -35,15 +37,20 @@ export function encodeEnvelopeForKinesis(envelope: Envelope, options: EncodeOpti
 
 /** Size in bytes of `encodeEnvelope(envelope)` (the larger, self-contained form), computed without encoding. */
 export function encodedSize(envelope: Envelope): number {
-  return v2Size(envelope, true);
+  return rememberedSize(envelope) ?? v2Size(envelope, true);
 }
 
 /**
  * Bytes the record counts for against Kinesis' per-record limit: the data of
- * {@link encodeEnvelopeForKinesis} plus the UTF-8 partition key.
+ * {@link encodeEnvelopeForKinesis} plus the UTF-8 partition key. Remembers
+ * {@link encodedSize} on the way (the stamper calls this once per record).
  */
 export function kinesisRecordSize(envelope: Envelope): number {
-  return v2Size(envelope, false) + utf8Length(envelope.partitionKey);
+  const keyBytes = utf8Length(envelope.partitionKey);
+  const packed = isPackableUlid(envelope.id);
+  const withoutKey = v2SizeOf(envelope, false, true, packed);
+  rememberStamped(envelope, withoutKey + varintLength(keyBytes) + keyBytes, packed);
+  return withoutKey + keyBytes;
 }
 
 /** True when the bytes start with the spillway magic (any version). */

@@ -21,7 +21,7 @@
  *   wait, in submit order, until a batch leaves a lane.
  */
 import type { Envelope } from '../envelope/index.js';
-import { ConfigError } from '../errors/index.js';
+import { ConfigError, type SpillwayError } from '../errors/index.js';
 import { recordBytes } from './chunk.js';
 import { Fifo, laneOf } from './lanes.js';
 import type { DispatchOutcome, LandedOn } from './router.js';
@@ -40,11 +40,19 @@ export interface BatcherOptions {
   lanes?: number;
 }
 
+/** Records submitted together, settled together: one promise for the group, not one per record. */
+interface Group {
+  readonly outcomes: DispatchOutcome[];
+  left: number;
+  resolve(outcomes: DispatchOutcome[]): void;
+}
+
 interface Pending {
   envelope: Envelope;
   bytes: number;
-  resolve: (landed: LandedOn) => void;
-  reject: (error: unknown) => void;
+  group: Group;
+  /** This record's place in its group. */
+  index: number;
 }
 
 interface Lane {
@@ -109,12 +117,28 @@ export class SendBatcher {
   }
 
   /** Queue one record; resolves where it landed, rejects with the router's error. */
-  submit(envelope: Envelope): Promise<LandedOn> {
-    return new Promise<LandedOn>((resolve, reject) => {
-      const pending: Pending = { envelope, bytes: recordBytes(envelope), resolve, reject };
-      // While records wait for room, a new one waits behind them: a key's records keep their submit order.
-      if (this.#waiting >= this.#maxQueued || this.#overflow.length > 0) this.#overflow.push(pending);
-      else this.#enqueue(pending);
+  async submit(envelope: Envelope): Promise<LandedOn> {
+    const [outcome] = await this.submitAll([envelope]);
+    if (!(outcome as DispatchOutcome).ok) throw (outcome as { error: unknown }).error;
+    return (outcome as { landedOn: LandedOn }).landedOn;
+  }
+
+  /**
+   * Queue records in order; resolves once every one has an outcome, one per
+   * record in the same order (never rejects: a dispatch that threw is each
+   * record's error).
+   */
+  submitAll(envelopes: readonly Envelope[]): Promise<DispatchOutcome[]> {
+    return new Promise<DispatchOutcome[]>((resolve) => {
+      const group: Group = { outcomes: new Array<DispatchOutcome>(envelopes.length), left: envelopes.length, resolve };
+      if (envelopes.length === 0) resolve(group.outcomes);
+      for (let index = 0; index < envelopes.length; index++) {
+        const envelope = envelopes[index] as Envelope;
+        const pending: Pending = { envelope, bytes: recordBytes(envelope), group, index };
+        // While records wait for room, a new one waits behind them: a key's records keep their submit order.
+        if (this.#waiting >= this.#maxQueued || this.#overflow.length > 0) this.#overflow.push(pending);
+        else this.#enqueue(pending);
+      }
     });
   }
 
@@ -176,16 +200,18 @@ export class SendBatcher {
   }
 
   async #fly(batch: Pending[]): Promise<void> {
+    let outcomes: DispatchOutcome[];
     try {
-      const outcomes = await this.#dispatch(batch.map((p) => p.envelope));
-      for (let i = 0; i < batch.length; i++) {
-        const p = batch[i] as Pending;
-        const outcome = outcomes[i] as DispatchOutcome;
-        if (outcome.ok) p.resolve(outcome.landedOn);
-        else p.reject(outcome.error);
-      }
+      outcomes = await this.#dispatch(batch.map((p) => p.envelope));
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      const failed: DispatchOutcome = { ok: false, error: error as SpillwayError };
+      outcomes = batch.map(() => failed);
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i] as Pending;
+      const group = p.group;
+      group.outcomes[p.index] = outcomes[i] as DispatchOutcome;
+      if (--group.left === 0) group.resolve(group.outcomes);
     }
   }
 

@@ -83,12 +83,15 @@ async function deliverChunk(tier: GuardedTarget, chunk: Envelope[], options: Del
     const throttleLeft = budgetMs - (Date.now() - started);
     let failed: ReadonlyArray<{ envelope: Envelope; error: SpillwayError }>;
     try {
-      const result = await tier.fire(() => tier.target.put(pending, signal));
+      const sent = pending;
+      const result = await tier.fire(() => tier.target.put(sent, signal));
       failed = result.failed;
-      const failedIds = new Set(failed.map((f) => f.envelope.id));
-      for (const envelope of pending) {
-        if (failedIds.has(envelope.id)) continue;
-        const receipt = result.receipts?.get(envelope.id);
+      const failedOnes = failed.length === 0 ? undefined : new Set(failed.map((f) => f.envelope));
+      const receipts = result.receipts;
+      for (let i = 0; i < sent.length; i++) {
+        const envelope = sent[i] as Envelope;
+        if (failedOnes?.has(envelope)) continue;
+        const receipt = receipts?.[i];
         outcome.accepted.push(receipt ? { envelope, receipt } : { envelope });
       }
     } catch (caught) {

@@ -90,37 +90,50 @@ export class FailoverRouter {
    * backlog, see FailbackGate).
    */
   async dispatch(batch: readonly Envelope[], options: { skipPrimary?: boolean } = {}): Promise<DispatchOutcome[]> {
-    const outcomes = new Map<string, DispatchOutcome>();
-    const failures = new Map<string, TierFailure[]>();
+    const outcomes = new Array<DispatchOutcome>(batch.length);
+    // Records are found by identity, and the index is built only once some record is out of place.
+    let index: Map<Envelope, number> | undefined;
+    const indexOf = (envelope: Envelope): number => {
+      if (!index) index = new Map(batch.map((e, i) => [e, i]));
+      return index.get(envelope) as number;
+    };
+    let failures: Map<Envelope, TierFailure[]> | undefined;
     let pending: readonly Envelope[] = batch;
-    for (const [index, tier] of this.tiers.entries()) {
+    for (const [n, tier] of this.tiers.entries()) {
       if (pending.length === 0) break;
-      if (index === 0 && options.skipPrimary) continue;
+      if (n === 0 && options.skipPrimary) continue;
       const at = Date.now();
       const result = await deliverToTier(tier, pending, this.#options.delivery ?? {}, this.#abort.signal);
-      if (index === 0) await this.#recordUncertain(at, result.passed);
-      for (const { envelope, receipt } of result.accepted) {
-        outcomes.set(envelope.id, { ok: true, landedOn: { tier: tier.tier, target: tier.target.id, ...(receipt ? { receipt } : {}) } });
+      if (n === 0) await this.#recordUncertain(at, result.passed);
+      const accepted = result.accepted;
+      for (let i = 0; i < accepted.length; i++) {
+        const { envelope, receipt } = accepted[i] as { envelope: Envelope; receipt?: Receipt };
+        // The common case: everything accepted by the first tier tried, in order.
+        const at = pending === batch && batch[i] === envelope ? i : indexOf(envelope);
+        outcomes[at] = { ok: true, landedOn: receipt ? { tier: tier.tier, target: tier.target.id, receipt } : { tier: tier.tier, target: tier.target.id } };
       }
-      for (const { envelope, error } of result.rejected) outcomes.set(envelope.id, { ok: false, error });
-      for (const { envelope, error } of result.passed) {
-        const list = failures.get(envelope.id) ?? [];
-        list.push({ tier: tier.tier, target: tier.target.id, error });
-        failures.set(envelope.id, list);
+      for (const { envelope, error } of result.rejected) outcomes[indexOf(envelope)] = { ok: false, error };
+      if (result.passed.length > 0) {
+        failures ??= new Map();
+        for (const { envelope, error } of result.passed) {
+          const list = failures.get(envelope) ?? [];
+          list.push({ tier: tier.tier, target: tier.target.id, error });
+          failures.set(envelope, list);
+        }
       }
       if (result.overflowed > 0) this.#options.events.emit('bus.overflow', { target: tier.target.id, records: result.overflowed });
       if (result.oversized.records > 0) this.#options.events.emit('bus.oversize', { target: tier.target.id, ...result.oversized });
-      this.#reportUnauthorized(tier, result.passed);
-      if (tier.tier === 'spool' && result.accepted.length > 0) {
-        this.#options.events.emit('spool.append', { target: tier.target.id, records: result.accepted.length });
+      if (result.passed.length > 0) this.#reportUnauthorized(tier, result.passed);
+      if (tier.tier === 'spool' && accepted.length > 0) {
+        this.#options.events.emit('spool.append', { target: tier.target.id, records: accepted.length });
       }
-      pending = result.passed.map((p) => p.envelope);
-      this.#reportFailover(tier, this.tiers[index + 1], result.passed);
+      pending = result.passed.length === 0 ? [] : result.passed.map((p) => p.envelope);
+      this.#reportFailover(tier, this.tiers[n + 1], result.passed);
     }
     for (const envelope of pending) {
-      outcomes.set(envelope.id, { ok: false, error: new AllTiersFailedError(envelope.id, failures.get(envelope.id) ?? []) });
+      outcomes[indexOf(envelope)] = { ok: false, error: new AllTiersFailedError(envelope.id, failures?.get(envelope) ?? []) };
     }
-    return batch.map((e) => outcomes.get(e.id) as DispatchOutcome);
+    return outcomes;
   }
 
   async #recordUncertain(at: number, passed: TierOutcome['passed']): Promise<void> {

@@ -4,6 +4,8 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   encodeEnvelopeForKinesis,
+  encodedSize,
+  kinesisRecordSize,
   isValidationError,
   KINESIS_MAX_BATCH_BYTES,
   KINESIS_MAX_BATCH_RECORDS,
@@ -98,5 +100,34 @@ describe('envelope stamping', () => {
     const future = Buffer.from(e);
     future[3] = 9;
     expect(() => decodeEnvelope(future)).toThrow(/version 9/);
+  });
+});
+
+describe('sizes the stamper remembers', () => {
+  const stamp = createStamper({ clock: () => 1_700_000_000_000, producer: 'producer-1' });
+  const inputs = [
+    { partitionKey: 'k', data: { a: 1 } },
+    { partitionKey: 'clé ☃', data: 'text', kind: 'snapshot' as const, coalesceKey: 'other' },
+    { partitionKey: 'k2', data: new Uint8Array(300), explicitHashKey: '12345', eventTime: 5 },
+    { partitionKey: 'x'.repeat(200), data: 'y'.repeat(20_000), kind: 'snapshot' as const },
+  ];
+
+  it('are the sizes of the encodings, for every shape of record', () => {
+    for (const input of inputs) {
+      const e = stamp(input);
+      expect(encodedSize(e)).toBe(encodeEnvelope(e).length);
+      expect(kinesisRecordSize(e)).toBe(encodeEnvelopeForKinesis(e).length + Buffer.byteLength(e.partitionKey));
+      // A decoded copy (nothing remembered) agrees, and equals the stamped one field for field.
+      const decoded = decodeEnvelope(encodeEnvelope(e));
+      expect(encodedSize(decoded)).toBe(encodedSize(e));
+      expect({ ...decoded, data: [...decoded.data] }).toEqual({ ...e, data: [...e.data] });
+    }
+  });
+
+  it('do not travel with a copy: a spread with other data is measured afresh', () => {
+    const e = stamp({ partitionKey: 'k', data: 'small' });
+    const copy = { ...e, data: new Uint8Array(5_000) };
+    expect(encodedSize(copy)).toBe(encodeEnvelope(copy).length);
+    expect(encodedSize(copy)).toBeGreaterThan(encodedSize(e) + 4_000);
   });
 });

@@ -1,0 +1,115 @@
+/**
+ * PutRecords on the hot path. The call still goes through the client's whole
+ * middleware stack (endpoint, credentials, signing, retries, the caller's own
+ * middleware); two small middlewares on the command take over the bodies:
+ *
+ * - the request body is built here as one JSON string (AWS JSON 1.1, data in
+ *   base64), instead of the SDK's schema-driven serializer walking every
+ *   entry and member;
+ * - a 200 response is parsed here with `JSON.parse`, and the SDK's
+ *   deserializer is handed a body with no entries, so it does not walk 500
+ *   result objects again. Any other status is left to the SDK untouched, so
+ *   errors are parsed and classified exactly as for any other call.
+ *
+ * The command's own input carries the stream and an empty `Records` list, so
+ * the SDK's endpoint rules, logging filters and context see the same stream.
+ */
+import { PutRecordsCommand, type PutRecordsCommandInput, type PutRecordsCommandOutput, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
+import type { DeserializeMiddleware, HttpRequest, HttpResponse, SerializeMiddleware } from '@smithy/types';
+
+/** One PutRecords entry as the wire takes it. */
+export interface WireEntry {
+  data: Uint8Array;
+  partitionKey: string;
+  explicitHashKey?: string;
+}
+
+/** What a PutRecords call answered: per-entry results, in request order. */
+export interface WireResult {
+  FailedRecordCount?: number;
+  Records?: PutRecordsResultEntry[];
+}
+
+/** Anything with the KinesisClient's `send`. */
+interface Sender {
+  send(command: PutRecordsCommand, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+}
+
+const BODY_MIDDLEWARE = 'spillwayPutRecordsBody';
+const RESULT_MIDDLEWARE = 'spillwayPutRecordsResult';
+const NO_ENTRIES = '{"Records":[]}';
+
+/** A JSON string literal; plain keys (the common case) skip `JSON.stringify`. */
+export function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+function base64(data: Uint8Array): string {
+  return (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('base64');
+}
+
+/** The AWS JSON 1.1 body of PutRecords for `entries`. */
+export function putRecordsBody(stream: string, entries: readonly WireEntry[]): string {
+  return putRecordsBodyOf(stream, entries, (e) => base64(e.data));
+}
+
+/**
+ * The body of PutRecords for `items`, each item's data given as base64 by
+ * `dataBase64` (which may encode into a scratch buffer: it is called once per
+ * item, in order, and its result is copied at once).
+ */
+export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashKey?: string }>(stream: string, items: readonly T[], dataBase64: (item: T) => string): string {
+  let body = `{"StreamName":${jsonString(stream)},"Records":[`;
+  for (let i = 0; i < items.length; i++) {
+    const e = items[i] as T;
+    if (i > 0) body += ',';
+    body += `{"Data":"${dataBase64(e)}","PartitionKey":${jsonString(e.partitionKey)}`;
+    if (e.explicitHashKey !== undefined) body += `,"ExplicitHashKey":${jsonString(e.explicitHashKey)}`;
+    body += '}';
+  }
+  return `${body}]}`;
+}
+
+async function collect(body: unknown): Promise<Buffer> {
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Buffer | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+}
+
+/**
+ * Send one PutRecords call with `body` (from {@link putRecordsBody} or
+ * {@link putRecordsBodyOf}) to `stream` through `client`; resolves with the
+ * answer's per-entry results. Rejects with whatever the SDK throws
+ * (unclassified: the caller classifies).
+ */
+export async function sendPutRecords(client: Sender, stream: string, body: string, options: { abortSignal?: AbortSignal } = {}): Promise<WireResult> {
+  const command = new PutRecordsCommand({ StreamName: stream, Records: [] });
+  let answered: WireResult | undefined;
+  const setBody: SerializeMiddleware<PutRecordsCommandInput, PutRecordsCommandOutput> = (next) => (args) => {
+    const request = args.request as HttpRequest;
+    request.body = body;
+    for (const name of Object.keys(request.headers)) if (name.toLowerCase() === 'content-length') delete request.headers[name];
+    request.headers['content-length'] = String(Buffer.byteLength(body, 'utf8'));
+    return next(args);
+  };
+  const readResult: DeserializeMiddleware<PutRecordsCommandInput, PutRecordsCommandOutput> = (next) => async (args) => {
+    const out = await next(args);
+    const response = out.response as HttpResponse;
+    if (response.statusCode === 200 && response.body !== undefined) {
+      answered = JSON.parse((await collect(response.body)).toString('utf8')) as WireResult;
+      response.body = Buffer.from(NO_ENTRIES, 'utf8');
+    }
+    return out;
+  };
+  command.middlewareStack.addRelativeTo(setBody, { relation: 'after', toMiddleware: 'serializerMiddleware', name: BODY_MIDDLEWARE, override: true });
+  command.middlewareStack.addRelativeTo(readResult, { relation: 'after', toMiddleware: 'deserializerMiddleware', name: RESULT_MIDDLEWARE, override: true });
+  await client.send(command, options);
+  if (!answered) throw new Error('PutRecords answered without a body');
+  return answered;
+}
