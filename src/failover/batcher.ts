@@ -10,8 +10,9 @@
  *   `submit` to the tier. Different lanes run at the same time.
  * - A batch may gather the records of several idle lanes (oldest ready lane
  *   first, each lane's records contiguous and in order), so a few records per
- *   lane still travel in one call; under load, batches of different lanes fly
- *   at once.
+ *   lane still travel in one call, until it holds 500 (one PutRecords call's
+ *   worth; one lane alone may fill up to `maxBatchRecords`); under load,
+ *   batches of different lanes fly at once.
  * - A batch holds at most `maxBatchRecords` records and `maxBatchBytes`
  *   bytes (Kinesis' counting: encoded data plus partition key); a single
  *   record larger than that still goes alone, for the target to judge.
@@ -25,6 +26,9 @@ import { ConfigError, type SpillwayError } from '../errors/index.js';
 import { recordBytes } from './chunk.js';
 import { Fifo, laneOf } from './lanes.js';
 import type { DispatchOutcome, LandedOn } from './router.js';
+
+/** A batch takes records from a further ready lane only while it holds fewer than this many. */
+const GATHER_RECORDS = 500;
 
 /** Batching knobs; all have defaults. */
 export interface BatcherOptions {
@@ -220,7 +224,9 @@ export class SendBatcher {
     const batch: Pending[] = [];
     const lanes: Lane[] = [];
     let bytes = 0;
-    while (this.#ready.length > 0 && batch.length < this.#maxRecords) {
+    // Lanes are gathered into one batch only up to a PutRecords call's worth: a target that takes far more records
+    // per call (aggregation) still gets several batches in flight, not every lane waiting on one call.
+    while (this.#ready.length > 0 && batch.length < this.#maxRecords && (batch.length === 0 || batch.length < GATHER_RECORDS)) {
       const lane = this.#ready.peek(0) as Lane;
       let n = 0;
       const limit = Math.min(lane.queue.length, this.#maxRecords - batch.length);

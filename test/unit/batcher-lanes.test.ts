@@ -144,6 +144,40 @@ describe('send batcher lanes', () => {
     expect(target.state.sizes).toEqual([64]);
   });
 
+  it('gathers lanes only up to a call of 500 records, so a target taking more per call still gets several in flight', async () => {
+    const target = slowTarget();
+    const batcher = new SendBatcher(target.dispatch, { lanes: 8, maxBatchRecords: 10_000 });
+    // 8 lanes x about 400 records: each batch stops gathering once it holds 500 or more.
+    const sent = Array.from({ length: 3_200 }, (_, i) => stamp({ partitionKey: `k${i % 64}`, data: i }));
+    const outcomes = await batcher.submitAll(sent);
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(target.state.sizes.length).toBeGreaterThan(2);
+    expect(Math.max(...target.state.sizes)).toBeLessThan(1_000);
+    expect(target.state.maxActive).toBeGreaterThan(1);
+    expect(byKey(target.landed)).toEqual(byKey(sent));
+  });
+
+  it('submitAll answers every record in submit order, across lanes and batches, and a dispatch that throws is each record error', async () => {
+    let call = 0;
+    const failure = new TransientError('the second call fails');
+    const batcher = new SendBatcher(
+      async (batch) => {
+        if (call++ === 1) throw failure;
+        return batch.map((e) => ({ ok: true, landedOn: { tier: 'primary', target: e.partitionKey } }) as DispatchOutcome);
+      },
+      { lanes: 4, maxBatchRecords: 5 },
+    );
+    const sent = Array.from({ length: 23 }, (_, i) => stamp({ partitionKey: `k${i % 9}`, data: i }));
+    const outcomes = await batcher.submitAll(sent);
+    expect(outcomes).toHaveLength(sent.length);
+    const failed = outcomes.filter((o) => !o.ok);
+    expect(failed.length).toBeGreaterThan(0);
+    for (const o of failed) expect(o).toEqual({ ok: false, error: failure });
+    // Every record that landed is answered at its own place (the target echoes the record's key).
+    outcomes.forEach((o, i) => o.ok && expect(o.landedOn.target).toBe(sent[i]?.partitionKey));
+    expect(await batcher.submitAll([])).toEqual([]);
+  });
+
   it('hashes keys to lanes deterministically and evenly', () => {
     const counts = new Array(8).fill(0);
     for (let i = 0; i < 8000; i++) counts[laneOf(`order-${i}`, 8)]++;
