@@ -8,6 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { main as clientOverhead } from './client-overhead.js';
 import { main as failoverLatency } from './failover-latency.js';
 import { main as fakeThroughput } from './fake-throughput.js';
 import { fmt, isMain, table } from './lib.js';
@@ -22,6 +23,7 @@ const BENCHMARKS: ReadonlyArray<{ name: string; run: () => Promise<{ ok: boolean
   { name: 'spool-append', run: () => spoolAppend() },
   { name: 'failover-latency', run: () => failoverLatency() },
   { name: 'fake-throughput', run: () => fakeThroughput() },
+  { name: 'client-overhead', run: () => clientOverhead() },
   { name: 'redis-spool', run: () => redisSpool() },
   { name: 'consumer-throughput', run: () => consumerThroughput() },
   { name: 'drain-memory', run: () => drainMemory() },
