@@ -8,19 +8,23 @@
  * Packed ids live in fixed-size pages (extendible hashing): a directory,
  * indexed by the top bits of an id's hash, names the page holding it; inside a
  * page, slots are open-addressed (linear probing on the low hash bits), each
- * 24 bytes: the id's four 32-bit words, then its expiry as a Float64, so one
- * probe touches one cache line. A page more than 3/4 full splits in place: a
+ * 20 bytes: the id's four 32-bit words, then its expiry as whole milliseconds
+ * after a base held for the table (a Uint32: 49 days of range), so one probe
+ * touches one cache line. The base moves up (every held expiry rewritten)
+ * when a later expiry does not fit; when the held expiries span more than 24
+ * days, or one is not a whole number, the table switches for good to 24-byte
+ * slots with the expiry as a Float64. A page more than 3/4 full splits in place: a
  * new page takes the ids whose next hash bit is 1, and the directory doubles
  * (a few KiB) when the page was as deep as it. So the table grows one page at
  * a time and never holds an old and a new copy of itself: memory follows the
- * number of ids (about 32-64 bytes each) without a transient double, and
+ * number of ids (about 27-54 bytes each) without a transient double, and
  * freed pages are never left for the garbage collector to find.
  *
  * Invariants
  * - `get` answers exactly what a `Map<string, number>` holding the same `set`
  *   calls would (with `set` keeping the later of two expiries); `purge`
  *   forgets exactly the entries whose expiry is at or before `now`. Expiries
- *   are kept exactly (Float64 milliseconds).
+ *   are kept exactly, in either slot layout.
  * - An expiry of 0 marks an empty slot, so expiries must be > 0 (they are
  *   wall-clock milliseconds).
  * - Every page keeps at least one empty slot, so a probe always ends. A page
@@ -30,10 +34,13 @@
  */
 import { isPackableUlid, packUlid, unpackUlid } from '../../src/envelope/ulid-bytes.js';
 
-/** Words per slot: four of packed ULID, two for the Float64 expiry. */
-const SLOT_WORDS = 6;
-/** Bytes per slot. */
-const SLOT_BYTES = SLOT_WORDS * 4;
+/** Words per slot: four of packed ULID, then the expiry: one word after the base (narrow), or two as a Float64 (wide). */
+const NARROW_WORDS = 5;
+const WIDE_WORDS = 6;
+/** Most a narrow expiry can be after the base (0 marks an empty slot). */
+const NARROW_MAX = 0xffffffff;
+/** The base moves only while the held expiries span at most this much, so each move leaves at least as much room again. */
+const NARROW_SPAN = 2 ** 31;
 
 /** Page geometry; defaults suit the dedupe store, tests shrink them to exercise splits. */
 export interface SeenIdsOptions {
@@ -63,9 +70,14 @@ export class SeenIds {
   readonly #pageMask: number;
   readonly #maxFill: number;
   readonly #maxDepth: number;
-  /** Per page: its slots as words (key at 6s..6s+3) and, over the same buffer, as Float64s (expiry at 3s+2; 0 = empty). */
+  /** Slot layout: narrow (expiry after `#base` in one word) until an expiry cannot be held that way, then wide. */
+  #wide = false;
+  #slotWords = NARROW_WORDS;
+  #base = 0;
+  #based = false;
+  /** Per page: its slots as words (key at w*s..w*s+3, then the expiry) and, when wide, as Float64s (expiry at 3s+2). */
   #words: Uint32Array[] = [];
-  #expiry: Float64Array[] = [];
+  #wideExpiry: Float64Array[] = [];
   /** Per page: how many top hash bits its ids share, those bits, and the ids it holds. */
   #depth: number[] = [];
   #prefix: number[] = [];
@@ -79,8 +91,8 @@ export class SeenIds {
   #spilled = false;
   readonly #key = new Uint32Array(4);
   readonly #keyBytes = new Uint8Array(this.#key.buffer);
-  /** One page's worth of room for rebuilding a page in place. */
-  #scratch: { words: Uint32Array; expiry: Float64Array } | undefined;
+  /** One page's worth of room (in the current layout) for rebuilding a page in place. */
+  #scratch: Uint32Array | undefined;
 
   constructor(options: SeenIdsOptions = {}) {
     const pageBits = options.pageBits ?? 11;
@@ -97,6 +109,11 @@ export class SeenIds {
     return this.#packed + this.#other.size;
   }
 
+  /** Bytes per slot of a packed id: 20, or 24 once the table holds its expiries as Float64s. */
+  get slotBytes(): number {
+    return this.#slotWords * 4;
+  }
+
   /** The expiry held for `id`, or undefined. */
   get(id: string): number | undefined {
     if (!isPackableUlid(id)) return this.#other.get(id);
@@ -104,7 +121,7 @@ export class SeenIds {
     const [w0, w1, w2, w3] = this.#key as unknown as [number, number, number, number];
     const h = hashWords(w0, w1, w2, w3);
     const page = this.#directory[this.#dirIndex(h)] as number;
-    const expiresAt = (this.#expiry[page] as Float64Array)[this.#find(page, h, w0, w1, w2, w3) * 3 + 2] as number;
+    const expiresAt = this.#expiryAt(page, this.#find(page, h, w0, w1, w2, w3));
     if (expiresAt !== 0) return expiresAt;
     return this.#spilled ? this.#other.get(id) : undefined;
   }
@@ -126,10 +143,9 @@ export class SeenIds {
     for (const [id, expiresAt] of this.#other) if (expiresAt <= now) this.#other.delete(id);
     let packed = 0;
     for (let page = 0; page < this.#words.length; page++) {
-      const expiry = this.#expiry[page] as Float64Array;
       let expired = false;
       for (let slot = 0; slot < this.#pageSlots && !expired; slot++) {
-        const e = expiry[slot * 3 + 2] as number;
+        const e = this.#expiryAt(page, slot);
         expired = e !== 0 && e <= now;
       }
       if (expired) this.#rehashPage(page, -1, now);
@@ -144,10 +160,9 @@ export class SeenIds {
   *entries(): IterableIterator<[string, number]> {
     for (let page = 0; page < this.#words.length; page++) {
       const bytes = new Uint8Array((this.#words[page] as Uint32Array).buffer);
-      const expiry = this.#expiry[page] as Float64Array;
       for (let slot = 0; slot < this.#pageSlots; slot++) {
-        const expiresAt = expiry[slot * 3 + 2] as number;
-        if (expiresAt !== 0) yield [unpackUlid(bytes, slot * SLOT_BYTES), expiresAt];
+        const expiresAt = this.#expiryAt(page, slot);
+        if (expiresAt !== 0) yield [unpackUlid(bytes, slot * this.#slotWords * 4), expiresAt];
       }
     }
     yield* this.#other;
@@ -157,15 +172,37 @@ export class SeenIds {
     return this.#globalDepth === 0 ? 0 : h >>> (32 - this.#globalDepth);
   }
 
+  /** The expiry in a slot of `page`, 0 when it is empty. */
+  #expiryAt(page: number, slot: number): number {
+    if (this.#wide) return (this.#wideExpiry[page] as Float64Array)[slot * 3 + 2] as number;
+    const stored = (this.#words[page] as Uint32Array)[slot * NARROW_WORDS + 4] as number;
+    return stored === 0 ? 0 : stored + this.#base;
+  }
+
+  /** Write a slot's expiry (one that fits the layout: see `#makeRoom`). */
+  #setExpiryAt(page: number, slot: number, expiresAt: number): void {
+    if (this.#wide) (this.#wideExpiry[page] as Float64Array)[slot * 3 + 2] = expiresAt;
+    else (this.#words[page] as Uint32Array)[slot * NARROW_WORDS + 4] = expiresAt - this.#base;
+  }
+
   /** The slot of `page` holding the key, or the empty slot where it would go. */
   #find(page: number, h: number, w0: number, w1: number, w2: number, w3: number): number {
     const words = this.#words[page] as Uint32Array;
-    const expiry = this.#expiry[page] as Float64Array;
     const mask = this.#pageMask;
+    const stride = this.#slotWords;
     let slot = h & mask;
+    if (this.#wide) {
+      const expiry = this.#wideExpiry[page] as Float64Array;
+      for (;;) {
+        if (expiry[slot * 3 + 2] === 0) return slot;
+        const at = slot * stride;
+        if (words[at] === w0 && words[at + 1] === w1 && words[at + 2] === w2 && words[at + 3] === w3) return slot;
+        slot = (slot + 1) & mask;
+      }
+    }
     for (;;) {
-      if (expiry[slot * 3 + 2] === 0) return slot;
-      const at = slot * SLOT_WORDS;
+      const at = slot * stride;
+      if (words[at + 4] === 0) return slot;
       if (words[at] === w0 && words[at + 1] === w1 && words[at + 2] === w2 && words[at + 3] === w3) return slot;
       slot = (slot + 1) & mask;
     }
@@ -173,30 +210,82 @@ export class SeenIds {
 
   /** Insert or raise the expiry of a packed id; false when its page is full and cannot split. */
   #put(w0: number, w1: number, w2: number, w3: number, expiresAt: number): boolean {
+    if (!this.#wide && !this.#fits(expiresAt)) this.#makeRoom(expiresAt);
     const h = hashWords(w0, w1, w2, w3);
     for (;;) {
       const page = this.#directory[this.#dirIndex(h)] as number;
       const slot = this.#find(page, h, w0, w1, w2, w3);
-      const expiry = this.#expiry[page] as Float64Array;
-      const current = expiry[slot * 3 + 2] as number;
+      const current = this.#expiryAt(page, slot);
       if (current !== 0) {
-        if (expiresAt > current) expiry[slot * 3 + 2] = expiresAt;
+        if (expiresAt > current) this.#setExpiryAt(page, slot, expiresAt);
         return true;
       }
       const count = this.#count[page] as number;
       if (count >= this.#maxFill && this.#split(page)) continue;
       if (count >= this.#pageSlots - 1) return false;
       const words = this.#words[page] as Uint32Array;
-      const at = slot * SLOT_WORDS;
+      const at = slot * this.#slotWords;
       words[at] = w0;
       words[at + 1] = w1;
       words[at + 2] = w2;
       words[at + 3] = w3;
-      expiry[slot * 3 + 2] = expiresAt;
+      this.#setExpiryAt(page, slot, expiresAt);
       this.#count[page] = count + 1;
       this.#packed++;
       return true;
     }
+  }
+
+  /** True when `expiresAt` can be held narrow after the current base. */
+  #fits(expiresAt: number): boolean {
+    const after = expiresAt - this.#base;
+    return this.#based && Number.isInteger(expiresAt) && after >= 1 && after <= NARROW_MAX;
+  }
+
+  /** Move the base so `expiresAt` fits narrow, or switch to wide slots when the held expiries span too much for that. */
+  #makeRoom(expiresAt: number): void {
+    let min = expiresAt;
+    let max = expiresAt;
+    for (let page = 0; page < this.#words.length; page++) {
+      for (let slot = 0; slot < this.#pageSlots; slot++) {
+        const e = this.#expiryAt(page, slot);
+        if (e === 0) continue;
+        if (e < min) min = e;
+        if (e > max) max = e;
+      }
+    }
+    if (!Number.isInteger(expiresAt) || max - min > NARROW_SPAN) {
+      this.#widen();
+      return;
+    }
+    const base = min - 1;
+    const shift = this.#base - base; // stored values after the new base
+    for (const words of this.#words) {
+      for (let at = 4; at < words.length; at += NARROW_WORDS) if (words[at] !== 0) words[at] = (words[at] as number) + shift;
+    }
+    this.#base = base;
+    this.#based = true;
+  }
+
+  /** Rewrite every page with 24-byte slots (Float64 expiries), slot for slot, and keep that layout from now on. */
+  #widen(): void {
+    for (let page = 0; page < this.#words.length; page++) {
+      const narrow = this.#words[page] as Uint32Array;
+      const buffer = new ArrayBuffer(this.#pageSlots * WIDE_WORDS * 4);
+      const words = new Uint32Array(buffer);
+      const expiry = new Float64Array(buffer);
+      for (let slot = 0; slot < this.#pageSlots; slot++) {
+        const stored = narrow[slot * NARROW_WORDS + 4] as number;
+        if (stored === 0) continue;
+        words.set(narrow.subarray(slot * NARROW_WORDS, slot * NARROW_WORDS + 4), slot * WIDE_WORDS);
+        expiry[slot * 3 + 2] = stored + this.#base;
+      }
+      this.#words[page] = words;
+      this.#wideExpiry[page] = expiry;
+    }
+    this.#wide = true;
+    this.#slotWords = WIDE_WORDS;
+    this.#scratch = undefined;
   }
 
   #spill(id: string, expiresAt: number): void {
@@ -231,46 +320,52 @@ export class SeenIds {
    * the directory) `sibling`; -1: no sibling, every entry stays in `page`.
    */
   #rehashPage(page: number, sibling: number, after: number): void {
-    this.#scratch ??= this.#newBuffers();
-    const { words: old, expiry: oldExpiry } = this.#scratch;
-    old.set(this.#words[page] as Uint32Array);
-    (this.#words[page] as Uint32Array).fill(0);
+    const stride = this.#slotWords;
+    const words = this.#words[page] as Uint32Array;
+    const old = (this.#scratch ??= new Uint32Array(words.length));
+    old.set(words);
+    const oldExpiry = this.#wide ? new Float64Array(old.buffer) : undefined;
+    words.fill(0);
     this.#count[page] = 0;
     for (let slot = 0; slot < this.#pageSlots; slot++) {
-      const expiresAt = oldExpiry[slot * 3 + 2] as number;
-      if (expiresAt <= after) continue; // empty (0), or expired
-      const at = slot * SLOT_WORDS;
+      const at = slot * stride;
+      const stored = oldExpiry ? (oldExpiry[slot * 3 + 2] as number) : (old[at + 4] as number);
+      if (stored === 0) continue;
+      const expiresAt = oldExpiry ? stored : stored + this.#base;
+      if (expiresAt <= after) continue;
       const w0 = old[at] as number;
       const w1 = old[at + 1] as number;
       const w2 = old[at + 2] as number;
       const w3 = old[at + 3] as number;
       const h = hashWords(w0, w1, w2, w3);
       const to = sibling < 0 ? page : (this.#directory[this.#dirIndex(h)] as number);
-      const words = this.#words[to] as Uint32Array;
+      const toWords = this.#words[to] as Uint32Array;
       const i = this.#find(to, h, w0, w1, w2, w3);
-      words[i * SLOT_WORDS] = w0;
-      words[i * SLOT_WORDS + 1] = w1;
-      words[i * SLOT_WORDS + 2] = w2;
-      words[i * SLOT_WORDS + 3] = w3;
-      (this.#expiry[to] as Float64Array)[i * 3 + 2] = expiresAt;
+      toWords[i * stride] = w0;
+      toWords[i * stride + 1] = w1;
+      toWords[i * stride + 2] = w2;
+      toWords[i * stride + 3] = w3;
+      this.#setExpiryAt(to, i, expiresAt);
       this.#count[to] = (this.#count[to] as number) + 1;
     }
   }
 
-  /** Start over with one page and insert every entry of the old pages again. */
+  /** Start over with one page and insert every entry of the old pages again (the layout and base stay). */
   #rebuild(): void {
-    const words = this.#words;
-    const expiry = this.#expiry;
+    const pages = this.#words;
+    const wideExpiry = this.#wideExpiry;
+    const stride = this.#slotWords;
     this.#reset();
-    for (let page = 0; page < words.length; page++) {
-      const pageWords = words[page] as Uint32Array;
-      const pageExpiry = expiry[page] as Float64Array;
+    for (let page = 0; page < pages.length; page++) {
+      const words = pages[page] as Uint32Array;
+      const expiry = wideExpiry[page];
       for (let slot = 0; slot < this.#pageSlots; slot++) {
-        const expiresAt = pageExpiry[slot * 3 + 2] as number;
-        if (expiresAt === 0) continue;
-        const at = slot * SLOT_WORDS;
-        if (!this.#put(pageWords[at] as number, pageWords[at + 1] as number, pageWords[at + 2] as number, pageWords[at + 3] as number, expiresAt)) {
-          this.#spill(unpackUlid(new Uint8Array(pageWords.buffer), slot * SLOT_BYTES), expiresAt);
+        const at = slot * stride;
+        const stored = expiry ? (expiry[slot * 3 + 2] as number) : (words[at + 4] as number);
+        if (stored === 0) continue;
+        const expiresAt = expiry ? stored : stored + this.#base;
+        if (!this.#put(words[at] as number, words[at + 1] as number, words[at + 2] as number, words[at + 3] as number, expiresAt)) {
+          this.#spill(unpackUlid(new Uint8Array(words.buffer), at * 4), expiresAt);
         }
       }
     }
@@ -278,7 +373,7 @@ export class SeenIds {
 
   #reset(): void {
     this.#words = [];
-    this.#expiry = [];
+    this.#wideExpiry = [];
     this.#depth = [];
     this.#prefix = [];
     this.#count = [];
@@ -289,17 +384,12 @@ export class SeenIds {
   }
 
   #addPage(depth: number, prefix: number): number {
-    const { words, expiry } = this.#newBuffers();
-    this.#words.push(words);
-    this.#expiry.push(expiry);
+    const buffer = new ArrayBuffer(this.#pageSlots * this.#slotWords * 4);
+    this.#words.push(new Uint32Array(buffer));
+    if (this.#wide) this.#wideExpiry.push(new Float64Array(buffer));
     this.#depth.push(depth);
     this.#prefix.push(prefix);
     this.#count.push(0);
     return this.#words.length - 1;
-  }
-
-  #newBuffers(): { words: Uint32Array; expiry: Float64Array } {
-    const buffer = new ArrayBuffer(this.#pageSlots * SLOT_BYTES);
-    return { words: new Uint32Array(buffer), expiry: new Float64Array(buffer) };
   }
 }

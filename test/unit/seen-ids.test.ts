@@ -24,15 +24,21 @@ describe('SeenIds', () => {
 
   // Pages of 4 slots split after 3 ids, so a few dozen ids go through many splits, directory doublings and shrinks;
   // with maxDepth 2 at most 4 pages exist, and ids beyond them spill to the Map.
+  // Expiries 1-1,000 keep 20-byte slots (the base moves down as smaller ones come); expiries spanning 2^33 ms, or
+  // fractional, switch the table to 24-byte slots part way through.
+  const small = fc.integer({ min: 1, max: 1_000 });
+  const wide = fc.oneof({ weight: 4, arbitrary: small }, fc.integer({ min: 1, max: 2 ** 33 }), fc.double({ min: 0.5, max: 2_000, noNaN: true }));
   it.each([
-    ['pages of 4 slots', { pageBits: 2 }],
-    ['pages of 4 slots, at most 4 pages', { pageBits: 2, maxDepth: 2 }],
-    ['default pages', {}],
-  ])('answers like a Map of the later expiry, through growth and purges (%s)', (_, options) => {
+    ['pages of 4 slots', { pageBits: 2 }, small],
+    ['pages of 4 slots, at most 4 pages', { pageBits: 2, maxDepth: 2 }, small],
+    ['default pages', {}, small],
+    ['pages of 4 slots, wide expiries', { pageBits: 2 }, wide],
+    ['pages of 4 slots, at most 4 pages, wide expiries', { pageBits: 2, maxDepth: 2 }, wide],
+  ])('answers like a Map of the later expiry, through growth and purges (%s)', (_, options, expiry) => {
     // Mostly sets and gets, so the table fills (and spills) between purges.
     const op = fc.oneof(
-      { weight: 6, arbitrary: fc.record({ op: fc.constant('set' as const), id: fc.nat(pool.length - 1), expiresAt: fc.integer({ min: 1, max: 1_000 }) }) },
-      { weight: 1, arbitrary: fc.record({ op: fc.constant('purge' as const), now: fc.integer({ min: 0, max: 1_000 }) }) },
+      { weight: 6, arbitrary: fc.record({ op: fc.constant('set' as const), id: fc.nat(pool.length - 1), expiresAt: expiry }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('purge' as const), now: fc.oneof(fc.integer({ min: 0, max: 1_000 }), fc.integer({ min: 0, max: 2 ** 33 })) }) },
       { weight: 4, arbitrary: fc.record({ op: fc.constant('get' as const), id: fc.nat(pool.length - 1) }) },
     );
     fc.assert(
@@ -88,6 +94,37 @@ describe('SeenIds', () => {
     expect(table.get(ids[999_999] as string)).toBeUndefined();
     ids.slice(0, 10_000).forEach((id, i) => table.set(id, expiry(i)));
     expect(ids.slice(0, 10_000).every((id, i) => table.get(id) === expiry(i))).toBe(true);
+  });
+
+  it('keeps 20-byte slots and exact expiries through 200 days of a 7-day TTL (the base moves up)', () => {
+    const day = 86_400_000;
+    const ttl = 7 * day;
+    const table = new SeenIds();
+    const ids = ulids(200 * 1_000);
+    let now = 1_700_000_000_000;
+    for (let d = 0; d < 200; d++) {
+      for (let i = d * 1_000; i < (d + 1) * 1_000; i++) table.set(ids[i] as string, now + ttl + (i % 1_000) * 60_000 + 1);
+      now += day;
+      table.purge(now);
+      // Held: the last 7 days' ids (day d-6 .. d), each with its exact expiry.
+      const held = ids.slice(Math.max(0, d - 6) * 1_000, (d + 1) * 1_000);
+      if (d % 20 === 19) {
+        expect(table.size).toBe(held.length);
+        expect(held.every((id, k) => table.get(id) === 1_700_000_000_000 + (Math.max(0, d - 6) + Math.floor(k / 1_000)) * day + ttl + (k % 1_000) * 60_000 + 1)).toBe(true);
+        expect(ids.slice(0, Math.max(0, d - 6) * 1_000).some((id) => table.get(id) !== undefined)).toBe(false);
+      }
+    }
+    expect(table.slotBytes).toBe(20);
+  });
+
+  it('switches to 24-byte slots for an expiry 60 days past the others, keeping every expiry', () => {
+    const table = new SeenIds();
+    const ids = ulids(10_000);
+    ids.forEach((id, i) => table.set(id, 1_700_000_000_000 + i));
+    expect(table.slotBytes).toBe(20);
+    table.set(ids[0] as string, 1_700_000_000_000 + 60 * 86_400_000);
+    expect(table.slotBytes).toBe(24);
+    expect(ids.every((id, i) => table.get(id) === 1_700_000_000_000 + (i === 0 ? 60 * 86_400_000 : i))).toBe(true);
   });
 
   it('refuses an expiry of 0 (it marks an empty slot)', () => {
