@@ -43,6 +43,9 @@ export interface DrainMemoryResult {
   idleRssMb: number;
   /** RSS once a bus is open on the filled spool, before draining, MiB. */
   openedRssMb: number;
+  /** `process.memoryUsage()` (MiB) of the idle bus and of the opened one: where the baseline goes. */
+  idleMemory: MemorySplit;
+  openedMemory: MemorySplit;
   /** Highest RSS seen by sampling during the drain, and the kernel's high-water mark of the process, MiB. */
   sampledPeakRssMb: number;
   peakRssMb: number;
@@ -54,6 +57,20 @@ export interface DrainMemoryResult {
   /** Records the fake Kinesis received; must equal `records`. */
   received: number;
   spoolLeft: number;
+}
+
+/** RSS split into V8's heap (total, used), typed-array memory, and the rest (code, native allocations), MiB. */
+export interface MemorySplit {
+  rssMb: number;
+  heapTotalMb: number;
+  heapUsedMb: number;
+  arrayBuffersMb: number;
+  otherMb: number;
+}
+
+function memorySplit(): MemorySplit {
+  const m = process.memoryUsage();
+  return { rssMb: m.rss / MB, heapTotalMb: m.heapTotal / MB, heapUsedMb: m.heapUsed / MB, arrayBuffersMb: m.arrayBuffers / MB, otherMb: (m.rss - m.heapTotal - m.arrayBuffers) / MB };
 }
 
 /** The kernel's peak resident set of this process (VmHWM), MiB; NaN where /proc is missing. */
@@ -104,12 +121,14 @@ async function measureDrain(emptyDir: string, spoolDir: string, records: number)
     const idleBus = await openBus(fake.endpoint, emptyDir);
     await idleBus.send({ partitionKey: 'warm', data: 'warm' }); // one record through, so the SDK client is built
     await pause(1_000);
-    const idleRssMb = rssMb();
+    const idleMemory = memorySplit();
+    const idleRssMb = idleMemory.rssMb;
     await idleBus.close();
 
     const bus = await openBus(fake.endpoint, spoolDir);
     await pause(500);
-    const openedRssMb = rssMb();
+    const openedMemory = memorySplit();
+    const openedRssMb = openedMemory.rssMb;
     const heapByProgress: DrainMemoryResult['heapByProgress'] = [];
     let nextMark = records / 10;
     bus.events.on('reconciler.progress', ({ written }) => {
@@ -137,7 +156,7 @@ async function measureDrain(emptyDir: string, spoolDir: string, records: number)
     const spoolLeft = (await bus.stats()).spool.records;
     await bus.close();
     const received = (await fake.stats()).records - 1; // less the warm-up record
-    return { records, drainMs, idleRssMb, openedRssMb, sampledPeakRssMb, peakRssMb: highWaterMb(), peakHeapMb, heapByProgress, written, received, spoolLeft };
+    return { records, drainMs, idleRssMb, openedRssMb, idleMemory, openedMemory, sampledPeakRssMb, peakRssMb: highWaterMb(), peakHeapMb, heapByProgress, written, received, spoolLeft };
   } finally {
     await fake.stop();
   }
@@ -183,6 +202,9 @@ function report(results: readonly DrainMemoryResult[], goalMb: number): string {
     r.peakRssMb < goalMb ? 'met' : 'NOT met',
   ]);
   const out = [table(`Drain of a disk spool into a fake Kinesis: resident memory (MiB; goal: peak < ${goalMb} MiB)`, ['records', 'idle bus RSS', 'opened RSS', 'peak RSS (VmHWM)', 'peak RSS sampled', 'peak heap', 'fill s', 'drain s', 'drained rec/s', 'goal'], rows)];
+  const split = (label: string, m: MemorySplit): string[] => [label, fmt(m.rssMb, 1), fmt(m.heapTotalMb, 1), fmt(m.heapUsedMb, 1), fmt(m.arrayBuffersMb, 1), fmt(m.otherMb, 1)];
+  const splits = results.flatMap((r) => [split(`${fmt(r.records)}: idle bus`, r.idleMemory), split(`${fmt(r.records)}: opened`, r.openedMemory)]);
+  out.push(table('Where the resident memory is before the drain (MiB; other = RSS - heapTotal - arrayBuffers)', ['', 'RSS', 'heapTotal', 'heapUsed', 'arrayBuffers', 'other'], splits));
   for (const r of results) {
     const rows = r.heapByProgress.map((p) => [fmt(p.written), fmt(p.heapMb, 1), fmt(p.heapTotalMb, 1), fmt(p.arrayBuffersMb, 1), fmt(p.rssMb, 1)]);
     out.push(table(`Memory by progress (MiB), ${fmt(r.records)} records`, ['written', 'heapUsed', 'heapTotal', 'arrayBuffers', 'RSS'], rows));

@@ -17,7 +17,7 @@ import { diskIo } from './io-seam.js';
 import type { BookEntry } from './lease-book.js';
 import { nextDamage, quarantineBytes, skipDamage, type DamagedRange } from './quarantine.js';
 import type { SegmentInfo } from './recovery.js';
-import { measureDamage, readFrames, segmentName } from './segment.js';
+import { measureDamage, newReadChunk, readFrames, segmentName } from './segment.js';
 
 /** What the reader needs besides the segment table. */
 export interface SegmentReaderOptions {
@@ -30,6 +30,8 @@ export interface SegmentReaderOptions {
 /** Sequential reader over the spool's live segments (see the module comment). */
 export class SegmentReader {
   private reader: { seq: number; handle: FileHandle } | undefined;
+  /** Reused by every read of this reader (reads of one reader never overlap: the spool chains its leases). */
+  private chunk: Buffer | undefined;
 
   /**
    * @param segments the spool's live segment table, shared and kept current by the spool
@@ -96,7 +98,7 @@ export class SegmentReader {
     const handle = await this.handleFor(segment.seq, file);
     const from = this.position.offset;
     const to = nextDamage(segment.damaged, from, segment.size);
-    const { frames, damageAt } = await readFrames(handle, file, from, to, max);
+    const { frames, damageAt } = await readFrames(handle, file, from, to, max, (this.chunk ??= newReadChunk()));
     const entries: BookEntry[] = [];
     for (const frame of frames) {
       const envelope = this.decode(frame.payload);

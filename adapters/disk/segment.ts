@@ -150,8 +150,9 @@ async function truncate(handle: FileHandle, file: string, size: number): Promise
   }
 }
 
-async function readExact(handle: FileHandle, file: string, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+/** Read exactly `length` bytes at `position`, into `into` when it is big enough (the bytes returned are a view of it), else into a new buffer. */
+async function readExact(handle: FileHandle, file: string, position: number, length: number, into?: Buffer): Promise<Buffer> {
+  const buf = into !== undefined && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   let done = 0;
   try {
     while (done < length) {
@@ -185,16 +186,23 @@ export interface FrameRead {
   readonly damageAt?: number;
 }
 
+/** A buffer for {@link readFrames} to read into, one per reader, so reading does not allocate a chunk per read. */
+export function newReadChunk(): Buffer {
+  return Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
+}
+
 /**
  * Read up to `max` whole frames of `file` between `from` and `to` (the
  * durable end, or the start of known damage). Every frame's CRC is checked
  * again; at the first bad frame reading stops and reports its offset.
+ * Reads go through `chunk` (from {@link newReadChunk}) when given; payloads
+ * are copied out of it, so it is free again once this resolves.
  */
-export async function readFrames(handle: FileHandle, file: string, from: number, to: number, max: number): Promise<FrameRead> {
+export async function readFrames(handle: FileHandle, file: string, from: number, to: number, max: number, chunk?: Buffer): Promise<FrameRead> {
   const frames: RawFrame[] = [];
   let pos = from;
   while (pos < to && frames.length < max) {
-    let buf = await readExact(handle, file, pos, Math.min(to - pos, READ_CHUNK_BYTES));
+    let buf = await readExact(handle, file, pos, Math.min(to - pos, READ_CHUNK_BYTES), chunk);
     const claimed = buf.length >= FRAME_HEADER_BYTES ? FRAME_HEADER_BYTES + buf.readUInt32BE(0) : 0;
     if (claimed > buf.length && pos + claimed <= to) {
       // One frame larger than a read chunk: read exactly that frame.
