@@ -35,8 +35,12 @@ export interface DedupeGate {
   recheck(id: string): Promise<Admission>;
   /** Take an id for handling in this process; false when it is already in flight or finished here. */
   admit(id: string): boolean;
-  /** The id's handler finished: mark it seen (batched with others). */
-  finish(id: string): Promise<void>;
+  /**
+   * The id's handler finished: mark it seen, batched with the others of this
+   * turn of the event loop (one store write, no promise per id); `done` is
+   * called once the write succeeded (no argument) or failed (the error).
+   */
+  finish(id: string, done: (error?: Error) => void): void;
   /** The id was not finished (closing): let it be handled again later. */
   abandon(id: string): void;
 }
@@ -51,11 +55,41 @@ export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
   const recentSize = options.recentSize ?? 100_000;
   const inFlight = new Set<string>();
   const recent = new Set<string>();
-  let batch: { ids: string[]; done: Promise<void> } | undefined;
+  // The finished ids in `recent`, oldest first, as a ring: evicting costs no iterator per id.
+  const recentOrder: Array<string | undefined> = [];
+  let recentNext = 0;
+  let batch: { ids: string[]; done: Array<(error?: Error) => void> } | undefined;
 
   function remember(id: string): void {
+    if (recent.has(id)) return;
+    const oldest = recentOrder[recentNext];
+    if (oldest !== undefined) recent.delete(oldest);
+    recentOrder[recentNext] = id;
+    recentNext = (recentNext + 1) % recentSize;
     recent.add(id);
-    if (recent.size > recentSize) recent.delete(recent.values().next().value as string);
+  }
+
+  function write(ids: string[], done: Array<(error?: Error) => void>): void {
+    let written: Promise<void>;
+    try {
+      written = store.markSeen(ids, ttlMs);
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    written.then(
+      () => {
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i] as string;
+          inFlight.delete(id);
+          remember(id);
+          (done[i] as (error?: Error) => void)();
+        }
+      },
+      (error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const d of done) d(failure);
+      },
+    );
   }
 
   async function ask(ids: readonly string[]): Promise<Admission[]> {
@@ -78,21 +112,17 @@ export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
       inFlight.add(id);
       return true;
     },
-    finish(id) {
+    finish(id, done) {
       if (!batch) {
-        const ids: string[] = [];
-        const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        const next = { ids: [] as string[], done: [] as Array<(error?: Error) => void> };
+        batch = next;
+        setImmediate(() => {
           batch = undefined;
-          return store.markSeen(ids, ttlMs);
+          write(next.ids, next.done);
         });
-        batch = { ids, done };
       }
       batch.ids.push(id);
-      const settled = batch.done.then(() => {
-        inFlight.delete(id);
-        remember(id);
-      });
-      return settled;
+      batch.done.push(done);
     },
     abandon(id) {
       inFlight.delete(id);
