@@ -98,8 +98,19 @@ export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
       const verdicts = await store.claim(ids, claimMs);
       return verdicts.map((v) => (v === 'claimed' ? 'go' : v === 'seen' ? 'duplicate' : 'busy'));
     }
-    const unseen = new Set(await store.filterUnseen(ids));
-    return ids.map((id) => (unseen.has(id) ? 'go' : 'duplicate'));
+    const unseen = await store.filterUnseen(ids);
+    // `filterUnseen` keeps the given order (its contract), so one pass pairs them up.
+    const verdicts = new Array<Admission>(ids.length);
+    let j = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (j < unseen.length && unseen[j] === ids[i]) {
+        verdicts[i] = 'go';
+        j++;
+      } else verdicts[i] = 'duplicate';
+    }
+    if (j === unseen.length) return verdicts;
+    const unseenSet = new Set(unseen); // a store that did not keep the order: match by value
+    return ids.map((id) => (unseenSet.has(id) ? 'go' : 'duplicate'));
   }
 
   return {

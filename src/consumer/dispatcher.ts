@@ -73,6 +73,16 @@ export function createDispatcher<T>(options: DispatcherOptions<T>): Dispatcher<T
     }
   }
 
+  /** A release for one item that counts once however often it is called. */
+  function onceRelease(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      release();
+    };
+  }
+
   /** The lane's record is handled: the next of its key may start. */
   function laneDone(key: string, lane: T[]): void {
     active--;
@@ -83,12 +93,7 @@ export function createDispatcher<T>(options: DispatcherOptions<T>): Dispatcher<T
   function runOne(key: string): void {
     const lane = lanes.get(key) as T[];
     const item = lane.shift() as T;
-    let released = false;
-    const releaseOnce = (): void => {
-      if (released) return;
-      released = true;
-      release();
-    };
+    const releaseOnce = onceRelease();
     let result: Promise<void> | void;
     try {
       result = options.process(item, releaseOnce);

@@ -128,3 +128,17 @@ describe('delivery', () => {
     expect(p.written).toEqual(['1']);
   });
 });
+
+describe('dedupe gate', () => {
+  it('pairs a page with the unseen ids, whether or not the store kept their order', async () => {
+    for (const reorder of [(ids: string[]) => ids, (ids: string[]) => [...ids].reverse()]) {
+      const store: DedupeStore = {
+        filterUnseen: async (ids) => reorder(ids.filter((id) => id !== 'b' && id !== 'd')),
+        markSeen: async () => undefined,
+        close: async () => undefined,
+      };
+      const gate = createDedupeGate({ store, ttlMs: 1_000, claimMs: 1_000 });
+      expect(await gate.check(['a', 'b', 'c', 'd', 'e'])).toEqual(['go', 'duplicate', 'go', 'duplicate', 'go']);
+    }
+  });
+});
