@@ -45,6 +45,9 @@ export interface DedupeGate {
   abandon(id: string): void;
 }
 
+const IN_FLIGHT = 1;
+const RECENT = 2;
+
 function isClaiming(store: DedupeStore | ClaimingDedupeStore): store is ClaimingDedupeStore {
   return typeof (store as ClaimingDedupeStore).claim === 'function';
 }
@@ -53,20 +56,20 @@ function isClaiming(store: DedupeStore | ClaimingDedupeStore): store is Claiming
 export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
   const { store, ttlMs, claimMs } = options;
   const recentSize = options.recentSize ?? 100_000;
-  const inFlight = new Set<string>();
-  const recent = new Set<string>();
-  // The finished ids in `recent`, oldest first, as a ring: evicting costs no iterator per id.
+  // One table for ids in flight here and ids finished recently: one lookup per question.
+  const held = new Map<string, typeof IN_FLIGHT | typeof RECENT>();
+  // The finished ids, oldest first, as a ring: each is RECENT in `held` until its slot is reused.
   const recentOrder: Array<string | undefined> = [];
   let recentNext = 0;
   let batch: { ids: string[]; done: Array<(error?: Error) => void> } | undefined;
 
   function remember(id: string): void {
-    if (recent.has(id)) return;
+    if (held.get(id) === RECENT) return;
+    held.set(id, RECENT);
     const oldest = recentOrder[recentNext];
-    if (oldest !== undefined) recent.delete(oldest);
+    if (oldest !== undefined) held.delete(oldest);
     recentOrder[recentNext] = id;
     recentNext = (recentNext + 1) % recentSize;
-    recent.add(id);
   }
 
   function write(ids: string[], done: Array<(error?: Error) => void>): void {
@@ -79,9 +82,7 @@ export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
     written.then(
       () => {
         for (let i = 0; i < ids.length; i++) {
-          const id = ids[i] as string;
-          inFlight.delete(id);
-          remember(id);
+          remember(ids[i] as string);
           (done[i] as (error?: Error) => void)();
         }
       },
@@ -119,8 +120,8 @@ export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
       return (await ask([id]))[0] as Admission;
     },
     admit(id) {
-      if (inFlight.has(id) || recent.has(id)) return false;
-      inFlight.add(id);
+      if (held.has(id)) return false;
+      held.set(id, IN_FLIGHT);
       return true;
     },
     finish(id, done) {
@@ -136,7 +137,7 @@ export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
       batch.done.push(done);
     },
     abandon(id) {
-      inFlight.delete(id);
+      if (held.get(id) === IN_FLIGHT) held.delete(id);
     },
   };
 }
