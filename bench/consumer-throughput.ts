@@ -63,7 +63,7 @@ async function rawRead(client: KinesisClient, records: number, limit: number): P
 }
 
 /** Records/s from `run()` to the last record handled (opening and closing the stores are not counted). */
-async function consumerRead(endpoint: string, records: number, round: number, readLimit: number): Promise<{ seen: number; unique: number; ms: number }> {
+async function consumerRead(endpoint: string, records: number, round: number, readLimit: number): Promise<{ seen: number; unique: number; ms: number; cpuUs: number }> {
   const dir = await makeTempDir('spillway-consumer-bench-');
   const ids = new Set<string>();
   let seen = 0;
@@ -73,6 +73,7 @@ async function consumerRead(endpoint: string, records: number, round: number, re
   );
   let done!: () => void;
   const all = new Promise<void>((resolve) => (done = resolve));
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const running = consumer.run((record) => {
     ids.add(record.id);
@@ -80,10 +81,11 @@ async function consumerRead(endpoint: string, records: number, round: number, re
   });
   await all;
   const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
   await consumer.close();
   await running;
   await removeTempDir(dir);
-  return { seen, unique: ids.size, ms };
+  return { seen, unique: ids.size, ms, cpuUs: used.user + used.system };
 }
 
 /** Run the benchmark; `ok` when every side saw every record once. */
@@ -100,26 +102,35 @@ export async function main(): Promise<{ ok: boolean }> {
     const limit = envInt('BENCH_READ_LIMIT', 1_000);
     const sides = limit === MAX_LIMIT ? (['raw', 'consumer'] as const) : (['raw', 'rawMax', 'consumer'] as const);
     const rates = { raw: [] as number[], rawMax: [] as number[], consumer: [] as number[] };
+    const cpu = { raw: [] as number[], rawMax: [] as number[], consumer: [] as number[] };
     for (let round = 0; round < rounds; round++) {
       for (const side of rotate(sides, round)) {
         if (side === 'consumer') {
           const value = await consumerRead(emulator.endpoint, records, round, limit);
           ok &&= value.seen === records && value.unique === records;
           rates.consumer.push((value.seen / value.ms) * 1000);
+          cpu.consumer.push(value.cpuUs / records);
         } else {
+          const before = process.cpuUsage();
           const { ms, value } = await timed(() => rawRead(client, records, side === 'raw' ? limit : MAX_LIMIT));
+          const used = process.cpuUsage(before);
           ok &&= value === records;
           rates[side].push((value / ms) * 1000);
+          cpu[side].push((used.user + used.system) / records);
         }
       }
     }
     const raw = median(rates.raw);
     const rawMax = limit === MAX_LIMIT ? raw : median(rates.rawMax);
     const cons = median(rates.consumer);
-    const rows: string[][] = [[`raw SDK GetRecords loop, Limit ${fmt(limit)}`, fmt(raw), '1.00x']];
-    if (limit !== MAX_LIMIT) rows.push([`raw SDK GetRecords loop, Limit ${fmt(MAX_LIMIT)} (reference)`, fmt(rawMax), ratio(rawMax, raw)]);
-    rows.push([`spillway consumer (dedupe on, disk), readLimit ${fmt(limit)}`, fmt(cons), ratio(cons, raw)]);
-    console.log(table(`Consumer throughput: ${fmt(records)} records, ${rounds} rounds (median), kinesalite`, ['reader', 'records/s', 'vs raw'], rows));
+    const us = (values: number[]): string => fmt(median(values), 1);
+    const rows: string[][] = [[`raw SDK GetRecords loop, Limit ${fmt(limit)}`, fmt(raw), '1.00x', us(cpu.raw)]];
+    if (limit !== MAX_LIMIT) rows.push([`raw SDK GetRecords loop, Limit ${fmt(MAX_LIMIT)} (reference)`, fmt(rawMax), ratio(rawMax, raw), us(cpu.rawMax)]);
+    rows.push([`spillway consumer (dedupe on, disk), readLimit ${fmt(limit)}`, fmt(cons), ratio(cons, raw), us(cpu.consumer)]);
+    console.log(
+      table(`Consumer throughput: ${fmt(records)} records, ${rounds} rounds (median), kinesalite`, ['reader', 'records/s', 'vs raw', 'CPU µs/record'], rows),
+    );
+    console.log('CPU µs/record: this process (user + system) while the side ran, per record; the emulator runs in its own process.');
     const reference = limit === MAX_LIMIT ? '' : `; against the Limit ${fmt(MAX_LIMIT)} loop: ${ratio(cons, rawMax)}`;
     console.log(`goal: at least 0.80x of the raw loop at the same Limit; ${cons / raw >= 0.8 ? 'met' : 'NOT met'}${reference}${ok ? '' : '; COUNT CHECK FAILED'}`);
   } finally {
