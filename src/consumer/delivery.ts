@@ -62,7 +62,7 @@ export function deliverRecord(ctx: DeliveryContext, item: PendingRecord, release
   } catch (error) {
     return deliverSlowly(ctx, item, release, { error });
   }
-  if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') return void finish(ctx, item, release);
+  if (result === undefined || result === null || typeof (result as { then?: unknown }).then !== 'function') return void finish(ctx, item, release);
   return Promise.resolve(result).then(
     () => finish(ctx, item, release),
     (error: unknown) => deliverSlowly(ctx, item, release, { error }),

@@ -97,6 +97,16 @@ describe('delivery', () => {
     expect(p.written.at(-1)).toBe('3');
   });
 
+  it('takes a handler that returns null or a value (not a promise) as done', async () => {
+    const store = heldStore();
+    const p = pipeline(((r: ConsumedRecord) => (r.id === 'id-1' ? null : 7)) as unknown as RecordHandler, store);
+    p.feed([record(1), record(2)]);
+    await p.dispatcher.idle();
+    await p.progress.flush();
+    expect(store.marked).toEqual(['id-1', 'id-2']);
+    expect(p.written.at(-1)).toBe('2');
+  });
+
   it('holds the next record of a key until a failing one succeeded on retry, and checkpoints in order', async () => {
     const store = heldStore();
     const calls: string[] = [];
