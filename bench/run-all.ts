@@ -16,6 +16,7 @@ import { main as sendThroughput } from './send-throughput.js';
 import { main as spoolAppend } from './spool-append.js';
 import { main as redisSpool } from './redis-spool.js';
 import { main as consumerThroughput } from './consumer-throughput.js';
+import { main as consumerCpu } from './consumer-cpu.js';
 import { main as drainMemory } from './drain-memory.js';
 
 const BENCHMARKS: ReadonlyArray<{ name: string; run: () => Promise<{ ok: boolean }> }> = [
@@ -26,6 +27,7 @@ const BENCHMARKS: ReadonlyArray<{ name: string; run: () => Promise<{ ok: boolean
   { name: 'client-overhead', run: () => clientOverhead() },
   { name: 'redis-spool', run: () => redisSpool() },
   { name: 'consumer-throughput', run: () => consumerThroughput() },
+  { name: 'consumer-cpu', run: () => consumerCpu() },
   { name: 'drain-memory', run: () => drainMemory() },
 ];
 

@@ -19,6 +19,7 @@ import { FILE_MODE, describeFsError, ensurePrivateDir, errnoCode, ioError, write
 import { diskIo } from './io-seam.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { SeenIds } from './seen-ids.js';
+import { isPackableUlid } from '../../src/envelope/ulid-bytes.js';
 
 /** Options for {@link createDiskDedupeStore}. */
 export interface DiskDedupeStoreOptions {
@@ -123,10 +124,12 @@ class DedupeJournal implements DiskDedupeStore {
     if (ids.length === 0) return;
     if (this.failure !== undefined) throw this.failure;
     const expiresAt = this.clock() + ttlMs;
+    const tail = `",${JSON.stringify(expiresAt)}]\n`;
     for (const id of ids) {
       if (typeof id !== 'string') throw new ValidationError('record ids must be strings');
       this.remember(id, expiresAt);
-      this.pending.push(`${JSON.stringify([id, expiresAt])}\n`);
+      // A canonical ULID needs no JSON escaping: the same line JSON.stringify would write, without an array per id.
+      this.pending.push(isPackableUlid(id) ? `["${id}${tail}` : `${JSON.stringify([id, expiresAt])}\n`);
     }
     await this.writer.request();
   }

@@ -115,7 +115,7 @@ function startPipeline(parts: PipelineParts, handler: RecordHandler): ShardSched
     concurrency: options.concurrency ?? 16,
     maxInFlight: options.maxInFlight ?? 2_000,
     keyOf: (item) => `${item.record.source}/${item.record.partitionKey}`,
-    process: (item) => deliverRecord(delivery, item),
+    process: (item, release) => deliverRecord(delivery, item, release),
     onError: (error) => logger.error({ err: error }, 'Delivery failed unexpectedly.'),
   });
   const onLag = (source: ConsumerSource, shardId: string) => (millisBehind: number) => {

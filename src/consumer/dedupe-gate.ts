@@ -35,11 +35,18 @@ export interface DedupeGate {
   recheck(id: string): Promise<Admission>;
   /** Take an id for handling in this process; false when it is already in flight or finished here. */
   admit(id: string): boolean;
-  /** The id's handler finished: mark it seen (batched with others). */
-  finish(id: string): Promise<void>;
+  /**
+   * The id's handler finished: mark it seen, batched with the others of this
+   * turn of the event loop (one store write, no promise per id); `done` is
+   * called once the write succeeded (no argument) or failed (the error).
+   */
+  finish(id: string, done: (error?: Error) => void): void;
   /** The id was not finished (closing): let it be handled again later. */
   abandon(id: string): void;
 }
+
+const IN_FLIGHT = 1;
+const RECENT = 2;
 
 function isClaiming(store: DedupeStore | ClaimingDedupeStore): store is ClaimingDedupeStore {
   return typeof (store as ClaimingDedupeStore).claim === 'function';
@@ -49,13 +56,41 @@ function isClaiming(store: DedupeStore | ClaimingDedupeStore): store is Claiming
 export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
   const { store, ttlMs, claimMs } = options;
   const recentSize = options.recentSize ?? 100_000;
-  const inFlight = new Set<string>();
-  const recent = new Set<string>();
-  let batch: { ids: string[]; done: Promise<void> } | undefined;
+  // One table for ids in flight here and ids finished recently: one lookup per question.
+  const held = new Map<string, typeof IN_FLIGHT | typeof RECENT>();
+  // The finished ids, oldest first, as a ring: each is RECENT in `held` until its slot is reused.
+  const recentOrder: Array<string | undefined> = [];
+  let recentNext = 0;
+  let batch: { ids: string[]; done: Array<(error?: Error) => void> } | undefined;
 
   function remember(id: string): void {
-    recent.add(id);
-    if (recent.size > recentSize) recent.delete(recent.values().next().value as string);
+    if (held.get(id) === RECENT) return;
+    held.set(id, RECENT);
+    const oldest = recentOrder[recentNext];
+    if (oldest !== undefined) held.delete(oldest);
+    recentOrder[recentNext] = id;
+    recentNext = (recentNext + 1) % recentSize;
+  }
+
+  function write(ids: string[], done: Array<(error?: Error) => void>): void {
+    let written: Promise<void>;
+    try {
+      written = store.markSeen(ids, ttlMs);
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    written.then(
+      () => {
+        for (let i = 0; i < ids.length; i++) {
+          remember(ids[i] as string);
+          (done[i] as (error?: Error) => void)();
+        }
+      },
+      (error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const d of done) d(failure);
+      },
+    );
   }
 
   async function ask(ids: readonly string[]): Promise<Admission[]> {
@@ -64,8 +99,19 @@ export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
       const verdicts = await store.claim(ids, claimMs);
       return verdicts.map((v) => (v === 'claimed' ? 'go' : v === 'seen' ? 'duplicate' : 'busy'));
     }
-    const unseen = new Set(await store.filterUnseen(ids));
-    return ids.map((id) => (unseen.has(id) ? 'go' : 'duplicate'));
+    const unseen = await store.filterUnseen(ids);
+    // `filterUnseen` keeps the given order (its contract), so one pass pairs them up.
+    const verdicts = new Array<Admission>(ids.length);
+    let j = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (j < unseen.length && unseen[j] === ids[i]) {
+        verdicts[i] = 'go';
+        j++;
+      } else verdicts[i] = 'duplicate';
+    }
+    if (j === unseen.length) return verdicts;
+    const unseenSet = new Set(unseen); // a store that did not keep the order: match by value
+    return ids.map((id) => (unseenSet.has(id) ? 'go' : 'duplicate'));
   }
 
   return {
@@ -74,28 +120,24 @@ export function createDedupeGate(options: DedupeGateOptions): DedupeGate {
       return (await ask([id]))[0] as Admission;
     },
     admit(id) {
-      if (inFlight.has(id) || recent.has(id)) return false;
-      inFlight.add(id);
+      if (held.has(id)) return false;
+      held.set(id, IN_FLIGHT);
       return true;
     },
-    finish(id) {
+    finish(id, done) {
       if (!batch) {
-        const ids: string[] = [];
-        const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        const next = { ids: [] as string[], done: [] as Array<(error?: Error) => void> };
+        batch = next;
+        setImmediate(() => {
           batch = undefined;
-          return store.markSeen(ids, ttlMs);
+          write(next.ids, next.done);
         });
-        batch = { ids, done };
       }
       batch.ids.push(id);
-      const settled = batch.done.then(() => {
-        inFlight.delete(id);
-        remember(id);
-      });
-      return settled;
+      batch.done.push(done);
     },
     abandon(id) {
-      inFlight.delete(id);
+      if (held.get(id) === IN_FLIGHT) held.delete(id);
     },
   };
 }

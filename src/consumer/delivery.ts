@@ -40,35 +40,83 @@ export interface DeliveryContext {
 }
 
 /**
- * Deliver one record (never throws; see the invariants). Resolves once the
- * handler is done (or the record was dropped); `settled` resolves once the id
- * is marked seen and the record counted finished for its shard.
+ * Deliver one record (never throws; see the invariants). Returns once the
+ * handler is done (or the record was dropped): at once when the handler
+ * returned no promise, else a promise. `release` is called once the id is
+ * marked seen and the record counted finished for its shard, or the record
+ * was dropped or left unfinished.
  */
-export async function deliverRecord(ctx: DeliveryContext, item: PendingRecord): Promise<{ settled: Promise<void> } | void> {
+export function deliverRecord(ctx: DeliveryContext, item: PendingRecord, release: () => void): Promise<void> | undefined {
   const { record, progress } = item;
-  if (ctx.signal.aborted) return; // closing: left unfinished, read again next time
+  if (ctx.signal.aborted) return void release(); // closing: left unfinished, read again next time
   if (!ctx.gate.admit(record.id)) {
     ctx.events.emit('consumer.duplicate', { source: record.source, shardId: record.shardId, id: record.id });
     progress.complete(record.sequenceNumber);
-    return;
+    return void release();
   }
+  if (item.verdict === 'busy') return deliverSlowly(ctx, item, release, undefined);
+  // The common case: one handler call, and no promise of ours when it returns none.
+  let result: Promise<void> | void;
+  try {
+    result = ctx.handler(record);
+  } catch (error) {
+    return deliverSlowly(ctx, item, release, { error });
+  }
+  if (result === undefined || result === null || typeof (result as { then?: unknown }).then !== 'function') return void finish(ctx, item, release);
+  return Promise.resolve(result).then(
+    () => finish(ctx, item, release),
+    (error: unknown) => deliverSlowly(ctx, item, release, { error }),
+  );
+}
+
+/** A busy claim to wait out, or a handler that failed its first attempt: retries, backoff, dead letter. */
+async function deliverSlowly(ctx: DeliveryContext, item: PendingRecord, release: () => void, firstFailure: { error: unknown } | undefined): Promise<void> {
+  const { record, progress } = item;
   try {
     if (item.verdict === 'busy' && (await waitForClaim(ctx, record.id)) === 'duplicate') {
       ctx.events.emit('consumer.duplicate', { source: record.source, shardId: record.shardId, id: record.id });
       ctx.gate.abandon(record.id);
       progress.complete(record.sequenceNumber);
+      release();
       return;
     }
-    await handleOrDeadLetter(ctx, record);
+    await handleOrDeadLetter(ctx, record, firstFailure);
   } catch (error) {
     stopped(ctx, record, error);
+    release();
     return;
   }
-  const settled = persist(ctx, () => ctx.gate.finish(record.id), 'mark the record seen', record).then(
-    () => progress.complete(record.sequenceNumber),
-    (error: unknown) => stopped(ctx, record, error),
-  );
-  return { settled };
+  finish(ctx, item, release);
+}
+
+/** Mark the id seen (batched by the gate), then count the record finished for its shard and release it. */
+function finish(ctx: DeliveryContext, item: PendingRecord, release: () => void): void {
+  ctx.gate.finish(item.record.id, (error) => {
+    if (error === undefined) {
+      item.progress.complete(item.record.sequenceNumber);
+      release();
+    } else void finishAfterFailure(ctx, item, release, error);
+  });
+}
+
+/** The seen-mark failed: retry it until it succeeds or the consumer closes (then the record is left unfinished). */
+async function finishAfterFailure(ctx: DeliveryContext, item: PendingRecord, release: () => void, first: Error): Promise<void> {
+  const { record } = item;
+  try {
+    let error: Error | undefined = first;
+    for (let attempt = 0; error !== undefined; attempt++) {
+      ctx.signal.throwIfAborted();
+      ctx.events.emit('consumer.error', { source: record.source, shardId: record.shardId, error: `could not mark the record seen: ${describe(error)}` });
+      await wait(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)), ctx.signal);
+      error = await new Promise<Error | undefined>((resolve) => ctx.gate.finish(record.id, resolve));
+    }
+  } catch (error) {
+    stopped(ctx, record, error);
+    release();
+    return;
+  }
+  item.progress.complete(record.sequenceNumber);
+  release();
 }
 
 function stopped(ctx: DeliveryContext, record: ConsumedRecord, error: unknown): void {
@@ -85,10 +133,12 @@ async function waitForClaim(ctx: DeliveryContext, id: string): Promise<'go' | 'd
   }
 }
 
-async function handleOrDeadLetter(ctx: DeliveryContext, record: ConsumedRecord): Promise<void> {
+/** Attempts of the handler (the first one already made and failed when `firstFailure` is given), then the dead letter. */
+async function handleOrDeadLetter(ctx: DeliveryContext, record: ConsumedRecord, firstFailure: { error: unknown } | undefined): Promise<void> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= ctx.maxAttempts; attempt++) {
     try {
+      if (attempt === 1 && firstFailure) throw firstFailure.error;
       await ctx.handler(record);
       return;
     } catch (error) {

@@ -28,7 +28,7 @@ export function toConsumedRecord(record: ShardRecord, origin: ShardOrigin): Cons
   const sequenceNumber = record.sequenceNumber;
   if (isEnvelopeBytes(record.data)) {
     try {
-      const e = decodeEnvelope(record.data);
+      const e = decodeEnvelope(record.data, record.partitionKey); // a Kinesis target may leave the key out of the data (omitKeyFromData)
       const { id, data, partitionKey, eventTime, sentTime, kind, contentType } = e;
       return { id, data, partitionKey, eventTime, sentTime, kind, contentType, enveloped: true, tier, region, stream, shardId, source, sequenceNumber };
     } catch {

@@ -56,9 +56,14 @@ export class ShardProgress {
 
   /** Mark one record finished; moves (and writes) the checkpoint when the prefix grew. */
   complete(sequenceNumber: string): void {
-    this.#done.add(sequenceNumber);
     let moved = false;
-    while (this.#head < this.#order.length && this.#done.has(this.#order[this.#head] as string)) {
+    if (this.#done.size === 0 && this.#head < this.#order.length && this.#order[this.#head] === sequenceNumber) {
+      // The common case, records finishing in shard order: no set of finished ones to keep.
+      this.#head++;
+      this.#position = sequenceNumber;
+      moved = true;
+    } else this.#done.add(sequenceNumber);
+    while (this.#done.size > 0 && this.#head < this.#order.length && this.#done.has(this.#order[this.#head] as string)) {
       const s = this.#order[this.#head++] as string;
       this.#done.delete(s);
       this.#position = s;

@@ -92,7 +92,8 @@ async function dispatchPage(ctx: ShardWorkerContext, progress: ShardProgress, re
       ctx.events.emit('consumer.duplicate', { source: record.source, shardId: record.shardId, id: record.id });
       progress.complete(record.sequenceNumber);
     } else {
-      await ctx.dispatcher.push({ record, progress, verdict: verdicts[i] === 'busy' ? 'busy' : 'go' });
+      const item: PendingRecord = { record, progress, verdict: verdicts[i] === 'busy' ? 'busy' : 'go' };
+      if (!ctx.dispatcher.offer(item)) await ctx.dispatcher.push(item); // waits for room only when there is none
     }
   }
 }

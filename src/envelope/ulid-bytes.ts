@@ -43,22 +43,34 @@ export function packUlid(id: string, out: Uint8Array, offset: number): void {
   }
 }
 
+const ALPHABET_CODES: readonly number[] = Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const chars: number[] = new Array<number>(26).fill(0);
+
 /** Read 16 bytes at `offset` back into the canonical 26-character ULID. */
 export function unpackUlid(bytes: Uint8Array, offset: number): string {
-  let out = ALPHABET[(bytes[offset] as number) >>> 5] as string;
+  // Character codes first, then one flat string: appending 26 times would leave a rope
+  // that every later hash lookup of the id has to flatten.
+  const c = chars;
+  const codes = ALPHABET_CODES;
+  c[0] = codes[(bytes[offset] as number) >>> 5] as number;
   let acc = (bytes[offset] as number) & 0x1f;
   let bits = 5;
   let i = offset + 1;
-  while (out.length < 26) {
+  for (let n = 1; n < 26; n++) {
     if (bits < 5) {
       acc = (acc << 8) | (bytes[i++] as number);
       bits += 8;
     }
     bits -= 5;
-    out += ALPHABET[(acc >>> bits) & 0x1f];
+    c[n] = codes[(acc >>> bits) & 0x1f] as number;
     acc &= (1 << bits) - 1;
   }
-  return out;
+  return String.fromCharCode(
+    c[0] as number, c[1] as number, c[2] as number, c[3] as number, c[4] as number, c[5] as number, c[6] as number,
+    c[7] as number, c[8] as number, c[9] as number, c[10] as number, c[11] as number, c[12] as number,
+    c[13] as number, c[14] as number, c[15] as number, c[16] as number, c[17] as number, c[18] as number, c[19] as number,
+    c[20] as number, c[21] as number, c[22] as number, c[23] as number, c[24] as number, c[25] as number,
+  );
 }
 
 /**

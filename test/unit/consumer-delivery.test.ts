@@ -1,0 +1,154 @@
+/**
+ * Delivery through the dispatcher, the dedupe gate and a shard's progress
+ * (no I/O): a handler that returns no promise is called without waiting,
+ * yet the checkpoint passes a record only after its id was marked seen; per
+ * key, a failing record holds back the next one until it is retried; a
+ * failed seen-mark is retried, never skipped.
+ */
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { createDedupeGate } from '../../src/consumer/dedupe-gate.js';
+import { deliverRecord, type PendingRecord } from '../../src/consumer/delivery.js';
+import { createDispatcher } from '../../src/consumer/dispatcher.js';
+import { ConsumerEvents } from '../../src/consumer/events.js';
+import { ShardProgress } from '../../src/consumer/shard-progress.js';
+import type { ConsumedRecord, RecordHandler } from '../../src/consumer/types.js';
+import type { DedupeStore } from '../../src/contracts/stores.js';
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const record = (n: number, key = 'k'): ConsumedRecord => ({
+  id: `id-${n}`,
+  data: new Uint8Array(),
+  partitionKey: key,
+  eventTime: 0,
+  sentTime: 0,
+  kind: 'delta',
+  contentType: 'application/octet-stream',
+  enveloped: true,
+  tier: 'primary',
+  region: 'r',
+  stream: 's',
+  shardId: 'shard-0',
+  sequenceNumber: String(n),
+  source: 'kinesis:r:s',
+});
+
+/** A dedupe store whose writes wait for `hold` (when set) and fail `failures` times first. */
+function heldStore(): DedupeStore & { hold?: Promise<void>; failures: number; marked: string[] } {
+  const store = {
+    hold: undefined as Promise<void> | undefined,
+    failures: 0,
+    marked: [] as string[],
+    async filterUnseen(ids: readonly string[]) {
+      return ids.filter((id) => !store.marked.includes(id));
+    },
+    async markSeen(ids: readonly string[]) {
+      await store.hold;
+      if (store.failures > 0) {
+        store.failures--;
+        throw new Error('disk hiccup');
+      }
+      store.marked.push(...ids);
+    },
+    async close() {},
+  };
+  return store;
+}
+
+function pipeline(handler: RecordHandler, store: DedupeStore) {
+  const events = new ConsumerEvents();
+  const errors: string[] = [];
+  events.on('consumer.error', (e) => errors.push(e.error));
+  const written: string[] = [];
+  const progress = new ShardProgress(async (s) => void written.push(s), () => undefined);
+  const gate = createDedupeGate({ store, ttlMs: 60_000, claimMs: 1_000 });
+  const ctx = { handler, gate, deadLetter: { put: async () => undefined, close: async () => undefined }, events, logger: pino({ level: 'silent' }), signal: new AbortController().signal, maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+  const dispatcher = createDispatcher<PendingRecord>({ concurrency: 4, maxInFlight: 100, keyOf: (i) => i.record.partitionKey, process: (i, release) => deliverRecord(ctx, i, release), onError: () => undefined });
+  const feed = (records: ConsumedRecord[]): void => {
+    progress.track(records.map((r) => r.sequenceNumber));
+    for (const r of records) expect(dispatcher.offer({ record: r, progress, verdict: 'go' })).toBe(true);
+  };
+  return { feed, progress, written, errors, dispatcher };
+}
+
+describe('delivery', () => {
+  it('runs a synchronous handler at once, but checkpoints a record only after its id is marked seen', async () => {
+    const store = heldStore();
+    const hold = deferred();
+    store.hold = hold.promise;
+    const handled: string[] = [];
+    const p = pipeline((r) => void handled.push(r.id), store);
+    p.feed([record(1), record(2), record(3, 'other')]);
+    expect(handled).toEqual(['id-1', 'id-2', 'id-3']); // no promise in between
+    await new Promise((r) => setTimeout(r, 20));
+    expect(p.progress.position).toBeUndefined();
+    expect(p.progress.pending).toBe(3);
+    expect(p.dispatcher.inFlight).toBe(3); // still counted against maxInFlight
+    hold.resolve();
+    await p.dispatcher.idle();
+    await p.progress.flush();
+    expect(store.marked).toEqual(['id-1', 'id-2', 'id-3']);
+    expect(p.progress.position).toBe('3');
+    expect(p.written.at(-1)).toBe('3');
+  });
+
+  it('takes a handler that returns null or a value (not a promise) as done', async () => {
+    const store = heldStore();
+    const p = pipeline(((r: ConsumedRecord) => (r.id === 'id-1' ? null : 7)) as unknown as RecordHandler, store);
+    p.feed([record(1), record(2)]);
+    await p.dispatcher.idle();
+    await p.progress.flush();
+    expect(store.marked).toEqual(['id-1', 'id-2']);
+    expect(p.written.at(-1)).toBe('2');
+  });
+
+  it('holds the next record of a key until a failing one succeeded on retry, and checkpoints in order', async () => {
+    const store = heldStore();
+    const calls: string[] = [];
+    let failed = false;
+    const p = pipeline((r) => {
+      calls.push(r.id);
+      if (r.id === 'id-2' && !failed) {
+        failed = true;
+        throw new Error('not yet');
+      }
+    }, store);
+    p.feed([record(1), record(2), record(3), record(4, 'other')]);
+    expect(calls).toEqual(['id-1', 'id-2', 'id-4']); // id-3 waits behind id-2; the other key does not
+    await p.dispatcher.idle();
+    expect(calls).toEqual(['id-1', 'id-2', 'id-4', 'id-2', 'id-3']);
+    await p.progress.flush();
+    expect(p.progress.position).toBe('4');
+  });
+
+  it('retries a failed seen-mark and only then counts the record finished', async () => {
+    const store = heldStore();
+    store.failures = 2;
+    const p = pipeline(async () => undefined, store);
+    p.feed([record(1)]);
+    await p.dispatcher.idle();
+    expect(p.errors.filter((e) => e.startsWith('could not mark the record seen'))).toHaveLength(2);
+    expect(store.marked).toEqual(['id-1']);
+    await p.progress.flush();
+    expect(p.written).toEqual(['1']);
+  });
+});
+
+describe('dedupe gate', () => {
+  it('pairs a page with the unseen ids, whether or not the store kept their order', async () => {
+    for (const reorder of [(ids: string[]) => ids, (ids: string[]) => [...ids].reverse()]) {
+      const store: DedupeStore = {
+        filterUnseen: async (ids) => reorder(ids.filter((id) => id !== 'b' && id !== 'd')),
+        markSeen: async () => undefined,
+        close: async () => undefined,
+      };
+      const gate = createDedupeGate({ store, ttlMs: 1_000, claimMs: 1_000 });
+      expect(await gate.check(['a', 'b', 'c', 'd', 'e'])).toEqual(['go', 'duplicate', 'go', 'duplicate', 'go']);
+    }
+  });
+});
