@@ -4,6 +4,7 @@
  */
 import type { DrainSource, RemoteTier, TargetDescriptor, TierContext } from '../../src/contracts/index.js';
 import { KINESIS_MAX_RECORD_BYTES } from '../../src/envelope/index.js';
+import { ConfigError } from '../../src/errors/index.js';
 import { checkAwsTier } from '../aws/tier-check.js';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { createKinesisTarget, type KinesisTarget } from './kinesis-target.js';
@@ -40,6 +41,11 @@ export interface KinesisTierOptions {
  */
 export function createKinesisTier(config: KinesisTierConfig, context: TierContext, options: KinesisTierOptions = {}): KinesisTier {
   const wire = context.role === 'primary' ? (context.wire ?? 'spillway') : 'spillway';
+  if (config.aggregate && wire === 'none') {
+    throw new ConfigError(`${context.field}.aggregate cannot be used with envelope: 'none' (the stream then receives the producer's exact bytes); remove one of the two`, {
+      field: `${context.field}.aggregate`,
+    });
+  }
   const target = createKinesisTarget({
     region: config.region,
     stream: config.stream,
@@ -49,6 +55,7 @@ export function createKinesisTier(config: KinesisTierConfig, context: TierContex
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),
     ...(config.requestTimeoutMs ? { requestTimeoutMs: config.requestTimeoutMs } : {}),
+    ...(config.aggregate ? { aggregate: config.aggregate } : {}),
   });
   const where = { client: target.client, region: config.region, stream: config.stream };
   const raw = wire === 'none' ? new RawWriteIndex() : undefined;

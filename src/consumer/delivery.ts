@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { backoffDelay, wait } from '../failover/backoff.js';
 import type { DedupeGate } from './dedupe-gate.js';
 import type { ConsumerEvents } from './events.js';
+import { progressKey } from './record.js';
 import type { ShardProgress } from './shard-progress.js';
 import type { ConsumedRecord, DeadLetterSink, RecordHandler } from './types.js';
 
@@ -51,7 +52,7 @@ export function deliverRecord(ctx: DeliveryContext, item: PendingRecord, release
   if (ctx.signal.aborted) return void release(); // closing: left unfinished, read again next time
   if (!ctx.gate.admit(record.id)) {
     ctx.events.emit('consumer.duplicate', { source: record.source, shardId: record.shardId, id: record.id });
-    progress.complete(record.sequenceNumber);
+    progress.complete(progressKey(record));
     return void release();
   }
   if (item.verdict === 'busy') return deliverSlowly(ctx, item, release, undefined);
@@ -76,7 +77,7 @@ async function deliverSlowly(ctx: DeliveryContext, item: PendingRecord, release:
     if (item.verdict === 'busy' && (await waitForClaim(ctx, record.id)) === 'duplicate') {
       ctx.events.emit('consumer.duplicate', { source: record.source, shardId: record.shardId, id: record.id });
       ctx.gate.abandon(record.id);
-      progress.complete(record.sequenceNumber);
+      progress.complete(progressKey(record));
       release();
       return;
     }
@@ -93,7 +94,7 @@ async function deliverSlowly(ctx: DeliveryContext, item: PendingRecord, release:
 function finish(ctx: DeliveryContext, item: PendingRecord, release: () => void): void {
   ctx.gate.finish(item.record.id, (error) => {
     if (error === undefined) {
-      item.progress.complete(item.record.sequenceNumber);
+      item.progress.complete(progressKey(item.record));
       release();
     } else void finishAfterFailure(ctx, item, release, error);
   });
@@ -115,7 +116,7 @@ async function finishAfterFailure(ctx: DeliveryContext, item: PendingRecord, rel
     release();
     return;
   }
-  item.progress.complete(record.sequenceNumber);
+  item.progress.complete(progressKey(record));
   release();
 }
 

@@ -18,26 +18,51 @@ export interface ShardOrigin {
 }
 
 /** The id given to a record without a spillway envelope. */
-export function rawRecordId(origin: ShardOrigin, sequenceNumber: string): string {
-  return `raw:${origin.region}:${origin.stream}:${origin.shardId}:${sequenceNumber}`;
+export function rawRecordId(origin: ShardOrigin, sequenceNumber: string, subSequenceNumber?: number): string {
+  const at = `raw:${origin.region}:${origin.stream}:${origin.shardId}:${sequenceNumber}`;
+  return subSequenceNumber === undefined ? at : `${at}:${subSequenceNumber}`;
 }
 
-/** Decode one record; a damaged envelope is passed through raw rather than lost. */
-export function toConsumedRecord(record: ShardRecord, origin: ShardOrigin): ConsumedRecord {
+/** Where a record unpacked from an aggregate sits in it. */
+export interface SubRecord {
+  subSequenceNumber: number;
+  subSequenceCount: number;
+}
+
+/**
+ * The key a record's progress is tracked by within its shard: the sequence
+ * number, except for the records of an aggregate before its last, which get
+ * `<sequenceNumber>#<subSequenceNumber>` and never become a checkpoint (a
+ * checkpoint at an aggregate's sequence number means all of it is finished).
+ */
+export function progressKey(record: Pick<ConsumedRecord, 'sequenceNumber' | 'subSequenceNumber' | 'subSequenceCount'>): string {
+  const sub = record.subSequenceNumber;
+  return sub === undefined || sub === (record.subSequenceCount as number) - 1 ? record.sequenceNumber : `${record.sequenceNumber}#${sub}`;
+}
+
+/** True for a progress key that may be written as a checkpoint. */
+export function isCheckpointable(key: string): boolean {
+  return !key.includes('#');
+}
+
+/** Decode one record (one user record of an aggregate, with `sub`); a damaged envelope is passed through raw rather than lost. */
+export function toConsumedRecord(record: ShardRecord, origin: ShardOrigin, sub?: SubRecord): ConsumedRecord {
   const { tier, region, stream, shardId, source } = origin;
   const sequenceNumber = record.sequenceNumber;
   if (isEnvelopeBytes(record.data)) {
     try {
       const e = decodeEnvelope(record.data, record.partitionKey); // a Kinesis target may leave the key out of the data (omitKeyFromData)
       const { id, data, partitionKey, eventTime, sentTime, kind, contentType } = e;
-      return { id, data, partitionKey, eventTime, sentTime, kind, contentType, enveloped: true, tier, region, stream, shardId, source, sequenceNumber };
+      const out = { id, data, partitionKey, eventTime, sentTime, kind, contentType, enveloped: true, tier, region, stream, shardId, source, sequenceNumber };
+      return sub ? { ...out, ...sub } : out;
     } catch {
       // not readable as an envelope: delivered as raw bytes below
     }
   }
   const at = record.arrivedAt;
   return {
-    id: rawRecordId(origin, sequenceNumber),
+    ...sub,
+    id: rawRecordId(origin, sequenceNumber, sub?.subSequenceNumber),
     data: record.data,
     partitionKey: record.partitionKey,
     eventTime: at,

@@ -7,9 +7,14 @@
  *   or dropped as a duplicate): a record still in flight holds it back;
  * - one checkpoint write at a time; a newer position waiting replaces an
  *   older one (the store sees positions in increasing order);
- * - a failed write is reported and retried with the next advance or flush.
+ * - a failed write is reported and retried with the next advance or flush;
+ * - records are tracked by progress key (see `progressKey`): the user records
+ *   of a KPL aggregate before its last never become the checkpoint, so a
+ *   restart re-reads a partly finished aggregate whole (the dedupe store drops
+ *   what was already handled).
  */
 import { type Coalescer, createCoalescer } from '../../adapters/disk/coalescer.js';
+import { isCheckpointable } from './record.js';
 
 /** Writes a shard's position; a rejection is reported, never fatal. */
 export type CheckpointWriter = (sequenceNumber: string) => Promise<void>;
@@ -60,14 +65,18 @@ export class ShardProgress {
     if (this.#done.size === 0 && this.#head < this.#order.length && this.#order[this.#head] === sequenceNumber) {
       // The common case, records finishing in shard order: no set of finished ones to keep.
       this.#head++;
-      this.#position = sequenceNumber;
-      moved = true;
+      if (isCheckpointable(sequenceNumber)) {
+        this.#position = sequenceNumber;
+        moved = true;
+      }
     } else this.#done.add(sequenceNumber);
     while (this.#done.size > 0 && this.#head < this.#order.length && this.#done.has(this.#order[this.#head] as string)) {
       const s = this.#order[this.#head++] as string;
       this.#done.delete(s);
-      this.#position = s;
-      moved = true;
+      if (isCheckpointable(s)) {
+        this.#position = s;
+        moved = true;
+      }
     }
     if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
       this.#order.splice(0, this.#head);

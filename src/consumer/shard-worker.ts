@@ -17,7 +17,9 @@ import type { DedupeGate } from './dedupe-gate.js';
 import type { PendingRecord } from './delivery.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { ConsumerEvents } from './events.js';
-import { type ShardOrigin, toConsumedRecord } from './record.js';
+import { isAggregated, deaggregate } from '../../adapters/kinesis/aggregation.js';
+import type { ShardRecord } from '../../adapters/kinesis/stream-reader.js';
+import { progressKey, type ShardOrigin, toConsumedRecord } from './record.js';
 import { ShardProgress } from './shard-progress.js';
 
 /** The checkpoint value of a shard read to its end. */
@@ -64,7 +66,7 @@ export async function runShardWorker(ctx: ShardWorkerContext, signal: AbortSigna
       ctx.onLag(page.millisBehind);
       // The next page is read while this one is handled; records are tracked only when dispatched.
       if (page.records.length > 0 && !page.ended) prefetched = read();
-      if (page.records.length > 0) await dispatchPage(ctx, progress, page.records.map((r) => toConsumedRecord(r, origin)), signal);
+      if (page.records.length > 0) await dispatchPage(ctx, progress, unpack(page.records, origin), signal);
       if (page.ended) {
         await Promise.race([progress.idle(), aborted(signal)]);
         if (signal.aborted) break;
@@ -82,15 +84,40 @@ export async function runShardWorker(ctx: ShardWorkerContext, signal: AbortSigna
   return 'stopped';
 }
 
+/** A page's records as the handler sees them: KPL aggregates unpacked into their user records, in order. */
+function unpack(records: readonly ShardRecord[], origin: ShardOrigin): ReturnType<typeof toConsumedRecord>[] {
+  const out: ReturnType<typeof toConsumedRecord>[] = [];
+  for (const r of records) {
+    if (!isAggregated(r.data)) {
+      out.push(toConsumedRecord(r, origin));
+      continue;
+    }
+    // A damaged aggregate (bad digest or framing) is passed through whole, as its bytes, rather than lost.
+    let users: ReturnType<typeof deaggregate>;
+    try {
+      users = deaggregate(r.data, r.partitionKey);
+    } catch {
+      out.push(toConsumedRecord(r, origin));
+      continue;
+    }
+    if (users.length === 1 && users[0]?.data === r.data) {
+      out.push(toConsumedRecord(r, origin)); // the magic without a matching digest: a plain record, as the KCL reads it
+      continue;
+    }
+    users.forEach((u, i) => out.push(toConsumedRecord({ ...r, data: u.data, partitionKey: u.partitionKey }, origin, { subSequenceNumber: i, subSequenceCount: users.length })));
+  }
+  return out;
+}
+
 async function dispatchPage(ctx: ShardWorkerContext, progress: ShardProgress, records: ReturnType<typeof toConsumedRecord>[], signal: AbortSignal): Promise<void> {
   const verdicts = await retrying(ctx, signal, () => ctx.gate.check(records.map((r) => r.id)));
   if (verdicts === undefined) return; // stopping: the page is neither tracked nor handed over, and is read again
-  progress.track(records.map((r) => r.sequenceNumber));
+  progress.track(records.map(progressKey));
   for (let i = 0; i < records.length; i++) {
     const record = records[i] as (typeof records)[number];
     if (verdicts[i] === 'duplicate') {
       ctx.events.emit('consumer.duplicate', { source: record.source, shardId: record.shardId, id: record.id });
-      progress.complete(record.sequenceNumber);
+      progress.complete(progressKey(record));
     } else {
       const item: PendingRecord = { record, progress, verdict: verdicts[i] === 'busy' ? 'busy' : 'go' };
       if (!ctx.dispatcher.offer(item)) await ctx.dispatcher.push(item); // waits for room only when there is none

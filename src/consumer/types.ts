@@ -10,7 +10,10 @@ export type ConsumedTier = 'primary' | 'secondary';
 
 /** One record as the handler sees it. */
 export interface ConsumedRecord {
-  /** The spillway record id; for a record without an envelope, `raw:<region>:<stream>:<shardId>:<sequenceNumber>`. */
+  /**
+   * The spillway record id; for a record without an envelope,
+   * `raw:<region>:<stream>:<shardId>:<sequenceNumber>` (with `:<subSequenceNumber>` for one unpacked from an aggregate).
+   */
   readonly id: string;
   /** The payload bytes (the envelope's payload, or the whole record when it has no envelope). */
   readonly data: Uint8Array;
@@ -28,6 +31,12 @@ export interface ConsumedRecord {
   readonly stream: string;
   readonly shardId: string;
   readonly sequenceNumber: string;
+  /**
+   * For a record unpacked from a KPL aggregate (a producer with `aggregate: true`, or the KPL itself): its place in
+   * the aggregate, from 0, and how many records the aggregate holds. All of them share the aggregate's sequence number.
+   */
+  readonly subSequenceNumber?: number;
+  readonly subSequenceCount?: number;
   /** The source id, `kinesis:<region>:<stream>`. */
   readonly source: string;
 }
