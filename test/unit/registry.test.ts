@@ -63,11 +63,11 @@ describe('tier registry', () => {
   });
 
   it('takes aggregate on a Kinesis tier, checks its size, and refuses it with envelope none before anything is opened', async () => {
-    const kinesis = { kind: 'kinesis', region: 'us-east-1', stream: 's', endpoint: 'http://127.0.0.1:9' };
+    const kinesis = { kind: 'kinesis' as const, region: 'us-east-1', stream: 's', endpoint: 'http://127.0.0.1:9' };
     const base = { spool: { kind: 'memspool', id: 'a' }, stateDir: '/tmp/x', verifyStreams: false };
     expect(parseBusConfig({ ...base, primary: { ...kinesis, aggregate: { maxAggregateBytes: 8_000 } } }, registry).primary).toMatchObject({ aggregate: { maxAggregateBytes: 8_000 } });
     expect(() => parseBusConfig({ ...base, primary: { ...kinesis, aggregate: { maxAggregateBytes: 2_000_000 } } }, registry)).toThrow(/aggregate\.maxAggregateBytes must be 1024 to 1000000/);
-    const both = await createBus({ ...base, envelope: 'none', primary: { ...kinesis, aggregate: true } }, { logger: silentLogger, kinds: registry }).catch((e: unknown) => e);
+    const both = await createBus({ ...base, spool: base.spool as never, envelope: 'none', primary: { ...kinesis, aggregate: true } }, { logger: silentLogger, kinds: registry }).catch((e: unknown) => e);
     expect(both).toBeInstanceOf(ConfigError);
     expect((both as ConfigError).message).toMatch(/primary\.aggregate cannot be used with envelope: 'none'/);
   });
