@@ -91,7 +91,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
 
   /** One PutRecords call; its per-entry results, or a classified error. */
   /** One PutRecords call with `body` for `count` records; its per-entry results, or a classified error. */
-  async function putRecords(body: string, count: number, signal: AbortSignal): Promise<PutRecordsResultEntry[]> {
+  async function putRecords(body: Buffer, count: number, signal: AbortSignal): Promise<PutRecordsResultEntry[]> {
     let response;
     try {
       response = await sendPutRecords(client, options.stream, body, { abortSignal: callSignal(signal) });

@@ -39,11 +39,15 @@ const BODY_MIDDLEWARE = 'spillwayPutRecordsBody';
 const RESULT_MIDDLEWARE = 'spillwayPutRecordsResult';
 const NO_ENTRIES = '{"Records":[]}';
 
-/** A JSON string literal; plain keys (the common case) skip `JSON.stringify`. */
+/**
+ * A JSON string literal in ASCII only (anything outside printable ASCII as a
+ * `\u` escape), so a whole body can be turned into bytes with a plain copy;
+ * plain keys (the common case) are only scanned.
+ */
 export function jsonString(s: string): string {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(s);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
   }
   return `"${s}"`;
 }
@@ -52,8 +56,8 @@ function base64(data: Uint8Array): string {
   return (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('base64');
 }
 
-/** The AWS JSON 1.1 body of PutRecords for `entries`. */
-export function putRecordsBody(stream: string, entries: readonly WireEntry[]): string {
+/** The AWS JSON 1.1 body of PutRecords for `entries`, as bytes. */
+export function putRecordsBody(stream: string, entries: readonly WireEntry[]): Buffer {
   return putRecordsBodyOf(stream, entries, (e) => base64(e.data));
 }
 
@@ -62,7 +66,7 @@ export function putRecordsBody(stream: string, entries: readonly WireEntry[]): s
  * `dataBase64` (which may encode into a scratch buffer: it is called once per
  * item, in order, and its result is copied at once).
  */
-export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashKey?: string }>(stream: string, items: readonly T[], dataBase64: (item: T) => string): string {
+export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashKey?: string }>(stream: string, items: readonly T[], dataBase64: (item: T) => string): Buffer {
   let body = `{"StreamName":${jsonString(stream)},"Records":[`;
   for (let i = 0; i < items.length; i++) {
     const e = items[i] as T;
@@ -71,7 +75,9 @@ export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashK
     if (e.explicitHashKey !== undefined) body += `,"ExplicitHashKey":${jsonString(e.explicitHashKey)}`;
     body += '}';
   }
-  return `${body}]}`;
+  // Every character is ASCII (base64, and keys escaped by jsonString): one copy to bytes, which the signer hashes
+  // and the socket writes without encoding the text again.
+  return Buffer.from(`${body}]}`, 'latin1');
 }
 
 async function collect(body: unknown): Promise<Buffer> {
@@ -88,14 +94,14 @@ async function collect(body: unknown): Promise<Buffer> {
  * answer's per-entry results. Rejects with whatever the SDK throws
  * (unclassified: the caller classifies).
  */
-export async function sendPutRecords(client: Sender, stream: string, body: string, options: { abortSignal?: AbortSignal } = {}): Promise<WireResult> {
+export async function sendPutRecords(client: Sender, stream: string, body: Buffer, options: { abortSignal?: AbortSignal } = {}): Promise<WireResult> {
   const command = new PutRecordsCommand({ StreamName: stream, Records: [] });
   let answered: WireResult | undefined;
   const setBody: SerializeMiddleware<PutRecordsCommandInput, PutRecordsCommandOutput> = (next) => (args) => {
     const request = args.request as HttpRequest;
     request.body = body;
     for (const name of Object.keys(request.headers)) if (name.toLowerCase() === 'content-length') delete request.headers[name];
-    request.headers['content-length'] = String(Buffer.byteLength(body, 'utf8'));
+    request.headers['content-length'] = String(body.length);
     return next(args);
   };
   const readResult: DeserializeMiddleware<PutRecordsCommandInput, PutRecordsCommandOutput> = (next) => async (args) => {
