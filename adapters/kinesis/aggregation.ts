@@ -224,9 +224,21 @@ export class ShardRanges {
     this.startKeys = this.#starts.map((b) => b.toString());
   }
 
+  /** Shards of keys seen lately: keys repeat, and an MD5 and a 128-bit parse per record is most of the packing cost. */
+  #cache = new Map<string, number>();
+
   /** Index of the shard a partition key maps to (Kinesis: MD5 of the key as a 128-bit integer). */
   shardOf(partitionKey: string): number {
     if (this.#starts.length === 1) return 0;
+    const known = this.#cache.get(partitionKey);
+    if (known !== undefined) return known;
+    const shard = this.#shardOf(partitionKey);
+    if (this.#cache.size >= 65_536) this.#cache = new Map();
+    this.#cache.set(partitionKey, shard);
+    return shard;
+  }
+
+  #shardOf(partitionKey: string): number {
     const hash = BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`);
     let lo = 0;
     let hi = this.#starts.length - 1;
