@@ -126,14 +126,18 @@ export function misconfiguration(checked: readonly CheckedTier[]): ConfigError |
  * recovering it) and close it again. A spool held open by a running bus
  * reports that it is in use, which is not a fault of the configuration.
  */
-export async function checkSpools(config: BusConfig, registry: TierRegistry, logger: Logger): Promise<CheckedTier[]> {
+export async function checkSpools(config: BusConfig, registry: TierRegistry, logger: Logger, onWarning?: (message: string) => void): Promise<CheckedTier[]> {
   const labels = spoolLabels(config, registry);
   const out: CheckedTier[] = [];
   for (const [i, c] of config.spools.entries()) {
     const field = spoolField(i, config.spools.length);
     const label = labels[i] as string;
     try {
-      const spool = await descriptorOf(registry.spools, c, field).open(c, { field, logger });
+      const spool = await descriptorOf(registry.spools, c, field).open(c, {
+        field,
+        logger,
+        emit: (event) => event.type === 'durability-warning' && onWarning?.(`${field} (${label}): ${event.message}`),
+      });
       const { records } = await spool.stats();
       await spool.close();
       out.push({ field, role: 'spool', label, check: { reachable: true, writable: true, detail: `opened; holds ${records} records waiting to be drained` } });

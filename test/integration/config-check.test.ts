@@ -70,6 +70,35 @@ describe('spillway config check', () => {
     expect(code).toBe(0);
   });
 
+  it('probes the coordination and dedupe Redis and a Redis spool: says what each keeps, and exits 1 when one does not answer', async () => {
+    const { dir, env } = await scratch(true);
+    const stream = await kinesis.createStream();
+    const deadPort = await findFreePort();
+    // The shared Redis at 6379 keeps nothing on disk (started with --save "" --appendonly no).
+    const base = {
+      primary: { kind: 'kinesis', region: 'us-east-1', stream, endpoint: kinesis.endpoint },
+      spool: [{ kind: 'redis', url: 'redis://127.0.0.1:6379', keyPrefix: `check-${stream}` }, { kind: 'disk', dir: join(dir, 'spool') }],
+      coordination: { kind: 'redis', url: 'redis://127.0.0.1:6379', keyPrefix: `check-${stream}:` },
+    };
+    const good = join(dir, 'good.yaml');
+    await writeFile(good, stringify(base));
+    const ok = await check(['--config', good], env);
+    expect(ok.stdout).toMatch(/shared redis\s+url\s+reachable\s+writable\s+detail/);
+    expect(ok.stdout).toMatch(/coordination\s+redis:\/\/127\.0\.0\.1:6379\s+yes\s+yes\s+answers; reconciler leases can be written/);
+    expect(ok.stdout).toMatch(/warning: coordination\.url \S+ keeps nothing on disk/);
+    expect(ok.stdout).toMatch(/warning: spool\.0 \(redis \S+\): .*keeps nothing/i);
+    expect(ok.code).toBe(0);
+
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, stringify({ ...base, dedupe: { kind: 'redis', url: `redis://:secret@127.0.0.1:${deadPort}` } }));
+    const down = await check(['--config', bad], env);
+    expect(down.stdout).toMatch(/dedupe\s+redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\s+no\s+no\s+see below/);
+    expect(down.stdout).toMatch(/down: dedupe\.url \S+ does not answer .*leave dedupe out/);
+    expect(down.stdout).toMatch(/FAIL: the dedupe Redis is not usable/);
+    expect(down.stdout).not.toContain('secret');
+    expect(down.code).toBe(1);
+  });
+
   it('exits 1 naming the fix when the primary stream does not exist; finds the file through SPILLWAY_CONFIG', async () => {
     const { dir, env } = await scratch(true);
     const path = await configFile(dir, 'no-such-stream');
