@@ -1,7 +1,8 @@
 /**
  * `spillway config check [--config FILE]`: validate a configuration, probe
- * every tier, print what each can do, and exit 0 (usable), 1 (the primary,
- * or every fallback, is unusable) or 2 (the configuration is invalid).
+ * every tier and the shared Redis servers (coordination, dedupe), print what
+ * each can do, and exit 0 (usable), 1 (the primary, every fallback, or a
+ * configured shared Redis is unusable) or 2 (the configuration is invalid).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
