@@ -50,8 +50,13 @@ export interface Bus {
   readonly events: BusEvents;
   /** Resolves once the record is durably held by some tier; rejects for a bad record or when every tier failed. */
   send(input: RecordInput): Promise<SendResult>;
-  /** Per-record results, in input order; never all-or-nothing. */
-  sendBatch(inputs: readonly RecordInput[]): Promise<BatchItemResult[]>;
+  /**
+   * Per-record results, in input order; never all-or-nothing once sent. With
+   * `{ rejectInvalid: true }` a record that fails validation fails the whole
+   * call before any record is sent (its error's message starts with
+   * `Records[i]: ` when there are several), as Kinesis' PutRecords does.
+   */
+  sendBatch(inputs: readonly RecordInput[], options?: { rejectInvalid?: boolean }): Promise<BatchItemResult[]>;
   /** Drain the spool and secondaries into the primary now (joins a running drain). */
   reconcile(): Promise<ReconcileSummary>;
   /** What a drain would replay, coalesce and skip now, without writing or consuming anything. */
@@ -170,7 +175,7 @@ export function assembleBus(parts: BusParts): Bus {
   return {
     events,
     send,
-    async sendBatch(inputs) {
+    async sendBatch(inputs, options) {
       if (closed) throw new ClosedError('bus is closed; create a new one to send');
       // The hot path: one promise for the whole batch, not one per record.
       const results = new Array<BatchItemResult>(inputs.length);
@@ -181,6 +186,10 @@ export function assembleBus(parts: BusParts): Bus {
           envelopes.push(stamp(inputs[i] as RecordInput));
           at.push(i);
         } catch (error) {
+          if (options?.rejectInvalid) {
+            if (error instanceof Error && inputs.length > 1) error.message = `Records[${i}]: ${error.message}`;
+            throw error;
+          }
           results[i] = { ok: false, error: error as SpillwayError };
         }
       }
