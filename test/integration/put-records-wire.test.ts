@@ -5,6 +5,7 @@
  * order, the caller's middleware still runs, and errors are the SDK's own.
  */
 import { KinesisClient, ResourceNotFoundException } from '@aws-sdk/client-kinesis';
+import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describe, expect, it } from 'vitest';
 import { putRecordsBody, sendPutRecords } from '../../adapters/kinesis/put-records-wire.js';
@@ -46,6 +47,26 @@ describe('PutRecords wire bodies', () => {
     } finally {
       c.destroy();
     }
+  });
+
+  it("reads the answer whatever the client's HTTP handler yields (fetch's plain Uint8Array chunks included)", async () => {
+    const stream = await kinesis.createStream(1);
+    const c = new KinesisClient({ region: 'us-east-1', endpoint: kinesis.endpoint, credentials: FAKE_CREDENTIALS, maxAttempts: 1, requestHandler: new FetchHttpHandler() });
+    try {
+      const entries = Array.from({ length: 50 }, (_, i) => ({ data: Buffer.from(`fetch-${i}`), partitionKey: `k${i % 5}` }));
+      const answer = await sendPutRecords(c, stream, putRecordsBody(stream, entries));
+      expect(answer.FailedRecordCount).toBe(0);
+      expect(answer.Records?.every((r) => /^\d+$/.test(r.SequenceNumber ?? ''))).toBe(true);
+      expect(await readAllRecords(c, stream)).toHaveLength(50);
+    } finally {
+      c.destroy();
+    }
+  });
+
+  it("falls back to the SDK's own output when its send is replaced (a test double that never reaches the middleware)", async () => {
+    const double = { send: async () => ({ FailedRecordCount: 0, Records: [{ SequenceNumber: '1', ShardId: 'shardId-000000000000' }] }) };
+    const answer = await sendPutRecords(double, 's', putRecordsBody('s', [{ data: Buffer.from('x'), partitionKey: 'k' }]));
+    expect(answer.Records).toEqual([{ SequenceNumber: '1', ShardId: 'shardId-000000000000' }]);
   });
 
   it('leaves an error answer to the SDK: a missing stream is its typed exception', async () => {
