@@ -13,6 +13,7 @@ export interface Receipt {
  * failure is per record: callers retry only what is listed.
  */
 export interface PutResult {
+  /** The records the target did not take, each with why (the envelope as given to `put`; a copy is matched by id). */
   failed: ReadonlyArray<{ envelope: Envelope; error: SpillwayError }>;
   /** Optional per-record receipts, in the order of the batch given to `put` (none for a failed record). */
   receipts?: ReadonlyArray<Receipt | undefined>;

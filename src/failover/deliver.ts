@@ -72,6 +72,18 @@ function fits(tier: GuardedTarget, envelope: Envelope, limitBytes: number, outco
   return false;
 }
 
+/**
+ * A target's failures with each envelope the very object that was sent: the
+ * router places outcomes by identity, and a target may hand back a copy (found
+ * again by id).
+ */
+function asSent(failed: ReadonlyArray<{ envelope: Envelope; error: SpillwayError }>, sent: readonly Envelope[]): ReadonlyArray<{ envelope: Envelope; error: SpillwayError }> {
+  const ids = new Set(sent);
+  if (failed.every((f) => ids.has(f.envelope))) return failed;
+  const byId = new Map(sent.map((e) => [e.id, e]));
+  return failed.map((f) => (ids.has(f.envelope) ? f : { envelope: byId.get(f.envelope.id) ?? f.envelope, error: f.error }));
+}
+
 /** Deliver one chunk; returns the whole-call error if the tier is down. */
 async function deliverChunk(tier: GuardedTarget, chunk: Envelope[], options: DeliveryOptions, signal: AbortSignal, outcome: TierOutcome): Promise<SpillwayError | undefined> {
   const budgetMs = options.throttleBudgetMs ?? 30_000;
@@ -85,7 +97,7 @@ async function deliverChunk(tier: GuardedTarget, chunk: Envelope[], options: Del
     try {
       const sent = pending;
       const result = await tier.fire(() => tier.target.put(sent, signal));
-      failed = result.failed;
+      failed = result.failed.length === 0 ? result.failed : asSent(result.failed, sent);
       const failedOnes = failed.length === 0 ? undefined : new Set(failed.map((f) => f.envelope));
       const receipts = result.receipts;
       for (let i = 0; i < sent.length; i++) {

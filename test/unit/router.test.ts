@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createMemorySpool } from '../../adapters/memory/index.js';
 import { classifyAwsError } from '../../adapters/aws/classify.js';
-import { AllTiersFailedError, SpoolFullError, ThrottledError, TransientError, UnauthorizedError, ValidationError } from '../../src/errors/index.js';
+import { AllTiersFailedError, SpoolFullError, TargetRejectedError, ThrottledError, TransientError, UnauthorizedError, ValidationError } from '../../src/errors/index.js';
 import type { BusEventMap } from '../../src/events/bus-events.js';
 import { memoryBus, primaryClosed } from '../helpers/bus-parts.js';
 import { MemoryTarget } from '../helpers/memory-target.js';
@@ -17,6 +17,25 @@ describe('failover router', () => {
     expect(primary.stored).toHaveLength(1200);
     expect(primary.calls).toBe(3);
     expect(secondary.stored).toHaveLength(0);
+    await bus.close();
+  });
+
+  it('places every outcome when a target reports its failures with copies of the envelopes, not the objects it was given', async () => {
+    const primary = new MemoryTarget('mem:primary');
+    const refusedIds = new Set<string>();
+    primary.put = async (batch) => {
+      const refused = batch.filter((_, i) => i % 3 === 0);
+      for (const e of refused) refusedIds.add(e.id);
+      primary.stored.push(...batch.filter((_, i) => i % 3 !== 0));
+      return { failed: refused.map((e) => ({ envelope: { ...e }, error: new TargetRejectedError('refused for this test', { target: primary.id }) })) };
+    };
+    const { bus, secondary } = memoryBus({ primary });
+    const results = await bus.sendBatch(records(30));
+    expect(results.every((r) => r.ok)).toBe(true);
+    const tiers = results.map((r) => (r.ok ? `${r.landedOn.tier}:${refusedIds.has(r.id)}` : 'failed'));
+    expect(tiers.filter((t) => t === 'secondary:true')).toHaveLength(10);
+    expect(tiers.filter((t) => t === 'primary:false')).toHaveLength(20);
+    expect(new Set(secondary.ids())).toEqual(refusedIds);
     await bus.close();
   });
 
