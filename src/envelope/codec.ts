@@ -42,10 +42,19 @@ export function encodedSize(envelope: Envelope): number {
 
 /**
  * Bytes the record counts for against Kinesis' per-record limit: the data of
- * {@link encodeEnvelopeForKinesis} plus the UTF-8 partition key. Remembers
- * {@link encodedSize} on the way (the stamper calls this once per record).
+ * {@link encodeEnvelopeForKinesis} plus the UTF-8 partition key.
  */
 export function kinesisRecordSize(envelope: Envelope): number {
+  return v2Size(envelope, false) + utf8Length(envelope.partitionKey);
+}
+
+/**
+ * {@link kinesisRecordSize} of an envelope the stamper has just made, which
+ * also remembers its {@link encodedSize} and whether its id packs to 16 bytes
+ * on it (see `rememberStamped`): the send path asks for both several times.
+ * Only for a fresh envelope that nothing else holds yet.
+ */
+export function stampedRecordSize(envelope: Envelope): number {
   const keyBytes = utf8Length(envelope.partitionKey);
   const packed = isPackableUlid(envelope.id);
   const withoutKey = v2SizeOf(envelope, false, true, packed);

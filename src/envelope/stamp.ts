@@ -1,5 +1,5 @@
 import { RecordTooLargeError, ValidationError } from '../errors/index.js';
-import { kinesisRecordSize } from './codec.js';
+import { stampedRecordSize } from './codec.js';
 import { monotonicUlids } from './ulid-bytes.js';
 import { KINESIS_MAX_PARTITION_KEY_CHARS, KINESIS_MAX_RECORD_BYTES } from './limits.js';
 import type { ContentType, Envelope, RecordInput } from './types.js';
@@ -63,7 +63,7 @@ export function createStamper(options: StamperOptions = {}): Stamper {
         data,
       };
     }
-    const size = kinesisRecordSize(envelope);
+    const size = stampedRecordSize(envelope);
     if (size > maxBytes) throw new RecordTooLargeError(size, maxBytes, { recordId: envelope.id });
     return envelope;
   };

@@ -124,6 +124,15 @@ describe('sizes the stamper remembers', () => {
     }
   });
 
+  it('are not written by kinesisRecordSize: measuring an envelope of your own leaves it as it was', () => {
+    const mine = { ...stamp({ partitionKey: 'k', data: 'small' }) };
+    const before = kinesisRecordSize(mine);
+    mine.data = new Uint8Array(1_000);
+    expect(kinesisRecordSize(mine)).toBe(before - 5 + 1_000);
+    expect(encodedSize(mine)).toBe(encodeEnvelope(mine).length);
+    expect(Object.getOwnPropertySymbols(mine)).toEqual([]);
+  });
+
   it('do not travel with a copy: a spread with other data is measured afresh', () => {
     const e = stamp({ partitionKey: 'k', data: 'small' });
     const copy = { ...e, data: new Uint8Array(5_000) };
