@@ -66,7 +66,12 @@ export async function runShardWorker(ctx: ShardWorkerContext, signal: AbortSigna
       ctx.onLag(page.millisBehind);
       // The next page is read while this one is handled; records are tracked only when dispatched.
       if (page.records.length > 0 && !page.ended) prefetched = read();
-      if (page.records.length > 0) await dispatchPage(ctx, progress, unpack(page.records, origin), signal);
+      // Aggregates can hold far more user records than the page has Kinesis records: they are handed over (and
+      // claimed in the dedupe store) in parts of at most readLimit records, each part after the previous one has room.
+      for (const part of unpackInParts(page.records, origin, ctx.readLimit)) {
+        if (signal.aborted) break;
+        await dispatchPage(ctx, progress, part, signal);
+      }
       if (page.ended) {
         await Promise.race([progress.idle(), aborted(signal)]);
         if (signal.aborted) break;
@@ -84,29 +89,34 @@ export async function runShardWorker(ctx: ShardWorkerContext, signal: AbortSigna
   return 'stopped';
 }
 
-/** A page's records as the handler sees them: KPL aggregates unpacked into their user records, in order. */
-function unpack(records: readonly ShardRecord[], origin: ShardOrigin): ReturnType<typeof toConsumedRecord>[] {
-  const out: ReturnType<typeof toConsumedRecord>[] = [];
+/** A page's records as the handler sees them, in order, in parts of at most `size` records (an aggregate may span parts). */
+function* unpackInParts(records: readonly ShardRecord[], origin: ShardOrigin, size: number): Generator<ReturnType<typeof toConsumedRecord>[]> {
+  let part: ReturnType<typeof toConsumedRecord>[] = [];
   for (const r of records) {
-    if (!isAggregated(r.data)) {
-      out.push(toConsumedRecord(r, origin));
-      continue;
+    for (const record of unpack(r, origin)) {
+      part.push(record);
+      if (part.length >= size) {
+        yield part;
+        part = [];
+      }
     }
-    // A damaged aggregate (bad digest or framing) is passed through whole, as its bytes, rather than lost.
-    let users: ReturnType<typeof deaggregate>;
-    try {
-      users = deaggregate(r.data, r.partitionKey);
-    } catch {
-      out.push(toConsumedRecord(r, origin));
-      continue;
-    }
-    if (users.length === 1 && users[0]?.data === r.data) {
-      out.push(toConsumedRecord(r, origin)); // the magic without a matching digest: a plain record, as the KCL reads it
-      continue;
-    }
-    users.forEach((u, i) => out.push(toConsumedRecord({ ...r, data: u.data, partitionKey: u.partitionKey }, origin, { subSequenceNumber: i, subSequenceCount: users.length })));
   }
-  return out;
+  if (part.length > 0) yield part;
+}
+
+/** One Kinesis record as the handler sees it: a KPL aggregate unpacked into its user records, in order. */
+function unpack(r: ShardRecord, origin: ShardOrigin): ReturnType<typeof toConsumedRecord>[] {
+  if (!isAggregated(r.data)) return [toConsumedRecord(r, origin)];
+  // A damaged aggregate (bad digest or framing) is passed through whole, as its bytes, rather than lost.
+  let users: ReturnType<typeof deaggregate>;
+  try {
+    users = deaggregate(r.data, r.partitionKey);
+  } catch {
+    return [toConsumedRecord(r, origin)];
+  }
+  // The magic without a matching digest: a plain record, as the KCL reads it.
+  if (users.length === 1 && users[0]?.data === r.data) return [toConsumedRecord(r, origin)];
+  return users.map((u, i) => toConsumedRecord({ ...r, data: u.data, partitionKey: u.partitionKey }, origin, { subSequenceNumber: i, subSequenceCount: users.length }));
 }
 
 async function dispatchPage(ctx: ShardWorkerContext, progress: ShardProgress, records: ReturnType<typeof toConsumedRecord>[], signal: AbortSignal): Promise<void> {

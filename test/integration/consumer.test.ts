@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDiskSpool } from '../../adapters/disk/index.js';
+import { createMemoryCheckpointStore, createMemoryDedupeStore } from '../../adapters/memory/index.js';
 import type { BusConfigInput } from '../../src/config/schema.js';
 import { createConsumer, type Consumer } from '../../src/consumer/index.js';
 import type { ConsumedRecord, ConsumerOptions } from '../../src/consumer/types.js';
@@ -169,6 +170,19 @@ describe('consumer (kinesalite, two regions)', () => {
         for (const order of byKey.values()) expect(order).toEqual([...order].sort((a, b) => a - b));
       }
       await c.consumer.close();
+
+      // With readLimit 10 a page is 10 Kinesis records, about 400 user records here: they are handed over, and checked
+      // against the dedupe store, at most 10 at a time.
+      const dedupe = createMemoryDedupeStore();
+      let largestCheck = 0;
+      const counted = { ...dedupe, close: () => dedupe.close(), markSeen: dedupe.markSeen.bind(dedupe), filterUnseen: (ids: readonly string[]) => ((largestCheck = Math.max(largestCheck, ids.length)), dedupe.filterUnseen(ids)) };
+      const small = await collect(config, { group: 'agg-small', readLimit: 10, stores: { checkpoints: createMemoryCheckpointStore(), dedupe: counted } });
+      await waitFor(() => small.seen.length >= 300, { timeoutMs: 20_000, message: 'all 300 records with readLimit 10' });
+      expect(new Set(small.seen.map((r) => r.id))).toEqual(new Set(sent));
+      expect(small.seen).toHaveLength(300);
+      expect(largestCheck).toBeGreaterThan(0);
+      expect(largestCheck).toBeLessThanOrEqual(10);
+      await small.consumer.close();
     } finally {
       await bus.close();
       await rm(spoolDir, { recursive: true, force: true });
