@@ -8,6 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { main as aggregationLimits } from './aggregation-limits.js';
 import { main as clientOverhead } from './client-overhead.js';
 import { main as failoverLatency } from './failover-latency.js';
 import { main as fakeThroughput } from './fake-throughput.js';
@@ -25,6 +26,7 @@ const BENCHMARKS: ReadonlyArray<{ name: string; run: () => Promise<{ ok: boolean
   { name: 'failover-latency', run: () => failoverLatency() },
   { name: 'fake-throughput', run: () => fakeThroughput() },
   { name: 'client-overhead', run: () => clientOverhead() },
+  { name: 'aggregation-limits', run: () => aggregationLimits() },
   { name: 'redis-spool', run: () => redisSpool() },
   { name: 'consumer-throughput', run: () => consumerThroughput() },
   { name: 'consumer-cpu', run: () => consumerCpu() },
