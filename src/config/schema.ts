@@ -38,7 +38,19 @@ export const commonShape = {
     })
     .strict()
     .default({}),
-  delivery: z.object({ throttleBudgetMs: ms.optional(), maxRecordAttempts: z.number().int().positive().optional() }).strict().default({}),
+  delivery: z
+    .object({
+      throttleBudgetMs: ms.optional(),
+      maxRecordAttempts: z.number().int().positive().optional(),
+      /** Retry pacing of throttled and failed records: a random delay up to min(capMs, baseMs * 2^round). */
+      backoff: z
+        .object({ baseMs: z.number().int().positive().optional(), capMs: z.number().int().positive().optional() })
+        .strict()
+        .refine((b) => b.baseMs === undefined || b.capMs === undefined || b.baseMs <= b.capMs, { error: 'delivery.backoff.baseMs must not be above capMs' })
+        .optional(),
+    })
+    .strict()
+    .default({}),
   reconciler: z
     .object({
       enabled: z.boolean().default(true),

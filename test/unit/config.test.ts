@@ -28,6 +28,12 @@ describe('bus configuration', () => {
     expect(parseBusConfig({ ...valid, secondaries: undefined }).secondaries).toEqual([]);
   });
 
+  it('takes a delivery backoff for throttled records, and refuses a base above its cap', () => {
+    expect(parseBusConfig({ ...valid, delivery: { backoff: { baseMs: 100, capMs: 200 } } }).delivery).toEqual({ backoff: { baseMs: 100, capMs: 200 } });
+    expect(configError({ ...valid, delivery: { backoff: { baseMs: 500, capMs: 200 } } }).message).toMatch(/delivery\.backoff\.baseMs must not be above capMs/);
+    expect(configError({ ...valid, delivery: { backoff: { baseMs: 100, cap: 200 } } }).message).toMatch(/delivery\.backoff/);
+  });
+
   it('names the field, the bad value and the closest region', () => {
     const error = configError({ ...valid, primary: { ...valid.primary, region: 'us-esat-1' } });
     expect(error.field).toBe('primary.region');
