@@ -10,7 +10,7 @@ import { type SpillwayError, TransientError } from '../../src/errors/index.js';
 import { classifyAwsError, classifyEntryError } from '../aws/classify.js';
 import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-options.js';
 import { aggregateByShard, ShardRanges } from './aggregation.js';
-import { putRecordsBody, putRecordsBodyOf, sendPutRecords } from './put-records-wire.js';
+import { base64, putRecordsBody, putRecordsBodyOf, sendPutRecords } from './put-records-wire.js';
 import { listStreamShards } from './shard-source.js';
 
 /** Options for {@link createKinesisTarget}. */
@@ -70,7 +70,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
     scratch = out.buffer;
     return out.buffer.toString('base64', 0, out.length);
   };
-  const rawBase64 = (e: Envelope): string => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength).toString('base64');
+  const rawBase64 = (e: Envelope): string => base64(e.data);
   const callSignal = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
 
   const raw = options.wire === 'none';
@@ -89,7 +89,6 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
     return ranges.value;
   }
 
-  /** One PutRecords call; its per-entry results, or a classified error. */
   /** One PutRecords call with `body` for `count` records; its per-entry results, or a classified error. */
   async function putRecords(body: Buffer, count: number, signal: AbortSignal): Promise<PutRecordsResultEntry[]> {
     let response;

@@ -3,7 +3,7 @@
  * middleware stack (endpoint, credentials, signing, retries, the caller's own
  * middleware); two small middlewares on the command take over the bodies:
  *
- * - the request body is built here as one JSON string (AWS JSON 1.1, data in
+ * - the request body is built here as ASCII JSON bytes (AWS JSON 1.1, data in
  *   base64), instead of the SDK's schema-driven serializer walking every
  *   entry and member;
  * - a 200 response is parsed here with `JSON.parse`, and the SDK's
@@ -52,8 +52,9 @@ export function jsonString(s: string): string {
   return `"${s}"`;
 }
 
-function base64(data: Uint8Array): string {
-  return (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('base64');
+/** `data` in base64, without copying it first. */
+export function base64(data: Uint8Array): string {
+  return asBuffer(data).toString('base64');
 }
 
 /** The AWS JSON 1.1 body of PutRecords for `entries`, as bytes. */

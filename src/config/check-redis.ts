@@ -5,6 +5,7 @@
  * prefix, and does it keep anything across a restart.
  */
 import { Redis } from 'ioredis';
+import { redact } from '../../adapters/redis/redis-connection.js';
 import { readPersistence } from '../../adapters/redis/redis-persistence.js';
 import type { BusConfig } from './schema.js';
 
@@ -20,24 +21,14 @@ export interface CheckedRedis {
   warning?: string;
 }
 
-/** The URL without a password, for printing. */
-export function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
 const WHAT = {
   coordination: { prefix: 'spillway:reconciler:', role: 'reconciler leases', lost: 'a restart of this Redis forgets who holds a drain lease, so two reconcilers may drain the same fallback at once until the leases expire (the dedupe store still drops the copies)' },
   dedupe: { prefix: 'spillway:dedupe:', role: 'the shared dedupe window', lost: 'a restart of this Redis forgets every drained id, so records replayed after it can reach the primary twice; turn on appendonly (or RDB snapshots) on it' },
 } as const;
 
 async function checkOne(field: 'coordination' | 'dedupe', url: string, keyPrefix: string | undefined, timeoutMs: number): Promise<CheckedRedis> {
-  const shown = redactedUrl(url);
+  const shown = redact(url);
+  const prefix = keyPrefix ?? WHAT[field].prefix;
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   let connectionError: Error | undefined;
   redis.on('error', (error: Error) => (connectionError ??= error)); // the socket's own error says more than the failed command
@@ -49,12 +40,12 @@ async function checkOne(field: 'coordination' | 'dedupe', url: string, keyPrefix
       const why = (connectionError ?? (error as Error)).message;
       return { field, url: shown, reachable: false, writable: false, detail: `${field}.url ${shown} does not answer (${why}); start it, or fix the URL, or leave ${field} out` };
     }
-    const key = `${keyPrefix ?? WHAT[field].prefix}config-check:${process.pid}`;
+    const key = `${prefix}config-check:${process.pid}`;
     try {
       await redis.set(key, '1', 'PX', 5_000);
       await redis.del(key);
     } catch (error) {
-      return { field, url: shown, reachable: true, writable: false, detail: `${field}.url ${shown} refused a write under "${keyPrefix ?? WHAT[field].prefix}" (${(error as Error).message}); ${WHAT[field].role} need SET and DEL there (check the ACL user and maxmemory)` };
+      return { field, url: shown, reachable: true, writable: false, detail: `${field}.url ${shown} refused a write under "${prefix}" (${(error as Error).message}); ${WHAT[field].role} need SET and DEL there (check the ACL user and maxmemory)` };
     }
     const info = await readPersistence(redis).catch(() => undefined);
     const keepsNothing = info !== undefined && !info.aofEnabled && info.save === '';

@@ -99,7 +99,7 @@ function extensionBytes(ext: ReadonlyArray<[number, string]>): number {
  * self-contained encoding times two, plus one when the id packs to 16 bytes.
  * The send path asks for both several times per record.
  */
-export const STAMPED = Symbol('spillway.stamped');
+const STAMPED = Symbol('spillway.stamped');
 type Stamped = Envelope & { readonly [STAMPED]?: number };
 
 /** Remember `encodedSize` and the id's packability on a stamped envelope. */
@@ -177,7 +177,7 @@ export function v2SizeOf(e: Envelope, withKey: boolean, withProducer: boolean, p
 export function encodeV2(e: Envelope, withKey: boolean, withProducer = true): Uint8Array {
   const l = layout(e, withKey, withProducer);
   const out = Buffer.allocUnsafe(l.headerLength + e.data.length);
-  writeV2(e, l, withKey, out, 0);
+  writeV2(e, l, withKey, out);
   return out;
 }
 
@@ -191,17 +191,18 @@ export function encodeV2Into(e: Envelope, withKey: boolean, withProducer: boolea
   const l = layout(e, withKey, withProducer);
   const length = l.headerLength + e.data.length;
   const buffer = scratch.length >= length ? scratch : Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
-  writeV2(e, l, withKey, buffer, 0);
+  writeV2(e, l, withKey, buffer);
   return { buffer, length };
 }
 
-function writeV2(e: Envelope, l: Layout, withKey: boolean, out: Buffer, start: number): void {
-  out[start] = 0x53;
-  out[start + 1] = 0x50;
-  out[start + 2] = 0x57;
-  out[start + 3] = 0x02;
-  out[start + 4] = l.flags;
-  let o = start + 5;
+/** Write the v2 encoding laid out by `l` at the start of `out`. */
+function writeV2(e: Envelope, l: Layout, withKey: boolean, out: Buffer): void {
+  out[0] = 0x53;
+  out[1] = 0x50;
+  out[2] = 0x57;
+  out[3] = 0x02;
+  out[4] = l.flags;
+  let o = 5;
   if (l.flags & FLAG_STRING_ID) {
     o = writeVarint(out, o, l.idBytes);
     o += out.write(e.id, o, 'utf8');

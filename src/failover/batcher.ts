@@ -122,9 +122,9 @@ export class SendBatcher {
 
   /** Queue one record; resolves where it landed, rejects with the router's error. */
   async submit(envelope: Envelope): Promise<LandedOn> {
-    const [outcome] = await this.submitAll([envelope]);
-    if (!(outcome as DispatchOutcome).ok) throw (outcome as { error: unknown }).error;
-    return (outcome as { landedOn: LandedOn }).landedOn;
+    const outcome = (await this.submitAll([envelope]))[0] as DispatchOutcome;
+    if (!outcome.ok) throw outcome.error;
+    return outcome.landedOn;
   }
 
   /**

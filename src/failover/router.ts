@@ -109,8 +109,8 @@ export class FailoverRouter {
       for (let i = 0; i < accepted.length; i++) {
         const { envelope, receipt } = accepted[i] as { envelope: Envelope; receipt?: Receipt };
         // The common case: everything accepted by the first tier tried, in order.
-        const at = pending === batch && batch[i] === envelope ? i : indexOf(envelope);
-        outcomes[at] = { ok: true, landedOn: receipt ? { tier: tier.tier, target: tier.target.id, receipt } : { tier: tier.tier, target: tier.target.id } };
+        const place = pending === batch && batch[i] === envelope ? i : indexOf(envelope);
+        outcomes[place] = { ok: true, landedOn: receipt ? { tier: tier.tier, target: tier.target.id, receipt } : { tier: tier.tier, target: tier.target.id } };
       }
       for (const { envelope, error } of result.rejected) outcomes[indexOf(envelope)] = { ok: false, error };
       if (result.passed.length > 0) {
