@@ -28,7 +28,7 @@ import { createMemoryDedupeStore, createMemorySpool } from '../adapters/memory/i
 import { assembleBus, type Bus } from '../src/bus/bus.js';
 import { FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
 import { startFakeKinesis } from './fake-kinesis.js';
-import { envInt, fmt, jsonPayload, median, quietLogger, ratio, rotate, runIfMain, table, timed, timeLimitMs, watchdog } from './lib.js';
+import { callersOver, envInt, fmt, jsonPayload, median, quietLogger, ratio, rotate, runIfMain, table, timed, timeLimitMs, watchdog } from './lib.js';
 
 const REGION = 'us-east-1';
 const STREAM = 'bench-limits';
@@ -37,13 +37,6 @@ const METHODS = ['raw', 'bus', 'bus, retry 100-200 ms', 'aggregated', 'aggregate
 type Method = (typeof METHODS)[number];
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function callersOver<T>(work: readonly T[], callers: number, each: (unit: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: callers }, async () => {
-    while (next < work.length) await each(work[next++] as T);
-  }));
-}
 
 /** PutRecords until every entry of `chunk` is in, re-sending the throttled ones after 100 ms. */
 async function rawPut(client: KinesisClient, chunk: readonly Input[]): Promise<void> {

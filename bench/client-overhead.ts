@@ -23,7 +23,7 @@ import { createKinesisTarget } from '../adapters/kinesis/kinesis-target.js';
 import { createMemoryDedupeStore, createMemorySpool } from '../adapters/memory/index.js';
 import { assembleBus, type Bus } from '../src/bus/bus.js';
 import { FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
-import { envInt, fmt, jsonPayload, median, quietLogger, ratio, rotate, runIfMain, table, timed } from './lib.js';
+import { callersOver, envInt, fmt, jsonPayload, median, quietLogger, ratio, rotate, runIfMain, table } from './lib.js';
 
 const STREAM = 'bench-overhead';
 type RequestHandlerOption = NonNullable<ConstructorParameters<typeof KinesisClient>[0]>['requestHandler'];
@@ -95,24 +95,16 @@ export async function main(): Promise<{ ok: boolean }> {
           for (let i = 0; i < n; i += 500) chunks.push(inputs.slice(i, i + 500));
           const before = fake.received();
           let acked = 0;
-          let next = 0;
           const started = process.cpuUsage();
-          await timed(() =>
-            Promise.all(
-              Array.from({ length: callers }, async () => {
-                while (next < chunks.length) {
-                  const chunk = chunks[next++] as Input[];
-                  if (m === 'raw') {
-                    const out = await raw.send(new PutRecordsCommand({ StreamName: STREAM, Records: chunk.map((r) => ({ Data: Buffer.from(JSON.stringify(r.data), 'utf8'), PartitionKey: r.partitionKey })) }));
-                    acked += chunk.length - (out.FailedRecordCount ?? 0);
-                  } else {
-                    const results = await buses[m].sendBatch(chunk);
-                    acked += results.filter((r) => r.ok && r.landedOn.tier === 'primary').length;
-                  }
-                }
-              }),
-            ),
-          );
+          await callersOver(chunks, callers, async (chunk) => {
+            if (m === 'raw') {
+              const out = await raw.send(new PutRecordsCommand({ StreamName: STREAM, Records: chunk.map((r) => ({ Data: Buffer.from(JSON.stringify(r.data), 'utf8'), PartitionKey: r.partitionKey })) }));
+              acked += chunk.length - (out.FailedRecordCount ?? 0);
+            } else {
+              const results = await buses[m].sendBatch(chunk);
+              acked += results.filter((r) => r.ok && r.landedOn.tier === 'primary').length;
+            }
+          });
           const used = process.cpuUsage(started);
           // Aggregates carry many records per entry: count the callers' acknowledgements there.
           const landed = m === 'aggregated' ? acked : fake.received() - before;

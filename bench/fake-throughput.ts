@@ -28,7 +28,7 @@ import { assembleBus, type Bus } from '../src/bus/bus.js';
 import { createBus } from '../src/bus/create-bus.js';
 import { FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
 import { startFakeKinesis } from './fake-kinesis.js';
-import { envInt, fmt, jsonPayload, latencySummary, makeTempDir, median, quietLogger, ratio, removeTempDir, rotate, runIfMain, table, timed, timeLimitMs, watchdog } from './lib.js';
+import { callersOver, envInt, fmt, jsonPayload, latencySummary, makeTempDir, median, quietLogger, ratio, removeTempDir, rotate, runIfMain, table, timed, timeLimitMs, watchdog } from './lib.js';
 
 const REGION = 'us-east-1';
 const MAX_RECORDS = 500;
@@ -56,18 +56,19 @@ function chunks(inputs: readonly Input[], payloadBytes: number): Input[][] {
   return out;
 }
 
-/** Run `callers` loops that each take the next unit of work until none is left. */
-async function callersOver<T>(work: readonly T[], callers: number, each: (unit: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (next < work.length) await each(work[next++] as T);
-    }),
-  );
-}
 
 function inputsFor(prefix: string, count: number, payloadBytes: number): Input[] {
   return Array.from({ length: count }, (_, i) => ({ partitionKey: `${prefix}-${i % 256}`, data: jsonPayload(i, payloadBytes) }));
+}
+
+/** `bus.sendBatch` from `callers` callers, counting what landed on the primary. */
+function sendBatchesOn(bus: Bus, ctx: Ctx, inputs: readonly Input[], callers: number, payloadBytes: number): Promise<void> {
+  return callersOver(chunks(inputs, payloadBytes), callers, async (chunk) => {
+    const results = await bus.sendBatch(chunk);
+    const good = results.filter((r) => r.ok && r.landedOn.tier === 'primary').length;
+    bump(ctx.acked, prefixOf(chunk), good);
+    bump(ctx.failed, prefixOf(chunk), chunk.length - good);
+  });
 }
 
 const METHODS = {
@@ -78,20 +79,8 @@ const METHODS = {
       bump(ctx.acked, prefixOf(chunk), chunk.length - (out.FailedRecordCount ?? 0));
       bump(ctx.failed, prefixOf(chunk), out.FailedRecordCount ?? 0);
     }),
-  busBatch: async (ctx: Ctx, inputs: readonly Input[], callers: number, payloadBytes: number) =>
-    callersOver(chunks(inputs, payloadBytes), callers, async (chunk) => {
-      const results = await ctx.bus.sendBatch(chunk);
-      const good = results.filter((r) => r.ok && r.landedOn.tier === 'primary').length;
-      bump(ctx.acked, prefixOf(chunk), good);
-      bump(ctx.failed, prefixOf(chunk), chunk.length - good);
-    }),
-  aggBatch: async (ctx: Ctx, inputs: readonly Input[], callers: number, payloadBytes: number) =>
-    callersOver(chunks(inputs, payloadBytes), callers, async (chunk) => {
-      const results = await ctx.aggBus.sendBatch(chunk);
-      const good = results.filter((r) => r.ok && r.landedOn.tier === 'primary').length;
-      bump(ctx.acked, prefixOf(chunk), good);
-      bump(ctx.failed, prefixOf(chunk), chunk.length - good);
-    }),
+  busBatch: (ctx: Ctx, inputs: readonly Input[], callers: number, payloadBytes: number) => sendBatchesOn(ctx.bus, ctx, inputs, callers, payloadBytes),
+  aggBatch: (ctx: Ctx, inputs: readonly Input[], callers: number, payloadBytes: number) => sendBatchesOn(ctx.aggBus, ctx, inputs, callers, payloadBytes),
   rawSingle: async (ctx: Ctx, inputs: readonly Input[], callers: number) =>
     callersOver(inputs, callers, async (r) => {
       await ctx.raw.send(new PutRecordCommand({ StreamName: ctx.stream, PartitionKey: r.partitionKey, Data: Buffer.from(JSON.stringify(r.data), 'utf8') }));

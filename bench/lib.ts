@@ -150,3 +150,13 @@ export function runIfMain(moduleUrl: string, main: () => Promise<{ ok: boolean }
     },
   );
 }
+
+/** Run `callers` loops that each take the next unit of `work` until none is left (concurrent callers, as a service has). */
+export async function callersOver<T>(work: readonly T[], callers: number, each: (unit: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (next < work.length) await each(work[next++] as T);
+    }),
+  );
+}
