@@ -63,7 +63,7 @@ async function rawRead(client: KinesisClient, records: number, limit: number): P
 }
 
 /** Records/s from `run()` to the last record handled (opening and closing the stores are not counted). */
-async function consumerRead(endpoint: string, records: number, round: number, readLimit: number): Promise<{ seen: number; unique: number; ms: number; cpuUs: number }> {
+export async function consumerRead(endpoint: string, records: number, round: number, readLimit: number): Promise<{ seen: number; unique: number; ms: number; cpuUs: number }> {
   const dir = await makeTempDir('spillway-consumer-bench-');
   const ids: string[] = []; // checked for duplicates after the clock stops: the check is the benchmark's work, not the consumer's
   let seen = 0;
