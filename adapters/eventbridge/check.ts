@@ -10,6 +10,7 @@ import type { TierCheck } from '../../src/contracts/index.js';
 import { ConfigError } from '../../src/errors/index.js';
 import { classifyAwsError } from '../aws/classify.js';
 import { checkQueue } from '../sqs/check.js';
+import { deadlineSignal } from '../../src/failover/deadline.js';
 
 /** What {@link checkEventBridgeTier} needs. */
 export interface CheckEventBridgeOptions {
@@ -29,7 +30,7 @@ export async function checkEventBridgeTier(options: CheckEventBridgeOptions): Pr
   const context = { target: options.id, region: options.region };
   const field = `${options.field}.eventBusName`;
   try {
-    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(5_000)]);
+    const signal = deadlineSignal(options.signal, 5_000);
     await options.client.send(new DescribeEventBusCommand({ Name: options.eventBusName }), { abortSignal: signal });
   } catch (error) {
     const name = (error as { name?: string })?.name ?? '';

@@ -12,6 +12,7 @@ import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-option
 import { type CallFailures, putInCalls } from '../sqs/batch-put.js';
 import { EVENTBRIDGE_MAX_BATCH_ENTRIES, EVENTBRIDGE_MAX_CALL_BYTES, EVENTBRIDGE_MAX_ENTRY_BYTES, EVENTBRIDGE_MAX_RECORD_BYTES, entryBytes, envelopeToDetail } from './detail.js';
 import { busNameOf } from './schema.js';
+import { deadlineSignal } from '../../src/failover/deadline.js';
 
 /** `Source` of spillway's record events unless configured. */
 export const DEFAULT_SOURCE = 'spillway';
@@ -59,7 +60,7 @@ export function createEventBridgeTarget(options: EventBridgeTargetOptions): Even
   const source = options.source ?? DEFAULT_SOURCE;
   const detailType = options.detailType ?? DEFAULT_DETAIL_TYPE;
   const timeoutMs = options.requestTimeoutMs ?? 2_000;
-  const callSignal = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+  const callSignal = (signal: AbortSignal): AbortSignal => deadlineSignal(signal, timeoutMs);
   const details = new WeakMap<Envelope, string>();
   const detailOf = (e: Envelope): string => {
     let detail = details.get(e);

@@ -14,6 +14,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import type { Logger } from 'pino';
 import type { BusEventMap, BusEvents } from '../../src/events/bus-events.js';
 import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-options.js';
+import { deadlineSignal } from '../../src/failover/deadline.js';
 
 /** Options for {@link createEventBridgeNotifier}. */
 export interface EventBridgeNotifierOptions extends AwsConnectionOptions {
@@ -54,7 +55,7 @@ export function createEventBridgeNotifier(options: EventBridgeNotifierOptions): 
   function publish(detailType: string, detail: Detail): void {
     const entry = { EventBusName: options.eventBusName, Source: options.source ?? 'spillway', DetailType: detailType, Detail: JSON.stringify({ ...detail, at: new Date().toISOString() }) };
     const p = client
-      .send(new PutEventsCommand({ Entries: [entry] }), { abortSignal: AbortSignal.timeout(5_000) })
+      .send(new PutEventsCommand({ Entries: [entry] }), { abortSignal: deadlineSignal(undefined, 5_000) })
       .then((out) => {
         if (out.FailedEntryCount) options.logger?.warn({ detailType, code: out.Entries?.[0]?.ErrorCode }, 'EventBridge did not take a spillway notification; it is dropped.');
       })

@@ -12,6 +12,7 @@ import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-option
 import { aggregateByShard, ShardRanges } from './aggregation.js';
 import { base64, putRecordsBody, putRecordsBodyOf, sendPutRecords } from './put-records-wire.js';
 import { listStreamShards } from './shard-source.js';
+import { deadlineSignal } from '../../src/failover/deadline.js';
 
 /** Options for {@link createKinesisTarget}. */
 export interface KinesisTargetOptions extends AwsConnectionOptions {
@@ -71,7 +72,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
     return out.buffer.toString('base64', 0, out.length);
   };
   const rawBase64 = (e: Envelope): string => base64(e.data);
-  const callSignal = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+  const callSignal = (signal: AbortSignal): AbortSignal => deadlineSignal(signal, timeoutMs);
 
   const raw = options.wire === 'none';
   const aggregation = options.aggregate && !raw ? { maxAggregateBytes: 51_200, maxBatchRecords: 10_000, ...(options.aggregate === true ? {} : options.aggregate) } : undefined;

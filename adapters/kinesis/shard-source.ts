@@ -16,6 +16,7 @@ import { decodeEnvelope, type Envelope, isEnvelopeBytes } from '../../src/envelo
 import { TransientError } from '../../src/errors/index.js';
 import { classifyAwsError } from '../aws/classify.js';
 import { deaggregate } from './aggregation.js';
+import { deadlineSignal } from '../../src/failover/deadline.js';
 
 /** Options for {@link createKinesisDrainSources}. */
 export interface KinesisDrainOptions {
@@ -44,7 +45,7 @@ const READ_TIMEOUT_MS = 10_000;
 
 /** The caller's signal, bounded by the per-call read timeout. */
 function bounded(signal: AbortSignal): AbortSignal {
-  return AbortSignal.any([signal, AbortSignal.timeout(READ_TIMEOUT_MS)]);
+  return deadlineSignal(signal, READ_TIMEOUT_MS);
 }
 
 /** One drain source per shard of the stream, parents before children. */
@@ -67,7 +68,7 @@ export async function listStreamShards(client: KinesisClient, stream: string, si
 
 async function listShards(options: Pick<KinesisDrainOptions, 'client' | 'region' | 'stream'>): Promise<Shard[]> {
   try {
-    return await listStreamShards(options.client, options.stream, AbortSignal.timeout(5_000));
+    return await listStreamShards(options.client, options.stream, deadlineSignal(undefined, 5_000));
   } catch (error) {
     throw classifyAwsError(error, { target: `kinesis:${options.region}:${options.stream}`, region: options.region, stream: options.stream });
   }
@@ -252,7 +253,7 @@ async function findInShard(options: ScanOptions, shardId: string): Promise<strin
 async function timestampIterator(options: ScanOptions, shardId: string): Promise<string | undefined> {
   const base = { StreamName: options.stream, ShardId: shardId };
   try {
-    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(AT_TIMESTAMP_DEADLINE_MS)]);
+    const signal = deadlineSignal(options.signal, AT_TIMESTAMP_DEADLINE_MS);
     const out = await options.client.send(new GetShardIteratorCommand({ ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(options.sinceMs) }), { abortSignal: signal });
     return out.ShardIterator;
   } catch (error) {

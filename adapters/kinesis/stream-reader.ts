@@ -16,6 +16,7 @@ import { ExpiredIteratorException, GetRecordsCommand, GetShardIteratorCommand, t
 import type { SpillwayError } from '../../src/errors/index.js';
 import { classifyAwsError } from '../aws/classify.js';
 import { listStreamShards } from './shard-source.js';
+import { deadlineSignal } from '../../src/failover/deadline.js';
 
 /** Longest a single read call may take before it counts as failed. */
 const READ_TIMEOUT_MS = 10_000;
@@ -59,7 +60,7 @@ export interface StreamLocation {
 /** Every shard of the stream with its lineage; errors are classified. */
 export async function listShardLineage(location: StreamLocation, signal?: AbortSignal): Promise<ShardLineage[]> {
   try {
-    const shards = await listStreamShards(location.client, location.stream, signal ?? AbortSignal.timeout(5_000));
+    const shards = await listStreamShards(location.client, location.stream, signal ?? deadlineSignal(undefined, 5_000));
     return shards.map((s) => ({
       shardId: s.ShardId as string,
       ...(s.ParentShardId ? { parentShardId: s.ParentShardId } : {}),
@@ -152,7 +153,7 @@ export function createShardReader(options: ShardReaderOptions): ShardReader {
 }
 
 function bounded(signal: AbortSignal): AbortSignal {
-  return AbortSignal.any([signal, AbortSignal.timeout(READ_TIMEOUT_MS)]);
+  return deadlineSignal(signal, READ_TIMEOUT_MS);
 }
 
 function classify(location: Pick<StreamLocation, 'region' | 'stream'>, error: unknown, shardId?: string): SpillwayError {

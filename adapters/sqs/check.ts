@@ -9,6 +9,7 @@ import { ConfigError } from '../../src/errors/index.js';
 import { classifyAwsError } from '../aws/classify.js';
 import { SQS_MAX_CALL_BYTES } from './body.js';
 import { isFifoQueueUrl } from './schema.js';
+import { deadlineSignal } from '../../src/failover/deadline.js';
 
 /** Error names SQS gives for a queue that does not exist (JSON and query protocols). */
 const MISSING_QUEUE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']);
@@ -38,7 +39,7 @@ export async function checkQueue(options: CheckQueueOptions): Promise<TierCheck>
   const context = { target: options.id, region: options.region };
   let attributes: Record<string, string>;
   try {
-    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.requestTimeoutMs ?? 5_000)]);
+    const signal = deadlineSignal(options.signal, options.requestTimeoutMs ?? 5_000);
     const out = await options.client.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['All'] }), { abortSignal: signal });
     attributes = out.Attributes ?? {};
   } catch (error) {

@@ -7,6 +7,7 @@ import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, type SQ
 import type { Logger } from 'pino';
 import { classifyAwsError } from '../aws/classify.js';
 import { SQS_MAX_BATCH_ENTRIES } from './body.js';
+import { deadlineSignal } from '../../src/failover/deadline.js';
 
 /** Batch calls on received messages. */
 export interface QueueCalls {
@@ -32,7 +33,7 @@ type Failed = ReadonlyArray<{ Id?: string; Code?: string; Message?: string }>;
 /** Create the batch calls for one queue. */
 export function createQueueCalls(options: QueueCallsOptions): QueueCalls {
   const context = { target: options.id, region: options.region };
-  const signal = (): AbortSignal => AbortSignal.timeout(options.requestTimeoutMs ?? 5_000);
+  const signal = (): AbortSignal => deadlineSignal(undefined, options.requestTimeoutMs ?? 5_000);
 
   async function inBatches(handles: readonly string[], what: string, call: (entries: Entry[]) => Promise<Failed>): Promise<void> {
     for (let i = 0; i < handles.length; i += SQS_MAX_BATCH_ENTRIES) {

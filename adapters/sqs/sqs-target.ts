@@ -14,6 +14,7 @@ import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-option
 import { type CallFailures, putInCalls } from './batch-put.js';
 import { base64Length, envelopeToBody, messageGroupIdFor, SQS_MAX_BATCH_ENTRIES, SQS_MAX_CALL_BYTES, SQS_MAX_RECORD_BYTES } from './body.js';
 import { isFifoQueueUrl, queueNameOf } from './schema.js';
+import { deadlineSignal } from '../../src/failover/deadline.js';
 
 /** Options for {@link createSqsTarget}. */
 export interface SqsTargetOptions extends AwsConnectionOptions {
@@ -72,7 +73,7 @@ export function createSqsTarget(options: SqsTargetOptions): SqsTarget {
   const context = { target: id, region: options.region };
   const fifo = isFifoQueueUrl(options.queueUrl);
   const timeoutMs = options.requestTimeoutMs ?? 2_000;
-  const callSignal = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+  const callSignal = (signal: AbortSignal): AbortSignal => deadlineSignal(signal, timeoutMs);
 
   const toEntry = (envelope: Envelope, index: number): SendMessageBatchRequestEntry => ({
     Id: String(index),

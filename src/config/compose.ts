@@ -8,6 +8,7 @@ import type { SpoolConfig, TierConfig, TierRegistry } from '../../adapters/regis
 import type { RemoteTier, Spool, SpoolEvent, TierCheck, TierContext } from '../contracts/index.js';
 import { ConfigError, hasCode, type SpillwayError } from '../errors/index.js';
 import type { BusConfig } from './schema.js';
+import { deadlineSignal } from '../failover/deadline.js';
 
 /** A remote tier with where it sits in the configuration. */
 export interface ComposedTier {
@@ -101,7 +102,7 @@ function logSpoolEvent(logger: Logger, field: string, event: SpoolEvent): void {
 export async function checkTiers(tiers: readonly ComposedTier[], timeoutMs = 10_000): Promise<CheckedTier[]> {
   return Promise.all(
     tiers.map(async ({ field, role, label, tier }) => {
-      const check = await tier.check(AbortSignal.timeout(timeoutMs)).catch(
+      const check = await tier.check(deadlineSignal(undefined, timeoutMs)).catch(
         (error: unknown): TierCheck => ({ reachable: false, writable: false, detail: `${field} (${label}): check failed: ${(error as Error).message}`, error: error as SpillwayError }),
       );
       return { field, role, label, check };

@@ -1,0 +1,75 @@
+/**
+ * Call deadlines: they fire even when a garbage collection runs while they
+ * wait (the Node 20 `AbortSignal.any` + `AbortSignal.timeout` composite does
+ * not), follow the caller's signal, and leave no listener behind on it.
+ */
+import { getEventListeners } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { deadlineSignal } from '../../src/failover/deadline.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Resolves with the abort reason, or rejects after `ms`. */
+function aborted(signal: AbortSignal, ms: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) resolve(signal.reason);
+    const timer = setTimeout(() => reject(new Error(`not aborted within ${ms} ms`)), ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve(signal.reason);
+    });
+  });
+}
+
+describe('deadlineSignal', () => {
+  it('fires its deadline although garbage collections run while it waits, and leaves no listener on the caller signal', async () => {
+    const parent = new AbortController();
+    const signals = Array.from({ length: 20 }, () => deadlineSignal(parent.signal, 80));
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    const reasons = await Promise.all(signals.map((s) => aborted(s, 2_000)));
+    for (const reason of reasons) expect((reason as DOMException).name).toBe('TimeoutError');
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+    expect(parent.signal.aborted).toBe(false);
+  });
+
+  it('aborts with the caller signal, with its reason, before the deadline', async () => {
+    const parent = new AbortController();
+    const signal = deadlineSignal(parent.signal, 60_000);
+    const reason = new Error('closing');
+    parent.abort(reason);
+    expect(await aborted(signal, 100)).toBe(reason);
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('is aborted at once when the caller signal already is, and works without one', async () => {
+    const parent = new AbortController();
+    parent.abort(new Error('gone'));
+    expect(deadlineSignal(parent.signal, 60_000).aborted).toBe(true);
+    const alone = deadlineSignal(undefined, 20);
+    gc();
+    expect(((await aborted(alone, 2_000)) as DOMException).name).toBe('TimeoutError');
+  });
+});
+
+describe('call sites', () => {
+  it('use deadlineSignal, not AbortSignal.timeout (which Node 20 may collect before it fires)', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const offenders: string[] = [];
+    for (const root of ['src', 'adapters']) {
+      for (const entry of await readdir(root, { recursive: true })) {
+        if (!entry.endsWith('.ts')) continue;
+        const text = await readFile(join(root, entry), 'utf8');
+        // Code only: the explanation in deadline.ts names what it replaces.
+        const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+        if (code.includes('AbortSignal.timeout(')) offenders.push(join(root, entry));
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});
