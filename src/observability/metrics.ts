@@ -22,6 +22,8 @@ export interface MetricsOptions {
 export interface BusMetrics {
   /** Count one send's outcome and time it. */
   observeSend(outcome: { ok: true; result: SendResult } | { ok: false; error: unknown }, seconds: number): void;
+  /** Count the outcomes of one `sendBatch`, each record timed with the whole call's `seconds`. */
+  observeBatch(results: readonly BatchItemResult[], seconds: number): void;
   /** Remove every metric from the registry and unsubscribe. */
   detach(): void;
 }
@@ -74,6 +76,29 @@ export function attachMetrics(events: BusEvents, registry: Registry, options: Me
       const { tier, target, kind } = failureLabels(outcome.error);
       records.inc({ tier, target, outcome: kind });
       duration.observe({ tier: 'none' }, seconds);
+    },
+    observeBatch(results, seconds) {
+      // Counted per label set, not per record: a batch holds up to 500 records of a few kinds.
+      const counts = new Map<string, { labels: { tier: string; target: string; outcome: Outcome }; n: number }>();
+      for (const r of results) {
+        let labels: { tier: string; target: string; outcome: Outcome };
+        if (r.ok) {
+          labels = { tier: r.landedOn.tier, target: r.landedOn.target, outcome: 'acknowledged' };
+          if (r.landedOn.tier !== 'primary') landedOutside++;
+        } else {
+          const f = failureLabels(r.error);
+          labels = { tier: f.tier, target: f.target, outcome: f.kind };
+        }
+        const key = `${labels.tier}\u0000${labels.target}\u0000${labels.outcome}`;
+        const entry = counts.get(key);
+        if (entry) entry.n++;
+        else counts.set(key, { labels, n: 1 });
+      }
+      for (const { labels, n } of counts.values()) {
+        records.inc(labels, n);
+        const timer = duration.labels({ tier: labels.outcome === 'acknowledged' ? labels.tier : 'none' });
+        for (let i = 0; i < n; i++) timer.observe(seconds);
+      }
     },
     detach() {
       events.off('bus.failover', onFailover).off('reconciler.progress', onProgress);
@@ -147,8 +172,20 @@ export function instrumentBus(bus: Bus, registry: Registry, options: Omit<Metric
   return {
     events: bus.events,
     send: timedSend,
-    sendBatch: (inputs) =>
-      Promise.all(inputs.map((input) => timedSend(input).then((r): BatchItemResult => ({ ok: true, ...r }), (error: unknown): BatchItemResult => ({ ok: false, error: error as never })))),
+    async sendBatch(inputs, options) {
+      const started = performance.now();
+      let results: BatchItemResult[];
+      try {
+        results = await bus.sendBatch(inputs, options);
+      } catch (error) {
+        // Refused whole (`rejectInvalid`, a closed bus): none of its records was sent.
+        const seconds = (performance.now() - started) / 1000;
+        for (let i = 0; i < inputs.length; i++) metrics.observeSend({ ok: false, error }, seconds);
+        throw error;
+      }
+      metrics.observeBatch(results, (performance.now() - started) / 1000);
+      return results;
+    },
     reconcile: () => bus.reconcile(),
     plan: () => bus.plan(),
     stats: () => bus.stats(),

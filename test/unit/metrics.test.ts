@@ -76,6 +76,23 @@ describe('metrics', () => {
     expect(await sample(registry, 'spillway_records_total', { outcome: 'rejected' })).toBe(1);
   });
 
+  it('sends a batch as one sendBatch of the bus beneath, keeping rejectInvalid, and counts each record once', async () => {
+    const { bus, primary, registry } = instrumented();
+    const results = await bus.sendBatch(batch(50));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(new Set(results.map((r) => (r as { id: string }).id)).size).toBe(50);
+    expect(primary.stored.length).toBe(50);
+    expect(await sample(registry, 'spillway_records_total', { tier: 'primary', target: 'mem:primary', outcome: 'acknowledged' })).toBe(50);
+    expect(await sample(registry, 'spillway_send_duration_seconds_count', { tier: 'primary' })).toBe(50);
+    // A bad record refuses the whole call before anything is sent, as the bus beneath does.
+    const refused = await bus.sendBatch([{ partitionKey: 'k', data: 'ok' }, { partitionKey: '', data: 'bad' }], { rejectInvalid: true }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as Error).message).toMatch(/^Records\[1\]: partitionKey is empty/);
+    expect(primary.stored.length).toBe(50);
+    expect(await sample(registry, 'spillway_records_total', { outcome: 'rejected' })).toBe(2);
+    expect(await sample(registry, 'spillway_send_duration_seconds_count', { tier: 'none' })).toBe(2);
+  });
+
   it('closing the bus removes its metrics, so a new bus can use the same registry', async () => {
     const { bus, registry } = instrumented();
     await bus.close();
