@@ -15,6 +15,7 @@
  *
  *   npx tsx bench/client-overhead.ts
  *   BENCH_FAKE_SIZES=100,1024 BENCH_FAKE_RECORDS=100000 BENCH_ROUNDS=5 BENCH_CALLERS=8 npx tsx bench/client-overhead.ts
+ *   BENCH_ONLY=bus (only these of raw,bus,aggregated, e.g. to profile one)
  */
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { HttpResponse } from '@smithy/core/transport';
@@ -67,6 +68,7 @@ export async function main(): Promise<{ ok: boolean }> {
   const records = envInt('BENCH_FAKE_RECORDS', 100_000);
   const rounds = envInt('BENCH_ROUNDS', 5);
   const callers = envInt('BENCH_CALLERS', 8);
+  const only = process.env.BENCH_ONLY?.split(',');
   const fake = inProcessKinesis();
   const client = (): KinesisClient => new KinesisClient({ region: 'us-east-1', credentials: FAKE_CREDENTIALS, requestHandler: fake.handler, maxAttempts: 1 });
   const raw = client();
@@ -85,7 +87,7 @@ export async function main(): Promise<{ ok: boolean }> {
   try {
     for (const payloadBytes of sizes) {
       const count = Math.max(2_000, Math.floor((records * 100) / Math.max(100, payloadBytes)));
-      const methods: Method[] = payloadBytes <= 1024 ? ['raw', 'bus', 'aggregated'] : ['raw', 'bus'];
+      const methods = (payloadBytes <= 1024 ? (['raw', 'bus', 'aggregated'] as Method[]) : (['raw', 'bus'] as Method[])).filter((m) => only === undefined || only.includes(m));
       const cpu: Record<string, number[]> = {};
       for (let round = -1; round < rounds; round++) {
         for (const m of rotate(methods, Math.max(0, round))) {

@@ -81,6 +81,89 @@ export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashK
   return Buffer.from(`${body}]}`, 'latin1');
 }
 
+/**
+ * A PutRecords answer as `JSON.parse` would read it. The answer of every
+ * Kinesis endpoint is compact JSON whose result entries hold only strings, so
+ * it is read here in one pass without building a parse tree; anything else
+ * (whitespace, escapes, a value of another type, a key seen twice) is left to
+ * `JSON.parse`, so for any valid answer the result is what `JSON.parse` gives.
+ */
+export function parsePutRecordsAnswer(text: string): WireResult {
+  return (text.indexOf('\\') < 0 ? scanAnswer(text) : undefined) ?? (JSON.parse(text) as WireResult);
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+
+/** The compact form `{"k":v,...}` with string or integer values and a `Records` array of string-valued objects; undefined otherwise. */
+function scanAnswer(text: string): WireResult | undefined {
+  if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) return undefined;
+  const out: Record<string, unknown> = {};
+  let at = 1;
+  if (text.charCodeAt(at) === 0x7d) return at + 1 === text.length ? (out as WireResult) : undefined;
+  for (;;) {
+    if (text.charCodeAt(at) !== QUOTE) return undefined;
+    const keyEnd = text.indexOf('"', at + 1);
+    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== 0x3a) return undefined;
+    const key = text.slice(at + 1, keyEnd);
+    if (Object.hasOwn(out, key) || key === '__proto__') return undefined;
+    at = keyEnd + 2;
+    const c = text.charCodeAt(at);
+    if (c === QUOTE) {
+      const end = text.indexOf('"', at + 1);
+      if (end < 0) return undefined;
+      out[key] = text.slice(at + 1, end);
+      at = end + 1;
+    } else if (c >= 0x30 && c <= 0x39) {
+      let end = at + 1;
+      while (end < text.length && text.charCodeAt(end) >= 0x30 && text.charCodeAt(end) <= 0x39) end++;
+      if (end - at > 15 || (c === 0x30 && end - at > 1)) return undefined;
+      out[key] = Number(text.slice(at, end));
+      at = end;
+    } else if (c === 0x5b && key === 'Records') {
+      const records: Array<Record<string, string>> = [];
+      at++;
+      if (text.charCodeAt(at) === 0x5d) at++;
+      else {
+        for (;;) {
+          const entry = scanEntry(text, at);
+          if (!entry) return undefined;
+          records.push(entry.value);
+          at = entry.next;
+          const d = text.charCodeAt(at++);
+          if (d === 0x5d) break;
+          if (d !== COMMA) return undefined;
+        }
+      }
+      out[key] = records;
+    } else return undefined;
+    const d = text.charCodeAt(at++);
+    if (d === 0x7d) return at === text.length ? (out as WireResult) : undefined;
+    if (d !== COMMA) return undefined;
+  }
+}
+
+/** One `{"k":"v",...}` object starting at `at` (strings only, no escapes); its value and the index after it. */
+function scanEntry(text: string, at: number): { value: Record<string, string>; next: number } | undefined {
+  if (text.charCodeAt(at) !== 0x7b) return undefined;
+  const value: Record<string, string> = {};
+  at++;
+  if (text.charCodeAt(at) === 0x7d) return { value, next: at + 1 };
+  for (;;) {
+    if (text.charCodeAt(at) !== QUOTE) return undefined;
+    const keyEnd = text.indexOf('"', at + 1);
+    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== 0x3a || text.charCodeAt(keyEnd + 2) !== QUOTE) return undefined;
+    const key = text.slice(at + 1, keyEnd);
+    const end = text.indexOf('"', keyEnd + 3);
+    if (end < 0 || Object.hasOwn(value, key) || key === '__proto__') return undefined;
+    value[key] = text.slice(keyEnd + 3, end);
+    at = end + 1;
+    const d = text.charCodeAt(at++);
+    if (d === 0x7d) return { value, next: at };
+    if (d !== COMMA) return undefined;
+  }
+}
+
 /** A view of `bytes` as a Buffer (no copy); handlers other than Node's yield plain Uint8Arrays. */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -114,7 +197,7 @@ export async function sendPutRecords(client: Sender, stream: string, body: Buffe
     const out = await next(args);
     const response = out.response as HttpResponse;
     if (response.statusCode === 200 && response.body !== undefined) {
-      answered = JSON.parse((await collect(response.body)).toString('utf8')) as WireResult;
+      answered = parsePutRecordsAnswer((await collect(response.body)).toString('utf8'));
       response.body = Buffer.from(NO_ENTRIES, 'utf8');
     }
     return out;

@@ -13,7 +13,7 @@ import { type BatcherOptions, SendBatcher } from '../failover/batcher.js';
 import type { BreakerOptions } from '../failover/breaker.js';
 import type { DeliveryOptions } from '../failover/deliver.js';
 import { FailbackGate, type FailbackOptions } from '../failover/failback-gate.js';
-import { type DispatchOutcome, FailoverRouter, type LandedOn } from '../failover/router.js';
+import { FailoverRouter, type LandedOn } from '../failover/router.js';
 import { spoolAsTarget } from '../failover/spool-target.js';
 import type { ReconcilerCoordination } from '../reconciler/coordination.js';
 import { Reconciler, type ReconcilerOptions, type UncertainWriteChecks } from '../reconciler/reconciler.js';
@@ -193,11 +193,10 @@ export function assembleBus(parts: BusParts): Bus {
           results[i] = { ok: false, error: error as SpillwayError };
         }
       }
-      const outcomes = await batcher.submitAll(envelopes);
-      for (let j = 0; j < outcomes.length; j++) {
-        const outcome = outcomes[j] as DispatchOutcome;
-        results[at[j] as number] = outcome.ok ? { ok: true, id: (envelopes[j] as Envelope).id, landedOn: outcome.landedOn } : outcome;
-      }
+      // An outcome is a record's result as it is (a landed one carries the id).
+      const outcomes: BatchItemResult[] = await batcher.submitAll(envelopes);
+      if (envelopes.length === inputs.length) return outcomes;
+      for (let j = 0; j < outcomes.length; j++) results[at[j] as number] = outcomes[j] as BatchItemResult;
       return results;
     },
     reconcile: () => reconciler.run(),

@@ -9,8 +9,7 @@
  */
 import { MalformedEnvelopeError } from '../errors/index.js';
 import { decodeEnvelopeV1 } from './codec-v1.js';
-import { decodeEnvelopeV2, encodeV2, rememberedSize, rememberStamped, utf8Length, v2Size, v2SizeOf } from './codec-v2.js';
-import { isPackableUlid } from './ulid-bytes.js';
+import { decodeEnvelopeV2, encodeV2, rememberedSize, StampedEnvelope, utf8Length, v2Size, v2SizeOf } from './codec-v2.js';
 import { varintLength } from './varint.js';
 import type { Envelope } from './types.js';
 
@@ -49,16 +48,15 @@ export function kinesisRecordSize(envelope: Envelope): number {
 }
 
 /**
- * {@link kinesisRecordSize} of an envelope the stamper has just made, which
- * also remembers its {@link encodedSize} and whether its id packs to 16 bytes
- * on it (see `rememberStamped`): the send path asks for both several times.
- * Only for a fresh envelope that nothing else holds yet.
+ * {@link kinesisRecordSize} of an envelope the stamper has just made; a
+ * {@link StampedEnvelope} also remembers its {@link encodedSize}, which the
+ * send path asks for several times.
  */
 export function stampedRecordSize(envelope: Envelope): number {
+  if (!(envelope instanceof StampedEnvelope)) return kinesisRecordSize(envelope);
   const keyBytes = utf8Length(envelope.partitionKey);
-  const packed = isPackableUlid(envelope.id);
-  const withoutKey = v2SizeOf(envelope, false, true, packed);
-  rememberStamped(envelope, withoutKey + varintLength(keyBytes) + keyBytes, packed);
+  const withoutKey = v2SizeOf(envelope, false, true, true);
+  StampedEnvelope.remember(envelope, withoutKey + varintLength(keyBytes) + keyBytes, keyBytes);
   return withoutKey + keyBytes;
 }
 

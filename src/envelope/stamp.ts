@@ -1,5 +1,6 @@
 import { RecordTooLargeError, ValidationError } from '../errors/index.js';
 import { stampedRecordSize } from './codec.js';
+import { StampedEnvelope } from './codec-v2.js';
 import { monotonicUlids } from './ulid-bytes.js';
 import { KINESIS_MAX_PARTITION_KEY_CHARS, KINESIS_MAX_RECORD_BYTES } from './limits.js';
 import type { ContentType, Envelope, RecordInput } from './types.js';
@@ -47,8 +48,8 @@ export function createStamper(options: StamperOptions = {}): Stamper {
     const id = ulid(now);
     let envelope: Envelope;
     if (kind === 'delta' && input.explicitHashKey === undefined) {
-      // The common shape, built in one literal (no spreads): this runs once per record sent.
-      envelope = producer === undefined ? { id, partitionKey: input.partitionKey, kind, eventTime, sentTime: now, contentType, data } : { id, partitionKey: input.partitionKey, kind, eventTime, sentTime: now, contentType, producer, data };
+      // The common shape, with no spreads: this runs once per record sent.
+      envelope = new StampedEnvelope(id, input.partitionKey, eventTime, now, contentType, producer, data);
     } else {
       envelope = {
         id,

@@ -1,5 +1,5 @@
 import { encodedSize, type Envelope } from '../envelope/index.js';
-import { utf8Length } from '../envelope/codec-v2.js';
+import { keyBytesOf } from '../envelope/codec-v2.js';
 
 /**
  * Split records, in order, into chunks of at most `maxRecords` records and
@@ -25,5 +25,5 @@ export function chunkBatch(records: readonly Envelope[], maxRecords: number, max
 
 /** Bytes a record counts for against Kinesis limits: encoded envelope plus partition key. */
 export function recordBytes(record: Envelope): number {
-  return encodedSize(record) + utf8Length(record.partitionKey);
+  return encodedSize(record) + keyBytesOf(record);
 }

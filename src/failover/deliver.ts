@@ -25,7 +25,10 @@ export interface DeliveryOptions {
 
 /** What one tier did with the records it was given. */
 export interface TierOutcome {
-  accepted: Array<{ envelope: Envelope; receipt?: Receipt }>;
+  /** Records this tier took, in the order it took them. */
+  accepted: Envelope[];
+  /** The receipt of each accepted record, at its place in `accepted` (none where the target gave none). */
+  receipts: Array<Receipt | undefined>;
   /** Records this tier could not take; the next tier should try them. */
   passed: Array<{ envelope: Envelope; error: SpillwayError }>;
   /** Records that are invalid everywhere: never offered to another tier. */
@@ -45,7 +48,7 @@ export interface TierOutcome {
  */
 export async function deliverToTier(tier: GuardedTarget, records: readonly Envelope[], options: DeliveryOptions, signal: AbortSignal): Promise<TierOutcome> {
   const limitBytes = tier.target.maxRecordBytes ?? tier.target.maxBatchBytes;
-  const outcome: TierOutcome = { accepted: [], passed: [], rejected: [], overflowed: 0, throttledRounds: 0, oversized: { records: 0, largestBytes: 0, limitBytes } };
+  const outcome: TierOutcome = { accepted: [], receipts: [], passed: [], rejected: [], overflowed: 0, throttledRounds: 0, oversized: { records: 0, largestBytes: 0, limitBytes } };
   const fitting = records.filter((envelope) => fits(tier, envelope, limitBytes, outcome));
   let down: SpillwayError | undefined;
   for (const chunk of chunkBatch(fitting, tier.target.maxBatchRecords, tier.target.maxBatchBytes)) {
@@ -103,8 +106,8 @@ async function deliverChunk(tier: GuardedTarget, chunk: Envelope[], options: Del
       for (let i = 0; i < sent.length; i++) {
         const envelope = sent[i] as Envelope;
         if (failedOnes?.has(envelope)) continue;
-        const receipt = receipts?.[i];
-        outcome.accepted.push(receipt ? { envelope, receipt } : { envelope });
+        outcome.accepted.push(envelope);
+        outcome.receipts.push(receipts?.[i]);
       }
     } catch (caught) {
       const error = caught as SpillwayError;

@@ -34,7 +34,8 @@ export interface LandedOn {
 }
 
 /** The outcome of one record of a dispatch. */
-export type DispatchOutcome = { ok: true; landedOn: LandedOn } | { ok: false; error: SpillwayError };
+/** One record's outcome: where it landed (with its id, so it serves as the caller's result as it is), or why it did not. */
+export type DispatchOutcome = { ok: true; id: string; landedOn: LandedOn } | { ok: false; error: SpillwayError };
 
 /** Options for {@link FailoverRouter}. */
 export interface FailoverRouterOptions {
@@ -105,12 +106,13 @@ export class FailoverRouter {
       const at = Date.now();
       const result = await deliverToTier(tier, pending, this.#options.delivery ?? {}, this.#abort.signal);
       if (n === 0) await this.#recordUncertain(at, result.passed);
-      const accepted = result.accepted;
+      const { accepted, receipts } = result;
       for (let i = 0; i < accepted.length; i++) {
-        const { envelope, receipt } = accepted[i] as { envelope: Envelope; receipt?: Receipt };
+        const envelope = accepted[i] as Envelope;
+        const receipt = receipts[i];
         // The common case: everything accepted by the first tier tried, in order.
         const place = pending === batch && batch[i] === envelope ? i : indexOf(envelope);
-        outcomes[place] = { ok: true, landedOn: receipt ? { tier: tier.tier, target: tier.target.id, receipt } : { tier: tier.tier, target: tier.target.id } };
+        outcomes[place] = { ok: true, id: envelope.id, landedOn: receipt ? { tier: tier.tier, target: tier.target.id, receipt } : { tier: tier.tier, target: tier.target.id } };
       }
       for (const { envelope, error } of result.rejected) outcomes[indexOf(envelope)] = { ok: false, error };
       if (result.passed.length > 0) {

@@ -241,7 +241,7 @@ export class Reconciler {
       const inFlight: UncertainBatch = { at: Date.now(), ids: batch.map((r) => r.id) };
       await this.#deps.uncertain?.writes.add(inFlight);
       const outcome = await deliverToTier(this.#deps.primary, batch, this.#options.delivery ?? {}, this.#abort.signal);
-      const accepted = outcome.accepted.map((a) => a.envelope.id);
+      const accepted = outcome.accepted.map((e) => e.id);
       if (accepted.length > 0) await this.#deps.dedupe.markSeen(accepted, this.#ttl());
       // A batch that failed in a way that may have landed stays uncertain; the next settle decides.
       // One that was never sent (refused, unreachable) is certain: nothing of it is in the primary.

@@ -8,7 +8,7 @@ import type { DispatchOutcome } from '../../src/failover/router.js';
 import { memoryBus } from '../helpers/bus-parts.js';
 
 const stamp = createStamper();
-const ok = (batch: readonly Envelope[]): DispatchOutcome[] => batch.map(() => ({ ok: true, landedOn: { tier: 'primary', target: 'mem' } }));
+const ok = (batch: readonly Envelope[]): DispatchOutcome[] => batch.map((e) => ({ ok: true, id: e.id, landedOn: { tier: 'primary', target: 'mem' } }));
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -163,7 +163,7 @@ describe('send batcher lanes', () => {
     const batcher = new SendBatcher(
       async (batch) => {
         if (call++ === 1) throw failure;
-        return batch.map((e) => ({ ok: true, landedOn: { tier: 'primary', target: e.partitionKey } }) as DispatchOutcome);
+        return batch.map((e) => ({ ok: true, id: e.id, landedOn: { tier: 'primary', target: e.partitionKey } }) as DispatchOutcome);
       },
       { lanes: 4, maxBatchRecords: 5 },
     );

@@ -70,6 +70,21 @@ describe('envelope codec v2', () => {
     expect(unpackUlid(max, 0)).toBe('7ZZZZZZZZZZZZZZZZZZZZZZZZZ');
   });
 
+  it('packs runs of ids that share their first 22 characters (one producer, one millisecond), and whatever comes between', () => {
+    const ids: string[] = [];
+    const next = monotonicUlids();
+    for (let i = 0; i < 3_000; i++) ids.push(next(1_700_000_000_000 + Math.floor(i / 1_000)));
+    // Same head, differing only in the last four characters; then ids from elsewhere in between.
+    const mixed = fc.sample(ulidArb, 50).flatMap((other, i) => [other, ...ids.slice(i * 60, i * 60 + 60)]);
+    for (const id of [...ids, ...mixed, 'ZZ', '7ZZZZZZZZZZZZZZZZZZZZZZZZZ', '7ZZZZZZZZZZZZZZZZZZZZZ0000']) {
+      if (id.length !== 26) continue;
+      const out = new Uint8Array(20).fill(0xaa);
+      packUlid(id, out, 2);
+      expect(unpackUlid(out, 2)).toBe(id);
+      expect([out[0], out[1], out[18], out[19]]).toEqual([0xaa, 0xaa, 0xaa, 0xaa]);
+    }
+  });
+
   it('keeps the Kinesis-form header of a stamped record within 48 bytes, whatever the key', () => {
     const stamp = createStamper();
     const data = new Uint8Array(100);
@@ -165,5 +180,28 @@ describe('monotonic ULIDs', () => {
     expect(a.slice(10, 22)).toBe('G'.repeat(12));
     expect(b.slice(10, 22)).toBe(`${'G'.repeat(11)}H`);
     expect(b.slice(0, 10)).toBe(a.slice(0, 10));
+  });
+});
+
+describe('the send path encoding of stamped envelopes', () => {
+  it('writes the same bytes as the general encoder, into a scratch buffer it grows when too small', async () => {
+    const { encodeV2, encodeV2Into } = await import('../../src/envelope/codec-v2.js');
+    const input = fc.record({
+      partitionKey: fc.string({ minLength: 1, maxLength: 256, unit: 'grapheme' }),
+      data: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 400 }), fc.string({ minLength: 1, maxLength: 50 }), fc.dictionary(fc.string(), fc.integer())),
+      eventTime: fc.option(fc.oneof(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.double({ noNaN: true, noDefaultInfinity: true })), { nil: undefined }),
+    });
+    const now = fc.oneof(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.constant(1_700_000_000_000));
+    fc.assert(
+      fc.property(input, now, fc.option(fc.constantFrom('producer-1', 'prodücer'), { nil: undefined }), fc.boolean(), fc.boolean(), (record, at, producer, withKey, withProducer) => {
+        const e = createStamper({ clock: () => at, ...(producer ? { producer } : {}) })(record);
+        const scratch = Buffer.alloc(8);
+        const { buffer, length } = encodeV2Into(e, withKey, withProducer, scratch);
+        // A spread copy is a plain object: the general path.
+        expect(Buffer.from(buffer.subarray(0, length))).toEqual(Buffer.from(encodeV2({ ...e }, withKey, withProducer)));
+        expect(decodeEnvelope(buffer.subarray(0, length), e.partitionKey)).toEqual({ ...e, ...(withProducer ? {} : { producer: undefined }), data: expect.anything() });
+      }),
+      { numRuns: 400 },
+    );
   });
 });
