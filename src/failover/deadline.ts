@@ -16,10 +16,35 @@ function timeoutReason(): DOMException {
 }
 
 /**
+ * The deadlines following each caller signal. One listener per caller signal
+ * aborts them all: a long-lived signal (a bus's) does not collect a listener
+ * per call (nor Node's "possible memory leak" warning past ten).
+ */
+const followers = new WeakMap<AbortSignal, Set<AbortController>>();
+
+function follow(signal: AbortSignal, controller: AbortController): Set<AbortController> {
+  let set = followers.get(signal);
+  if (!set) {
+    const created = new Set<AbortController>();
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const c of created) c.abort(signal.reason);
+        created.clear();
+      },
+      { once: true },
+    );
+    followers.set(signal, created);
+    set = created;
+  }
+  set.add(controller);
+  return set;
+}
+
+/**
  * A signal that aborts with `signal`'s reason when `signal` aborts, or with a
- * `TimeoutError` after `ms` ms. The timer does not keep the process alive; the
- * listener on `signal` is removed once either happens, so a long-lived
- * `signal` does not collect one listener per call.
+ * `TimeoutError` after `ms` ms. The timer does not keep the process alive;
+ * once the deadline passes, `signal` no longer refers to it.
  */
 export function deadlineSignal(signal: AbortSignal | undefined, ms: number): AbortSignal {
   const controller = new AbortController();
@@ -27,15 +52,13 @@ export function deadlineSignal(signal: AbortSignal | undefined, ms: number): Abo
     controller.abort(signal.reason);
     return controller.signal;
   }
-  const onAbort = (): void => {
-    clearTimeout(timer);
-    controller.abort(signal?.reason);
-  };
+  const set = signal ? follow(signal, controller) : undefined;
   const timer = setTimeout(() => {
-    signal?.removeEventListener('abort', onAbort);
+    set?.delete(controller);
     controller.abort(timeoutReason());
   }, ms);
   timer.unref();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted by `signal`: the timer has nothing left to do.
+  controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   return controller.signal;
 }

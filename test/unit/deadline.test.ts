@@ -25,7 +25,7 @@ function aborted(signal: AbortSignal, ms: number): Promise<unknown> {
 }
 
 describe('deadlineSignal', () => {
-  it('fires its deadline although garbage collections run while it waits, and leaves no listener on the caller signal', async () => {
+  it('fires its deadline although garbage collections run while it waits; the caller signal keeps one listener, not one per call', async () => {
     const parent = new AbortController();
     const signals = Array.from({ length: 20 }, () => deadlineSignal(parent.signal, 80));
     gc();
@@ -33,7 +33,7 @@ describe('deadlineSignal', () => {
     gc();
     const reasons = await Promise.all(signals.map((s) => aborted(s, 2_000)));
     for (const reason of reasons) expect((reason as DOMException).name).toBe('TimeoutError');
-    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(parent.signal, 'abort').length).toBeLessThanOrEqual(1);
     expect(parent.signal.aborted).toBe(false);
   });
 
@@ -41,9 +41,11 @@ describe('deadlineSignal', () => {
     const parent = new AbortController();
     const signal = deadlineSignal(parent.signal, 60_000);
     const reason = new Error('closing');
+    const others = Array.from({ length: 30 }, () => deadlineSignal(parent.signal, 60_000));
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(1);
     parent.abort(reason);
     expect(await aborted(signal, 100)).toBe(reason);
-    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+    for (const other of others) expect(other.reason).toBe(reason);
   });
 
   it('is aborted at once when the caller signal already is, and works without one', async () => {
