@@ -159,7 +159,7 @@ export async function main(): Promise<{ ok: boolean }> {
     const spoolDir = await makeTempDir('spillway-bench-fake-');
     cleanup.push(() => removeTempDir(spoolDir));
     const bus = await createBus(
-      { primary: { kind: 'kinesis', region: REGION, stream, endpoint: fake.endpoint, credentials: FAKE_CREDENTIALS }, spool: { kind: 'disk', dir: spoolDir }, verifyStreams: true, reconciler: { enabled: false } },
+      { primary: { kind: 'kinesis', region: REGION, stream, endpoint: fake.endpoint, credentials: FAKE_CREDENTIALS }, spool: { kind: 'disk', dir: spoolDir }, verifyStreams: true, reconciler: { enabled: false }, ...(process.env.BENCH_LANES ? { batching: { lanes: Number(process.env.BENCH_LANES) } } : {}) },
       { logger: quietLogger },
     );
     cleanup.unshift(() => bus.close());
