@@ -12,7 +12,9 @@
  *   first, each lane's records contiguous and in order), so a few records per
  *   lane still travel in one call, until it holds 500 (one PutRecords call's
  *   worth; one lane alone may fill up to `maxBatchRecords`); under load,
- *   batches of different lanes fly at once.
+ *   batches of different lanes fly at once. After an answer, the next batch is
+ *   taken on the next turn of the event loop, so lanes freed by answers that
+ *   arrive together are gathered too (fuller calls under load).
  * - A batch holds at most `maxBatchRecords` records and `maxBatchBytes`
  *   bytes (Kinesis' counting: encoded data plus partition key); a single
  *   record larger than that still goes alone, for the target to judge.
@@ -179,6 +181,17 @@ export class SendBatcher {
     this.#timer = { cancel: () => clearTimeout(handle) };
   }
 
+  /**
+   * Pump on the next turn of the event loop unless a pump is already due: the
+   * answers of several flights that arrive together free their lanes first, so
+   * one batch gathers all their records.
+   */
+  #pumpSoon(): void {
+    if (this.#timer) return;
+    const handle = setImmediate(() => this.#pump());
+    this.#timer = { cancel: () => clearImmediate(handle) };
+  }
+
   /** Dispatch every idle lane's records, in batches that may each gather several lanes. */
   #pump(): void {
     this.#timer = undefined;
@@ -196,7 +209,7 @@ export class SendBatcher {
             this.#ready.push(lane);
           }
         }
-        this.#pump();
+        this.#pumpSoon();
       });
       this.#inFlight.add(flight);
     }

@@ -144,6 +144,36 @@ describe('send batcher lanes', () => {
     expect(target.state.sizes).toEqual([64]);
   });
 
+  it('sends the records queued behind flights that answer together in one call, not one call per freed lane', async () => {
+    const calls: Array<{ batch: readonly Envelope[]; answer: () => void }> = [];
+    const batcher = new SendBatcher(
+      (batch) =>
+        new Promise<DispatchOutcome[]>((resolve) => {
+          calls.push({ batch, answer: () => resolve(ok(batch)) });
+        }),
+      { lanes: 8 },
+    );
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const laneA = keys[0] as string;
+    const laneB = keys.find((k) => laneOf(k, 8) !== laneOf(laneA, 8)) as string;
+    const until = async (n: number): Promise<void> => {
+      for (let i = 0; i < 100 && calls.length < n; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(calls).toHaveLength(n);
+    };
+    const first = [batcher.submit(stamp({ partitionKey: laneA, data: 1 }))];
+    await until(1);
+    first.push(batcher.submit(stamp({ partitionKey: laneB, data: 1 })));
+    await until(2);
+    // Both lanes busy: these wait behind the two flights.
+    const queued = [batcher.submit(stamp({ partitionKey: laneA, data: 2 })), batcher.submit(stamp({ partitionKey: laneB, data: 2 }))];
+    for (const c of calls.slice(0, 2)) c.answer();
+    await Promise.all(first);
+    await until(3);
+    expect(calls[2]?.batch.map((e) => e.partitionKey).sort()).toEqual([laneA, laneB].sort());
+    calls[2]?.answer();
+    await Promise.all(queued);
+  });
+
   it('gathers lanes only up to a call of 500 records, so a target taking more per call still gets several in flight', async () => {
     const target = slowTarget();
     const batcher = new SendBatcher(target.dispatch, { lanes: 8, maxBatchRecords: 10_000 });
