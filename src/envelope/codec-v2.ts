@@ -254,7 +254,12 @@ function encodeStampedInto(e: StampedEnvelope, withKey: boolean, scratch: Buffer
   o = writeVarint(out, o, delta);
   if (withKey) {
     o = writeVarint(out, o, keyBytes);
-    o += out.write(e.partitionKey, o, keyBytes === e.partitionKey.length ? 'latin1' : 'utf8');
+    const key = e.partitionKey;
+    if (keyBytes === key.length && keyBytes <= 64) {
+      // ASCII (as many bytes as characters): copied here, cheaper than a call into Buffer#write for a short key.
+      for (let i = 0; i < keyBytes; i++) out[o + i] = key.charCodeAt(i);
+      o += keyBytes;
+    } else o += out.write(key, o, 'utf8');
   }
   out.set(e.data, o);
   return { buffer: out, length };
