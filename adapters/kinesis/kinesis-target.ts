@@ -65,11 +65,10 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   const timeoutMs = options.requestTimeoutMs ?? 2_000;
   const encodeOptions = { producer: options.omitProducer !== true };
   const encode = options.omitKeyFromData ? (e: Envelope) => encodeEnvelopeForKinesis(e, encodeOptions) : (e: Envelope) => encodeEnvelope(e, encodeOptions);
-  let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
+  const scratch = { buffer: Buffer.allocUnsafe(64 * 1024) };
   const encodedBase64 = (e: Envelope): string => {
-    const out = encodeV2Into(e, options.omitKeyFromData !== true, encodeOptions.producer, scratch);
-    scratch = out.buffer;
-    return out.buffer.toString('base64', 0, out.length);
+    const length = encodeV2Into(e, options.omitKeyFromData !== true, encodeOptions.producer, scratch);
+    return scratch.buffer.toString('base64', 0, length);
   };
   const rawBase64 = (e: Envelope): string => base64(e.data);
   const callSignal = (signal: AbortSignal): AbortSignal => deadlineSignal(signal, timeoutMs);

@@ -178,26 +178,27 @@ export function assembleBus(parts: BusParts): Bus {
     async sendBatch(inputs, options) {
       if (closed) throw new ClosedError('bus is closed; create a new one to send');
       // The hot path: one promise for the whole batch, not one per record.
-      const results = new Array<BatchItemResult>(inputs.length);
       const envelopes: Envelope[] = [];
-      const at: number[] = [];
+      // Only once a record fails validation: the results of the rejected ones, and where each sent one goes.
+      let rejected: { results: BatchItemResult[]; at: number[] } | undefined;
       for (let i = 0; i < inputs.length; i++) {
         try {
           envelopes.push(stamp(inputs[i] as RecordInput));
-          at.push(i);
+          rejected?.at.push(i);
         } catch (error) {
           if (options?.rejectInvalid) {
             if (error instanceof Error && inputs.length > 1) error.message = `Records[${i}]: ${error.message}`;
             throw error;
           }
-          results[i] = { ok: false, error: error as SpillwayError };
+          rejected ??= { results: new Array<BatchItemResult>(inputs.length), at: Array.from({ length: i }, (_, k) => k) };
+          rejected.results[i] = { ok: false, error: error as SpillwayError };
         }
       }
       // An outcome is a record's result as it is (a landed one carries the id).
       const outcomes: BatchItemResult[] = await batcher.submitAll(envelopes);
-      if (envelopes.length === inputs.length) return outcomes;
-      for (let j = 0; j < outcomes.length; j++) results[at[j] as number] = outcomes[j] as BatchItemResult;
-      return results;
+      if (!rejected) return outcomes;
+      for (let j = 0; j < outcomes.length; j++) rejected.results[rejected.at[j] as number] = outcomes[j] as BatchItemResult;
+      return rejected.results;
     },
     reconcile: () => reconciler.run(),
     plan: () => reconciler.plan(),

@@ -219,18 +219,17 @@ export function encodeV2(e: Envelope, withKey: boolean, withProducer = true): Ui
 }
 
 /**
- * Encode as v2 into `scratch` from offset 0, growing it when too small;
- * returns the buffer written (`scratch` or a bigger one) and the length. For
- * callers that copy the bytes on at once (into a request body as base64), so
- * no buffer is allocated per record.
+ * Encode as v2 into `scratch.buffer` from offset 0, replacing it with a bigger
+ * buffer when it is too small; returns the length written. For callers that
+ * copy the bytes on at once (into a request body as base64), so no buffer and
+ * no result object is allocated per record.
  */
-export function encodeV2Into(e: Envelope, withKey: boolean, withProducer: boolean, scratch: Buffer): { buffer: Buffer; length: number } {
+export function encodeV2Into(e: Envelope, withKey: boolean, withProducer: boolean, scratch: { buffer: Buffer }): number {
   if (e instanceof StampedEnvelope && (!withProducer || e.producer === undefined) && compactTimes(e)) return encodeStampedInto(e, withKey, scratch);
   const l = layout(e, withKey, withProducer);
   const length = l.headerLength + e.data.length;
-  const buffer = scratch.length >= length ? scratch : Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
-  writeV2(e, l, withKey, buffer);
-  return { buffer, length };
+  writeV2(e, l, withKey, room(scratch, length));
+  return length;
 }
 
 /**
@@ -238,12 +237,12 @@ export function encodeV2Into(e: Envelope, withKey: boolean, withProducer: boolea
  * compact times and no extensions, without building a layout first; the
  * bytes are the same as {@link writeV2}'s.
  */
-function encodeStampedInto(e: StampedEnvelope, withKey: boolean, scratch: Buffer): { buffer: Buffer; length: number } {
+function encodeStampedInto(e: StampedEnvelope, withKey: boolean, scratch: { buffer: Buffer }): number {
   const delta = zigzag(e.eventTime - e.sentTime);
   const keyBytes = withKey ? StampedEnvelope.keyBytesOf(e) : 0;
   const headerLength = 27 + varintLength(delta) + (withKey ? varintLength(keyBytes) + keyBytes : 0);
   const length = headerLength + e.data.length;
-  const out = scratch.length >= length ? scratch : Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
+  const out = room(scratch, length);
   out[0] = 0x53;
   out[1] = 0x50;
   out[2] = 0x57;
@@ -262,7 +261,13 @@ function encodeStampedInto(e: StampedEnvelope, withKey: boolean, scratch: Buffer
     } else o += out.write(key, o, 'utf8');
   }
   out.set(e.data, o);
-  return { buffer: out, length };
+  return length;
+}
+
+/** `scratch.buffer`, first replaced by one at least twice as big when it holds fewer than `length` bytes. */
+function room(scratch: { buffer: Buffer }, length: number): Buffer {
+  if (scratch.buffer.length < length) scratch.buffer = Buffer.allocUnsafe(Math.max(length, scratch.buffer.length * 2));
+  return scratch.buffer;
 }
 
 /** Write the v2 encoding laid out by `l` at the start of `out`. */

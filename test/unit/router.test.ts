@@ -129,6 +129,18 @@ describe('failover router', () => {
     expect(results[0]?.ok).toBe(false);
     expect(results[1]?.ok).toBe(true);
     expect(primary.stored).toHaveLength(1);
+    // Good records before, between and after bad ones: each result at its input's place, with that record's id.
+    const mixed = await bus.sendBatch([
+      { partitionKey: 'a', data: 'a' },
+      { partitionKey: 'b', data: 'b' },
+      { partitionKey: '', data: 'bad' },
+      { partitionKey: 'c', data: 'c' },
+      { partitionKey: 'd', data: undefined },
+      { partitionKey: 'e', data: 'e' },
+    ]);
+    expect(mixed.map((r) => r.ok)).toEqual([true, true, false, true, false, true]);
+    const stored = new Map(primary.stored.map((e) => [e.id, Buffer.from(e.data).toString()]));
+    expect(mixed.filter((r) => r.ok).map((r) => stored.get((r as { id: string }).id))).toEqual(['a', 'b', 'c', 'e']);
     await bus.close();
   });
 
