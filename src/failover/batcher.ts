@@ -150,12 +150,16 @@ export class SendBatcher {
 
   /** Resolves once every record submitted so far has an outcome. */
   async flush(): Promise<void> {
-    if (this.#timer) {
-      this.#timer.cancel();
-      this.#timer = undefined;
-      this.#pump();
+    for (;;) {
+      // A pump that is due (records waiting, or a flight just answered with more behind it) runs now.
+      if (this.#timer) {
+        this.#timer.cancel();
+        this.#timer = undefined;
+        this.#pump();
+      }
+      if (this.#inFlight.size === 0) return;
+      await Promise.all([...this.#inFlight]);
     }
-    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
   #enqueue(pending: Pending): void {

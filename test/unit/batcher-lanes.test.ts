@@ -174,6 +174,19 @@ describe('send batcher lanes', () => {
     await Promise.all(queued);
   });
 
+  it('flush waits for every record submitted, across batches that follow one another on a lane', async () => {
+    const target = slowTarget();
+    const batcher = new SendBatcher(target.dispatch, { lanes: 1, maxBatchRecords: 10 });
+    let settled = 0;
+    const sent = Array.from({ length: 100 }, (_, i) => stamp({ partitionKey: `k${i % 5}`, data: i }));
+    for (const e of sent) void batcher.submit(e).then(() => settled++);
+    await batcher.flush();
+    expect(target.landed).toHaveLength(100);
+    expect(target.state.sizes.length).toBeGreaterThanOrEqual(10);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(100);
+  });
+
   it('gathers lanes only up to a call of 500 records, so a target taking more per call still gets several in flight', async () => {
     const target = slowTarget();
     const batcher = new SendBatcher(target.dispatch, { lanes: 8, maxBatchRecords: 10_000 });
