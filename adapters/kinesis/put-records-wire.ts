@@ -86,7 +86,9 @@ export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashK
  * Kinesis endpoint is compact JSON whose result entries hold only strings, so
  * it is read here in one pass without building a parse tree; anything else
  * (whitespace, escapes, a value of another type, a key seen twice) is left to
- * `JSON.parse`, so for any valid answer the result is what `JSON.parse` gives.
+ * `JSON.parse`, so for any valid answer the result is what `JSON.parse` gives
+ * (a raw control character inside a string, which `JSON.parse` refuses, is
+ * kept as it is).
  */
 export function parsePutRecordsAnswer(text: string): WireResult {
   return (text.indexOf('\\') < 0 ? scanAnswer(text) : undefined) ?? (JSON.parse(text) as WireResult);

@@ -130,6 +130,11 @@ export class StampedEnvelope implements Envelope {
     e.#keyBytes = keyBytes;
   }
 
+  /** True for an envelope the stamper made (by its private fields, not its prototype: a copy is not one). */
+  static is(e: Envelope): e is StampedEnvelope {
+    return #encodedSize in e;
+  }
+
   /** The remembered size, if `e` is a stamped envelope that has one. */
   static sizeOf(e: Envelope): number | undefined {
     return #encodedSize in e && e.#encodedSize >= 0 ? e.#encodedSize : undefined;
@@ -152,7 +157,7 @@ export function keyBytesOf(e: Envelope): number {
 }
 
 function packable(e: Envelope): boolean {
-  return e instanceof StampedEnvelope || isPackableUlid(e.id);
+  return StampedEnvelope.is(e) || isPackableUlid(e.id);
 }
 
 function layout(e: Envelope, withKey: boolean, withProducer: boolean): Layout {
@@ -225,7 +230,7 @@ export function encodeV2(e: Envelope, withKey: boolean, withProducer = true): Ui
  * no result object is allocated per record.
  */
 export function encodeV2Into(e: Envelope, withKey: boolean, withProducer: boolean, scratch: { buffer: Buffer }): number {
-  if (e instanceof StampedEnvelope && (!withProducer || e.producer === undefined) && compactTimes(e)) return encodeStampedInto(e, withKey, scratch);
+  if (StampedEnvelope.is(e) && (!withProducer || e.producer === undefined) && compactTimes(e)) return encodeStampedInto(e, withKey, scratch);
   const l = layout(e, withKey, withProducer);
   const length = l.headerLength + e.data.length;
   writeV2(e, l, withKey, room(scratch, length));

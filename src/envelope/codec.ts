@@ -53,7 +53,7 @@ export function kinesisRecordSize(envelope: Envelope): number {
  * send path asks for several times.
  */
 export function stampedRecordSize(envelope: Envelope): number {
-  if (!(envelope instanceof StampedEnvelope)) return kinesisRecordSize(envelope);
+  if (!StampedEnvelope.is(envelope)) return kinesisRecordSize(envelope);
   const keyBytes = utf8Length(envelope.partitionKey);
   const withoutKey = v2SizeOf(envelope, false, true, true);
   StampedEnvelope.remember(envelope, withoutKey + varintLength(keyBytes) + keyBytes, keyBytes);

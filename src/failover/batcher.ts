@@ -90,7 +90,8 @@ export class SendBatcher {
   /** Idle lanes with records, in the order they became so. */
   readonly #ready = new Fifo<Lane>();
   readonly #inFlight = new Set<Promise<void>>();
-  #timer: { cancel(): void } | undefined;
+  /** The pump that is due: on the next turn (`immediate`) or after `lingerMs`. */
+  #timer: { cancel(): void; immediate: boolean } | undefined;
   #waiting = 0;
   #inFlightRecords = 0;
   /** Records submitted while `maxQueuedRecords` were waiting: not yet in a lane. */
@@ -170,19 +171,22 @@ export class SendBatcher {
       lane.ready = true;
       this.#ready.push(lane);
       this.#schedule();
-    }
+    } else if (this.#timer?.immediate === false && this.#waiting >= this.#maxRecords) this.#schedule();
   }
 
   #schedule(): void {
-    if (this.#timer) return;
+    const now = this.#lingerMs === 0 || this.#waiting >= this.#maxRecords;
+    // A full batch's worth does not linger: a pending linger gives way to a pump on the next turn.
+    if (this.#timer && (this.#timer.immediate || !now)) return;
+    this.#timer?.cancel();
     // setImmediate, not setTimeout(0): Node rounds a 0 ms timer up to 1 ms, which a lone awaited send would pay.
-    if (this.#lingerMs === 0 || this.#waiting >= this.#maxRecords) {
+    if (now) {
       const handle = setImmediate(() => this.#pump());
-      this.#timer = { cancel: () => clearImmediate(handle) };
+      this.#timer = { cancel: () => clearImmediate(handle), immediate: true };
       return;
     }
     const handle = setTimeout(() => this.#pump(), this.#lingerMs);
-    this.#timer = { cancel: () => clearTimeout(handle) };
+    this.#timer = { cancel: () => clearTimeout(handle), immediate: false };
   }
 
   /**
@@ -191,9 +195,11 @@ export class SendBatcher {
    * one batch gathers all their records.
    */
   #pumpSoon(): void {
-    if (this.#timer) return;
+    if (this.#timer?.immediate) return;
+    // A lingering lone record of another lane does not hold back records that were waiting for this answer.
+    this.#timer?.cancel();
     const handle = setImmediate(() => this.#pump());
-    this.#timer = { cancel: () => clearImmediate(handle) };
+    this.#timer = { cancel: () => clearImmediate(handle), immediate: true };
   }
 
   /** Dispatch every idle lane's records, in batches that may each gather several lanes. */

@@ -178,9 +178,8 @@ export function instrumentBus(bus: Bus, registry: Registry, options: Omit<Metric
       try {
         results = await bus.sendBatch(inputs, options);
       } catch (error) {
-        // Refused whole (`rejectInvalid`, a closed bus): none of its records was sent.
-        const seconds = (performance.now() - started) / 1000;
-        for (let i = 0; i < inputs.length; i++) metrics.observeSend({ ok: false, error }, seconds);
+        // Refused whole (`rejectInvalid`, a closed bus): nothing was sent; counted once, as the one error it is.
+        metrics.observeSend({ ok: false, error }, (performance.now() - started) / 1000);
         throw error;
       }
       metrics.observeBatch(results, (performance.now() - started) / 1000);

@@ -174,6 +174,32 @@ describe('send batcher lanes', () => {
     await Promise.all(queued);
   });
 
+  it("with lingerMs, records queued behind an answer go out after it, not after another lane's linger", async () => {
+    const started = performance.now();
+    const calls: Array<{ at: number; size: number }> = [];
+    const batcher = new SendBatcher(
+      async (batch) => {
+        calls.push({ at: performance.now() - started, size: batch.length });
+        await delay(30);
+        return ok(batch);
+      },
+      { lanes: 8, lingerMs: 300, maxBatchRecords: 100 },
+    );
+    const laneA = 'a';
+    const laneB = ['b', 'c', 'd', 'e', 'f', 'g', 'h'].find((k) => laneOf(k, 8) !== laneOf(laneA, 8)) as string;
+    // 150 on one key: 100 go at once (a full batch does not linger), 50 wait behind that flight.
+    const first = batcher.submitAll(Array.from({ length: 150 }, (_, i) => stamp({ partitionKey: laneA, data: i })));
+    await delay(10);
+    // A lone record of another lane starts its linger while the flight is out.
+    const lone = batcher.submit(stamp({ partitionKey: laneB, data: 'lone' }));
+    await first;
+    const waited = performance.now() - started;
+    expect(calls[1]?.size).toBeGreaterThanOrEqual(50);
+    // The 50 left right after the first answer (about 30 ms in), not when the linger ran out (300 ms in).
+    expect(waited).toBeLessThan(200);
+    await lone;
+  });
+
   it('flush waits for every record submitted, across batches that follow one another on a lane', async () => {
     const target = slowTarget();
     const batcher = new SendBatcher(target.dispatch, { lanes: 1, maxBatchRecords: 10 });
