@@ -1,0 +1,43 @@
+/**
+ * PutRecords request bodies built in one buffer: the same JSON as
+ * `JSON.stringify` of the request would give (data as base64), every byte
+ * ASCII, for any data, any keys and explicit hash keys.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { putRecordsBody } from '../../adapters/kinesis/put-records-wire.js';
+
+describe('putRecordsBody', () => {
+  it('is the request JSON, in ASCII, whatever the data and keys', () => {
+    const entry = fc.record(
+      {
+        data: fc.uint8Array({ minLength: 0, maxLength: 200 }),
+        partitionKey: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 1, maxLength: 20, unit: 'grapheme' }), fc.constantFrom('plain', 'a"b', 'c\\d', 'e\nf', '\u2603', '\ud83d\ude00')),
+        explicitHashKey: fc.option(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }).map(String), { nil: undefined }),
+      },
+      { requiredKeys: ['data', 'partitionKey'] },
+    );
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 30 }), fc.array(entry, { maxLength: 30 }), (stream, entries) => {
+        const body = putRecordsBody(stream, entries.map((e) => ({ ...e, data: Buffer.from(e.data) })));
+        expect(body.every((b) => b < 0x80)).toBe(true);
+        const expected = {
+          StreamName: stream,
+          Records: entries.map((e) => ({ Data: Buffer.from(e.data).toString('base64'), PartitionKey: e.partitionKey, ...(e.explicitHashKey === undefined ? {} : { ExplicitHashKey: e.explicitHashKey }) })),
+        };
+        expect(JSON.parse(body.toString('latin1'))).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('holds records far bigger than its scratch buffer, and many records', () => {
+    const big = Buffer.alloc(300_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    const entries = [{ data: big, partitionKey: 'big' }, ...Array.from({ length: 500 }, (_, i) => ({ data: Buffer.from(`r${i}`), partitionKey: `k${i}` }))];
+    const parsed = JSON.parse(putRecordsBody('s', entries).toString('latin1')) as { Records: Array<{ Data: string; PartitionKey: string }> };
+    expect(parsed.Records).toHaveLength(501);
+    expect(Buffer.from(parsed.Records[0]?.Data ?? '', 'base64').equals(big)).toBe(true);
+    expect(parsed.Records[500]).toEqual({ Data: Buffer.from('r499').toString('base64'), PartitionKey: 'k499' });
+  });
+});
