@@ -174,9 +174,13 @@ export class SendBatcher {
     } else if (this.#timer?.immediate === false && this.#waiting >= this.#maxRecords) this.#schedule();
   }
 
-  #schedule(): void {
-    const now = this.#lingerMs === 0 || this.#waiting >= this.#maxRecords;
-    // A full batch's worth does not linger: a pending linger gives way to a pump on the next turn.
+  /**
+   * Make a pump due: on the next turn (`now`), else after `lingerMs`. A pump
+   * on the next turn replaces a pending linger (a full batch's worth, or
+   * records that were waiting behind an answer, do not wait out another lone
+   * record's linger); nothing replaces a pump already due on the next turn.
+   */
+  #schedule(now = this.#lingerMs === 0 || this.#waiting >= this.#maxRecords): void {
     if (this.#timer && (this.#timer.immediate || !now)) return;
     this.#timer?.cancel();
     // setImmediate, not setTimeout(0): Node rounds a 0 ms timer up to 1 ms, which a lone awaited send would pay.
@@ -187,19 +191,6 @@ export class SendBatcher {
     }
     const handle = setTimeout(() => this.#pump(), this.#lingerMs);
     this.#timer = { cancel: () => clearTimeout(handle), immediate: false };
-  }
-
-  /**
-   * Pump on the next turn of the event loop unless a pump is already due: the
-   * answers of several flights that arrive together free their lanes first, so
-   * one batch gathers all their records.
-   */
-  #pumpSoon(): void {
-    if (this.#timer?.immediate) return;
-    // A lingering lone record of another lane does not hold back records that were waiting for this answer.
-    this.#timer?.cancel();
-    const handle = setImmediate(() => this.#pump());
-    this.#timer = { cancel: () => clearImmediate(handle), immediate: true };
   }
 
   /** Dispatch every idle lane's records, in batches that may each gather several lanes. */
@@ -219,7 +210,9 @@ export class SendBatcher {
             this.#ready.push(lane);
           }
         }
-        this.#pumpSoon();
+        // On the next turn, not now: answers of several flights that arrive together free their lanes first, so one
+        // batch gathers all their records.
+        this.#schedule(true);
       });
       this.#inFlight.add(flight);
     }
