@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { BatchItemResult, Bus, BusStats, SendResult } from '../bus/bus.js';
 import { AllTiersFailedError, hasCode, isValidationError } from '../errors/index.js';
 import type { BusEventMap, BusEvents, TierName } from '../events/bus-events.js';
+import type { LandedOn } from '../failover/router.js';
 
 /** Breaker state as a number: 0 closed, 1 half-open, 2 open. */
 export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
@@ -64,41 +65,30 @@ export function attachMetrics(events: BusEvents, registry: Registry, options: Me
   events.on('bus.failover', onFailover).on('reconciler.progress', onProgress);
   for (const [name, handler] of Object.entries(stateHandlers)) events.on(name as 'breaker.open', handler);
 
+  /** Count `n` records with one outcome's labels, each timed at `seconds`. */
+  const count = (labels: OutcomeLabels, n: number, seconds: number): void => {
+    records.inc(labels, n);
+    const acknowledged = labels.outcome === 'acknowledged';
+    if (acknowledged && labels.tier !== 'primary') landedOutside += n;
+    const timer = duration.labels({ tier: acknowledged ? labels.tier : 'none' });
+    for (let i = 0; i < n; i++) timer.observe(seconds);
+  };
+
   return {
     observeSend(outcome, seconds) {
-      if (outcome.ok) {
-        const { tier, target } = outcome.result.landedOn;
-        records.inc({ tier, target, outcome: 'acknowledged' });
-        duration.observe({ tier }, seconds);
-        if (tier !== 'primary') landedOutside++;
-        return;
-      }
-      const { tier, target, kind } = failureLabels(outcome.error);
-      records.inc({ tier, target, outcome: kind });
-      duration.observe({ tier: 'none' }, seconds);
+      count(outcomeLabels(outcome.ok ? { ok: true, landedOn: outcome.result.landedOn } : outcome), 1, seconds);
     },
     observeBatch(results, seconds) {
       // Counted per label set, not per record: a batch holds up to 500 records of a few kinds.
-      const counts = new Map<string, { labels: { tier: string; target: string; outcome: Outcome }; n: number }>();
+      const counts = new Map<string, { labels: OutcomeLabels; n: number }>();
       for (const r of results) {
-        let labels: { tier: string; target: string; outcome: Outcome };
-        if (r.ok) {
-          labels = { tier: r.landedOn.tier, target: r.landedOn.target, outcome: 'acknowledged' };
-          if (r.landedOn.tier !== 'primary') landedOutside++;
-        } else {
-          const f = failureLabels(r.error);
-          labels = { tier: f.tier, target: f.target, outcome: f.kind };
-        }
+        const labels = outcomeLabels(r);
         const key = `${labels.tier}\u0000${labels.target}\u0000${labels.outcome}`;
         const entry = counts.get(key);
         if (entry) entry.n++;
         else counts.set(key, { labels, n: 1 });
       }
-      for (const { labels, n } of counts.values()) {
-        records.inc(labels, n);
-        const timer = duration.labels({ tier: labels.outcome === 'acknowledged' ? labels.tier : 'none' });
-        for (let i = 0; i < n; i++) timer.observe(seconds);
-      }
+      for (const { labels, n } of counts.values()) count(labels, n, seconds);
     },
     detach() {
       events.off('bus.failover', onFailover).off('reconciler.progress', onProgress);
@@ -131,14 +121,19 @@ function snapshotGauges(registers: Registry[], snapshot: () => Promise<BusStats>
   ];
 }
 
-/** Labels for a send that did not succeed: where it failed, and whether it was invalid or failed everywhere. */
-function failureLabels(error: unknown): { tier: string; target: string; kind: Outcome } {
-  if (isValidationError(error)) return { tier: 'none', target: (error as { target?: string }).target ?? 'none', kind: 'rejected' };
+/** The `spillway_records_total` labels of one record's outcome. */
+type OutcomeLabels = { tier: string; target: string; outcome: Outcome };
+
+/** The labels of one record: where it landed, or where it failed and whether it was invalid or failed everywhere. */
+function outcomeLabels(r: { ok: true; landedOn: LandedOn } | { ok: false; error: unknown }): OutcomeLabels {
+  if (r.ok) return { tier: r.landedOn.tier, target: r.landedOn.target, outcome: 'acknowledged' };
+  const error = r.error;
+  if (isValidationError(error)) return { tier: 'none', target: (error as { target?: string }).target ?? 'none', outcome: 'rejected' };
   if (hasCode(error, AllTiersFailedError.code)) {
     const last = (error as AllTiersFailedError).failures.at(-1);
-    return { tier: last?.tier ?? 'spool', target: last?.target ?? 'unknown', kind: 'failed' };
+    return { tier: last?.tier ?? 'spool', target: last?.target ?? 'unknown', outcome: 'failed' };
   }
-  return { tier: 'none', target: 'none', kind: 'failed' };
+  return { tier: 'none', target: 'none', outcome: 'failed' };
 }
 
 /** One stats call serves every gauge of a scrape: callers share the call in flight. */
