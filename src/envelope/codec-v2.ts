@@ -20,7 +20,7 @@
  */
 import { MalformedEnvelopeError } from '../errors/index.js';
 import type { ContentType, Envelope } from './types.js';
-import { isPackableUlid, packUlid, unpackUlid } from './ulid-bytes.js';
+import { isPackableUlid, packUlid, type UlidHead, unpackUlid, writeUlidBytes } from './ulid-bytes.js';
 import { varintLength, writeVarint } from './varint.js';
 
 const FLAG_SNAPSHOT = 0x01;
@@ -85,11 +85,22 @@ function extensions(e: Envelope, withProducer: boolean): ReadonlyArray<[number, 
 function extensionBytes(ext: ReadonlyArray<[number, string]>): number {
   if (ext.length === 0) return 0;
   let n = varintLength(ext.length);
-  for (const [, value] of ext) {
-    const len = utf8Length(value);
-    n += 1 + varintLength(len) + len;
-  }
+  for (const [, value] of ext) n += fieldBytes(value);
   return n;
+}
+
+/** One extension field's bytes: tag, varint length, UTF-8 value. */
+function fieldBytes(value: string): number {
+  const len = utf8Length(value);
+  return 1 + varintLength(len) + len;
+}
+
+/** {@link extensionBytes} of {@link extensions}, without building them (sizes are asked for once per record sent). */
+function extensionSize(e: Envelope, withProducer: boolean): number {
+  const hashKey = e.explicitHashKey !== undefined;
+  const producer = withProducer && e.producer !== undefined;
+  if (!hashKey && !producer) return 0;
+  return 1 + (hashKey ? fieldBytes(e.explicitHashKey as string) : 0) + (producer ? fieldBytes(e.producer as string) : 0);
 }
 
 /**
@@ -112,8 +123,22 @@ export class StampedEnvelope implements Envelope {
   declare readonly data: Uint8Array;
   #encodedSize = -1;
   #keyBytes = -1;
+  /** The id's 16 bytes, as its source described them (see UlidSource), so they are written without parsing the id. */
+  readonly #idHead: UlidHead | undefined;
+  readonly #idLow: number;
 
-  constructor(id: string, partitionKey: string, eventTime: number, sentTime: number, contentType: ContentType, producer: string | undefined, data: Uint8Array) {
+  constructor(
+    id: string,
+    partitionKey: string,
+    eventTime: number,
+    sentTime: number,
+    contentType: ContentType,
+    producer: string | undefined,
+    data: Uint8Array,
+    idBytes?: { head: UlidHead; low: number },
+  ) {
+    this.#idHead = idBytes?.head;
+    this.#idLow = idBytes?.low ?? 0;
     this.id = id;
     this.partitionKey = partitionKey;
     this.kind = 'delta';
@@ -138,6 +163,12 @@ export class StampedEnvelope implements Envelope {
   /** The remembered size, if `e` is a stamped envelope that has one. */
   static sizeOf(e: Envelope): number | undefined {
     return #encodedSize in e && e.#encodedSize >= 0 ? e.#encodedSize : undefined;
+  }
+
+  /** Write the id's 16 bytes into `out` at `offset`. */
+  static writeId(e: StampedEnvelope, out: Uint8Array, offset: number): void {
+    if (e.#idHead) writeUlidBytes(e.#idHead, e.#idLow, out, offset);
+    else packUlid(e.id, out, offset);
   }
 
   /** The partition key's UTF-8 length. */
@@ -207,7 +238,7 @@ export function v2SizeOf(e: Envelope, withKey: boolean, withProducer: boolean, p
     const coalesceBytes = utf8Length(e.coalesceKey as string);
     n += varintLength(coalesceBytes) + coalesceBytes;
   }
-  if (e.explicitHashKey !== undefined || (withProducer && e.producer !== undefined)) n += extensionBytes(extensions(e, withProducer));
+  n += extensionSize(e, withProducer);
   return n;
 }
 
@@ -253,7 +284,7 @@ function encodeStampedInto(e: StampedEnvelope, withKey: boolean, scratch: { buff
   out[2] = 0x57;
   out[3] = 0x02;
   out[4] = (contentCode(e.contentType) << 1) | (withKey ? FLAG_KEY : 0);
-  packUlid(e.id, out, 5);
+  StampedEnvelope.writeId(e, out, 5);
   let o = out.writeUIntBE(e.sentTime, 21, 6);
   o = writeVarint(out, o, delta);
   if (withKey) {
@@ -287,7 +318,8 @@ function writeV2(e: Envelope, l: Layout, withKey: boolean, out: Buffer): void {
     o = writeVarint(out, o, l.idBytes);
     o += out.write(e.id, o, 'utf8');
   } else {
-    packUlid(e.id, out, o);
+    if (StampedEnvelope.is(e)) StampedEnvelope.writeId(e, out, o);
+    else packUlid(e.id, out, o);
     o += 16;
   }
   if (l.flags & FLAG_WIDE_TIMES) {

@@ -1,7 +1,7 @@
 import { RecordTooLargeError, ValidationError } from '../errors/index.js';
 import { stampedRecordSize } from './codec.js';
 import { StampedEnvelope } from './codec-v2.js';
-import { monotonicUlids } from './ulid-bytes.js';
+import { UlidSource } from './ulid-bytes.js';
 import { KINESIS_MAX_PARTITION_KEY_CHARS, KINESIS_MAX_RECORD_BYTES } from './limits.js';
 import type { ContentType, Envelope, RecordInput } from './types.js';
 
@@ -27,7 +27,7 @@ export type Stamper = (input: RecordInput) => Envelope;
 export function createStamper(options: StamperOptions = {}): Stamper {
   const clock = options.clock ?? Date.now;
   const maxBytes = options.maxRecordBytes ?? KINESIS_MAX_RECORD_BYTES;
-  const ulid = monotonicUlids();
+  const ulids = new UlidSource();
   const producer = options.producer;
   return (input) => {
     if (typeof input !== 'object' || input === null) throw new ValidationError('record must be an object with partitionKey and data');
@@ -45,11 +45,11 @@ export function createStamper(options: StamperOptions = {}): Stamper {
     if (input.explicitHashKey !== undefined) validateExplicitHashKey(input.explicitHashKey);
     const now = clock();
     const eventTime = toMillis(input.eventTime, now);
-    const id = ulid(now);
+    const id = ulids.next(now);
     let envelope: Envelope;
     if (kind === 'delta' && input.explicitHashKey === undefined) {
       // The common shape, with no spreads: this runs once per record sent.
-      envelope = new StampedEnvelope(id, input.partitionKey, eventTime, now, contentType, producer, data);
+      envelope = new StampedEnvelope(id, input.partitionKey, eventTime, now, contentType, producer, data, ulids);
     } else {
       envelope = {
         id,

@@ -125,40 +125,84 @@ function encodeTimePrefix(ms: number): string {
 }
 
 /**
- * A monotonic ULID factory (the ULID spec's monotonic mode, as ulidx's
+ * The 16 bytes shared by every id of one head (time and the first 12 random
+ * characters): bytes 0-12 and the top half of byte 13; the low 20 bits are
+ * zero. Replaced, never changed, when the head changes.
+ */
+export interface UlidHead {
+  readonly bytes: Uint8Array;
+}
+
+/** Write the 16 bytes of the id made of `head` and the low 20 bits `low` into `out` at `offset`. */
+export function writeUlidBytes(head: UlidHead, low: number, out: Uint8Array, offset: number): void {
+  out.set(head.bytes, offset);
+  out[offset + 13] = ((head.bytes[13] as number) & 0xf0) | (low >>> 16);
+  out[offset + 14] = (low >>> 8) & 0xff;
+  out[offset + 15] = low & 0xff;
+}
+
+/**
+ * A monotonic ULID source (the ULID spec's monotonic mode, as ulidx's
  * `monotonicFactory`): within one millisecond the 80-bit random part is
  * incremented by one; a new millisecond draws fresh randomness. Cheaper per
  * id than ulidx: the time prefix and the first 12 random characters are
  * cached strings, and only the last four characters are built per id.
  * A clock that goes backwards keeps the last time, so ids never go down.
+ *
+ * After each `next`, `head` and `low` describe the id just made, so an
+ * encoder can write its 16 bytes ({@link writeUlidBytes}) without parsing
+ * the string back.
  */
-export function monotonicUlids(random: () => number = pooledRandom()): (now: number) => string {
-  let lastTime = -1;
-  let prefix = '';
-  const head = new Uint8Array(12);
-  let headString = '';
-  let low = 0; // the last 4 characters, 20 bits
-  const rebuildHead = (): void => {
-    headString = prefix;
-    for (const d of head) headString += ALPHABET[d];
-  };
-  return (clock) => {
+export class UlidSource {
+  readonly #random: () => number;
+  #lastTime = -1;
+  #prefix = '';
+  readonly #chars = new Uint8Array(12);
+  #headString = '';
+  /** The head of the id made last. */
+  head: UlidHead = { bytes: new Uint8Array(16) };
+  /** The last 4 characters of the id made last, 20 bits. */
+  low = 0;
+
+  constructor(random: () => number = pooledRandom()) {
+    this.#random = random;
+  }
+
+  /** The next id at `clock` milliseconds. */
+  next(clock: number): string {
     const now = Math.floor(clock);
-    if (now > lastTime) {
+    if (now > this.#lastTime) {
       if (!(now >= 0 && now < 2 ** 48)) throw new RangeError(`ULID time must be milliseconds from 0 to 2^48, got ${clock}`);
-      lastTime = now;
-      prefix = encodeTimePrefix(now);
-      for (let i = 0; i < 12; i++) head[i] = Math.floor(random() * 32);
-      low = Math.floor(random() * 0x100000);
-      rebuildHead();
-    } else if (++low === 0x100000) {
-      low = 0;
+      this.#lastTime = now;
+      this.#prefix = encodeTimePrefix(now);
+      for (let i = 0; i < 12; i++) this.#chars[i] = Math.floor(this.#random() * 32);
+      this.low = Math.floor(this.#random() * 0x100000);
+      this.#rebuildHead();
+    } else if (++this.low === 0x100000) {
+      this.low = 0;
+      const chars = this.#chars;
       let i = 11;
-      while (i >= 0 && head[i] === 31) head[i--] = 0;
+      while (i >= 0 && chars[i] === 31) chars[i--] = 0;
       if (i < 0) throw new RangeError('ULID random part overflowed within one millisecond');
-      head[i] = (head[i] as number) + 1;
-      rebuildHead();
+      chars[i] = (chars[i] as number) + 1;
+      this.#rebuildHead();
     }
-    return headString + (PAIRS[low >> 10] as string) + PAIRS[low & 1023];
-  };
+    // One rope of the cached head and a flat four-character tail.
+    return this.#headString + ((PAIRS[this.low >> 10] as string) + PAIRS[this.low & 1023]);
+  }
+
+  #rebuildHead(): void {
+    let head = this.#prefix;
+    for (const d of this.#chars) head += ALPHABET[d];
+    this.#headString = head;
+    const bytes = new Uint8Array(16);
+    packFully(`${head}0000`, bytes, 0);
+    this.head = { bytes };
+  }
+}
+
+/** {@link UlidSource} as a function: the next id at a time in milliseconds. */
+export function monotonicUlids(random: () => number = pooledRandom()): (now: number) => string {
+  const source = new UlidSource(random);
+  return (now) => source.next(now);
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeTime } from 'ulidx';
-import { monotonicUlids, packUlid, unpackUlid } from '../../src/envelope/ulid-bytes.js';
+import { monotonicUlids, packUlid, UlidSource, unpackUlid } from '../../src/envelope/ulid-bytes.js';
 import {
   createStamper,
   decodeEnvelope,
@@ -204,5 +204,29 @@ describe('the send path encoding of stamped envelopes', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it("writes each stamped id's 16 bytes from its source, not its string: within a millisecond, across a carry into the head, and after the clock moves", async () => {
+    const { StampedEnvelope, encodeV2Into } = await import('../../src/envelope/codec-v2.js');
+    let draws = 0;
+    // Head characters from 0.5, the last four from 0.9999999 (ZZZZ): the second id of a millisecond carries.
+    const source = new UlidSource(() => (draws++ % 13 < 12 ? 0.5 : 0.9999999));
+    const seen: string[] = [];
+    for (const now of [1_000, 1_000, 1_000, 1_001, 1_001, 999, 5_000, 5_000]) {
+      const id = source.next(now);
+      seen.push(id);
+      const e = new StampedEnvelope(id, 'key', now, now, 'application/octet-stream', 'producer-1', Buffer.from('x'), source);
+      const packed = Buffer.alloc(16);
+      packUlid(id, packed, 0);
+      const scratch = { buffer: Buffer.alloc(64) };
+      const length = encodeV2Into(e, true, false, scratch); // the send path's encoder
+      expect(Buffer.from(scratch.buffer.subarray(5, 21))).toEqual(packed);
+      expect(decodeEnvelope(scratch.buffer.subarray(0, length)).id).toBe(id);
+      const general = encodeEnvelope(e); // with the producer: the general encoder
+      expect(Buffer.from(general.subarray(5, 21))).toEqual(packed);
+      expect(decodeEnvelope(general).id).toBe(id);
+    }
+    expect(new Set(seen.map((id) => id.slice(0, 22))).size).toBe(6); // three milliseconds, each with a carry
+    expect([...seen].sort()).toEqual(seen);
   });
 });
