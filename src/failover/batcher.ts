@@ -53,16 +53,64 @@ interface Group {
   resolve(outcomes: DispatchOutcome[]): void;
 }
 
-interface Pending {
-  envelope: Envelope;
-  bytes: number;
-  group: Group;
-  /** This record's place in its group. */
-  index: number;
+/**
+ * Records waiting, in order: each record's envelope, its group and its place
+ * in the group, in three parallel arrays (no object per record: a record may
+ * wait through several garbage collections, and each live object costs one).
+ */
+class PendingQueue {
+  #envelopes: Envelope[] = [];
+  #groups: Group[] = [];
+  #indexes: number[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#envelopes.length - this.#head;
+  }
+
+  push(envelope: Envelope, group: Group, index: number): void {
+    this.#envelopes.push(envelope);
+    this.#groups.push(group);
+    this.#indexes.push(index);
+  }
+
+  /** The envelope `i` places from the front. */
+  envelopeAt(i: number): Envelope {
+    return this.#envelopes[this.#head + i] as Envelope;
+  }
+
+  /** Move the first `n` records, in order, to the end of `into`. */
+  takeInto(n: number, into: Taken): void {
+    const end = this.#head + n;
+    for (let i = this.#head; i < end; i++) {
+      into.envelopes.push(this.#envelopes[i] as Envelope);
+      into.groups.push(this.#groups[i] as Group);
+      into.indexes.push(this.#indexes[i] as number);
+    }
+    this.#head = end;
+    if (this.#head === this.#envelopes.length) {
+      this.#envelopes = [];
+      this.#groups = [];
+      this.#indexes = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#envelopes.length) {
+      this.#envelopes = this.#envelopes.slice(this.#head);
+      this.#groups = this.#groups.slice(this.#head);
+      this.#indexes = this.#indexes.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
+/** Records taken from a queue: parallel arrays, as in {@link PendingQueue}. */
+interface Taken {
+  readonly envelopes: Envelope[];
+  readonly groups: Group[];
+  readonly indexes: number[];
 }
 
 interface Lane {
-  readonly queue: Fifo<Pending>;
+  readonly queue: PendingQueue;
   /** A batch holding records of this lane is in flight. */
   busy: boolean;
   /** Listed in the batcher's ready list (idle, with records). */
@@ -95,7 +143,7 @@ export class SendBatcher {
   #waiting = 0;
   #inFlightRecords = 0;
   /** Records submitted while `maxQueuedRecords` were waiting: not yet in a lane. */
-  readonly #overflow = new Fifo<Pending>();
+  readonly #overflow = new PendingQueue();
 
   /** `options.lanes` must be 1-1024; a bad value throws a {@link ConfigError} naming `batching.lanes`. */
   constructor(dispatch: Dispatch, options: BatcherOptions = {}) {
@@ -105,7 +153,7 @@ export class SendBatcher {
     this.#lingerMs = options.lingerMs ?? 0;
     this.#maxQueued = positiveInt(options.maxQueuedRecords, 50_000, 'maxQueuedRecords');
     const lanes = positiveInt(options.lanes, 8, 'lanes', 1024);
-    this.#lanes = Array.from({ length: lanes }, () => ({ queue: new Fifo<Pending>(), busy: false, ready: false }));
+    this.#lanes = Array.from({ length: lanes }, () => ({ queue: new PendingQueue(), busy: false, ready: false }));
   }
 
   /** Records waiting or in flight. */
@@ -141,10 +189,9 @@ export class SendBatcher {
       if (envelopes.length === 0) resolve(group.outcomes);
       for (let index = 0; index < envelopes.length; index++) {
         const envelope = envelopes[index] as Envelope;
-        const pending: Pending = { envelope, bytes: recordBytes(envelope), group, index };
         // While records wait for room, a new one waits behind them: a key's records keep their submit order.
-        if (this.#waiting >= this.#maxQueued || this.#overflow.length > 0) this.#overflow.push(pending);
-        else this.#enqueue(pending);
+        if (this.#waiting >= this.#maxQueued || this.#overflow.length > 0) this.#overflow.push(envelope, group, index);
+        else this.#enqueue(envelope, group, index);
       }
     });
   }
@@ -163,9 +210,9 @@ export class SendBatcher {
     }
   }
 
-  #enqueue(pending: Pending): void {
-    const lane = this.#lanes[laneOf(pending.envelope.partitionKey, this.#lanes.length)] as Lane;
-    lane.queue.push(pending);
+  #enqueue(envelope: Envelope, group: Group, index: number): void {
+    const lane = this.#lanes[laneOf(envelope.partitionKey, this.#lanes.length)] as Lane;
+    lane.queue.push(envelope, group, index);
     this.#waiting++;
     if (!lane.busy && !lane.ready) {
       lane.ready = true;
@@ -198,11 +245,12 @@ export class SendBatcher {
     this.#timer = undefined;
     while (this.#ready.length > 0) {
       const { batch, lanes } = this.#take();
-      this.#waiting -= batch.length;
-      this.#inFlightRecords += batch.length;
+      const records = batch.envelopes.length;
+      this.#waiting -= records;
+      this.#inFlightRecords += records;
       const flight: Promise<void> = this.#fly(batch).finally(() => {
         this.#inFlight.delete(flight);
-        this.#inFlightRecords -= batch.length;
+        this.#inFlightRecords -= records;
         for (const lane of lanes) {
           lane.busy = false;
           if (lane.queue.length > 0) {
@@ -219,36 +267,37 @@ export class SendBatcher {
     this.#admitWaiting();
   }
 
-  async #fly(batch: Pending[]): Promise<void> {
+  async #fly(batch: Taken): Promise<void> {
+    const { envelopes, groups, indexes } = batch;
     let outcomes: DispatchOutcome[];
     try {
-      outcomes = await this.#dispatch(batch.map((p) => p.envelope));
+      outcomes = await this.#dispatch(envelopes);
     } catch (error) {
       const failed: DispatchOutcome = { ok: false, error: error as SpillwayError };
-      outcomes = batch.map(() => failed);
+      outcomes = envelopes.map(() => failed);
     }
-    for (let i = 0; i < batch.length; i++) {
-      const p = batch[i] as Pending;
-      const group = p.group;
-      group.outcomes[p.index] = outcomes[i] as DispatchOutcome;
+    for (let i = 0; i < envelopes.length; i++) {
+      const group = groups[i] as Group;
+      group.outcomes[indexes[i] as number] = outcomes[i] as DispatchOutcome;
       if (--group.left === 0) group.resolve(group.outcomes);
     }
   }
 
   /** One batch from the ready lanes, oldest first, within the record and byte limits; each lane taken is marked busy. */
-  #take(): { batch: Pending[]; lanes: Lane[] } {
-    const batch: Pending[] = [];
+  #take(): { batch: Taken; lanes: Lane[] } {
+    const batch: Taken = { envelopes: [], groups: [], indexes: [] };
+    const taken = batch.envelopes;
     const lanes: Lane[] = [];
     let bytes = 0;
     // Lanes are gathered into one batch only up to a PutRecords call's worth: a target that takes far more records
     // per call (aggregation) still gets several batches in flight, not every lane waiting on one call.
-    while (this.#ready.length > 0 && batch.length < this.#maxRecords && (batch.length === 0 || batch.length < GATHER_RECORDS)) {
+    while (this.#ready.length > 0 && taken.length < this.#maxRecords && (taken.length === 0 || taken.length < GATHER_RECORDS)) {
       const lane = this.#ready.peek(0) as Lane;
       let n = 0;
-      const limit = Math.min(lane.queue.length, this.#maxRecords - batch.length);
+      const limit = Math.min(lane.queue.length, this.#maxRecords - taken.length);
       while (n < limit) {
-        const size = (lane.queue.peek(n) as Pending).bytes;
-        if (batch.length + n > 0 && bytes + size > this.#maxBytes) break;
+        const size = recordBytes(lane.queue.envelopeAt(n));
+        if (taken.length + n > 0 && bytes + size > this.#maxBytes) break;
         bytes += size;
         n++;
       }
@@ -257,7 +306,7 @@ export class SendBatcher {
       lane.ready = false;
       lane.busy = true;
       lanes.push(lane);
-      for (const p of lane.queue.take(n)) batch.push(p);
+      lane.queue.takeInto(n, batch);
     }
     return { batch, lanes };
   }
@@ -265,6 +314,9 @@ export class SendBatcher {
   /** Move records that waited for room into their lanes, oldest first, as far as room allows. */
   #admitWaiting(): void {
     const room = Math.min(this.#overflow.length, this.#maxQueued - this.#waiting);
-    if (room > 0) for (const pending of this.#overflow.take(room)) this.#enqueue(pending);
+    if (room <= 0) return;
+    const admitted: Taken = { envelopes: [], groups: [], indexes: [] };
+    this.#overflow.takeInto(room, admitted);
+    for (let i = 0; i < room; i++) this.#enqueue(admitted.envelopes[i] as Envelope, admitted.groups[i] as Group, admitted.indexes[i] as number);
   }
 }

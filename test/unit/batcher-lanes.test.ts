@@ -247,6 +247,27 @@ describe('send batcher lanes', () => {
     expect(await batcher.submitAll([])).toEqual([]);
   });
 
+  it('answers each record at its place when a long queue is taken 500 at a time (and compacted) while several groups wait in it', async () => {
+    const calls: number[] = [];
+    const batcher = new SendBatcher(
+      async (batch) => {
+        calls.push(batch.length);
+        await delay(1);
+        return batch.map((e) => ({ ok: true, id: e.id, landedOn: { tier: 'primary', target: e.partitionKey } }) as DispatchOutcome);
+      },
+      { lanes: 1 },
+    );
+    // Seven groups of different sizes, all queued on the one lane before its first call answers: 4,700 records.
+    const groups = [300, 1, 1200, 999, 700, 1000, 500].map((n, g) => Array.from({ length: n }, (_, i) => stamp({ partitionKey: `g${g}-${i}`, data: i })));
+    const answers = await Promise.all(groups.map((group) => batcher.submitAll(group)));
+    answers.forEach((outcomes, g) => {
+      expect(outcomes.map((o) => (o.ok ? o.id : 'failed'))).toEqual(groups[g]?.map((e) => e.id));
+      outcomes.forEach((o, i) => o.ok && expect(o.landedOn.target).toBe(groups[g]?.[i]?.partitionKey));
+    });
+    expect(calls.reduce((a, b) => a + b, 0)).toBe(4_700);
+    expect(Math.max(...calls)).toBe(500);
+  });
+
   it('hashes keys to lanes deterministically and evenly', () => {
     const counts = new Array(8).fill(0);
     for (let i = 0; i < 8000; i++) counts[laneOf(`order-${i}`, 8)]++;
