@@ -9,7 +9,7 @@
  */
 import { MalformedEnvelopeError } from '../errors/index.js';
 import { decodeEnvelopeV1 } from './codec-v1.js';
-import { decodeEnvelopeV2, encodeV2, rememberedSize, StampedEnvelope, utf8Length, v2Size, v2SizeOf } from './codec-v2.js';
+import { decodeEnvelopeV2, encodeV2, rememberedSize, StampedEnvelope, stampedSizeWithoutKey, utf8Length, v2Size } from './codec-v2.js';
 import { varintLength } from './varint.js';
 import type { Envelope } from './types.js';
 
@@ -55,7 +55,7 @@ export function kinesisRecordSize(envelope: Envelope): number {
 export function stampedRecordSize(envelope: Envelope): number {
   if (!StampedEnvelope.is(envelope)) return kinesisRecordSize(envelope);
   const keyBytes = utf8Length(envelope.partitionKey);
-  const withoutKey = v2SizeOf(envelope, false, true, true);
+  const withoutKey = stampedSizeWithoutKey(envelope);
   StampedEnvelope.remember(envelope, withoutKey + varintLength(keyBytes) + keyBytes, keyBytes);
   return withoutKey + keyBytes;
 }

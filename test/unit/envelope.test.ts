@@ -124,6 +124,14 @@ describe('sizes the stamper remembers', () => {
     }
   });
 
+  it('stay right when stampers of different producers take turns (the producer field size is remembered between records)', () => {
+    const stampers = ['p', 'prodücer-with-a-longer-id', 'p'.repeat(130), undefined].map((producer) => createStamper({ ...(producer ? { producer } : {}), clock: () => 1_700_000_000_000 }));
+    for (let i = 0; i < 12; i++) {
+      const e = (stampers[i % stampers.length] as (typeof stampers)[number])({ partitionKey: `k${i}`, data: { i } });
+      expect(encodedSize(e)).toBe(encodeEnvelope(e).length);
+    }
+  });
+
   it('are not written by kinesisRecordSize: measuring an envelope of your own leaves it as it was', () => {
     const mine = { ...stamp({ partitionKey: 'k', data: 'small' }) };
     const before = kinesisRecordSize(mine);
