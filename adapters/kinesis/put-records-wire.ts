@@ -123,15 +123,15 @@ function scanAnswer(text: string): WireResult | undefined {
       out[key] = Number(text.slice(at, end));
       at = end;
     } else if (c === 0x5b && key === 'Records') {
-      const records: Array<Record<string, string>> = [];
+      const records: Array<PutRecordsResultEntry | Record<string, string>> = [];
       at++;
       if (text.charCodeAt(at) === 0x5d) at++;
       else {
         for (;;) {
-          const entry = scanEntry(text, at);
+          const entry = scanSuccess(text, at) ?? scanEntry(text, at);
           if (!entry) return undefined;
-          records.push(entry.value);
-          at = entry.next;
+          records.push(entry);
+          at = scanned;
           const d = text.charCodeAt(at++);
           if (d === 0x5d) break;
           if (d !== COMMA) return undefined;
@@ -145,12 +145,42 @@ function scanAnswer(text: string): WireResult | undefined {
   }
 }
 
-/** One `{"k":"v",...}` object starting at `at` (strings only, no escapes); its value and the index after it. */
-function scanEntry(text: string, at: number): { value: Record<string, string>; next: number } | undefined {
+/** Where the last {@link scanSuccess} or {@link scanEntry} stopped: the index after the object it read. */
+let scanned = 0;
+
+const SUCCESS_HEAD = '{"SequenceNumber":"';
+const SUCCESS_MIDDLE = '","ShardId":"';
+/** The shard id read last: consecutive entries of one shard share one string. */
+let lastShardId = '';
+
+/**
+ * The common entry, `{"SequenceNumber":"…","ShardId":"…"}` with no escapes, as
+ * an object of that one shape; undefined for anything else (left to
+ * {@link scanEntry}). Sets {@link scanned}.
+ */
+function scanSuccess(text: string, at: number): PutRecordsResultEntry | undefined {
+  if (!text.startsWith(SUCCESS_HEAD, at)) return undefined;
+  const sequenceStart = at + SUCCESS_HEAD.length;
+  const sequenceEnd = text.indexOf('"', sequenceStart);
+  if (sequenceEnd < 0 || !text.startsWith(SUCCESS_MIDDLE, sequenceEnd)) return undefined;
+  const shardStart = sequenceEnd + SUCCESS_MIDDLE.length;
+  const shardEnd = text.indexOf('"', shardStart);
+  if (shardEnd < 0 || text.charCodeAt(shardEnd + 1) !== 0x7d) return undefined;
+  const sameShard = shardEnd - shardStart === lastShardId.length && text.startsWith(lastShardId, shardStart);
+  const shardId = sameShard ? lastShardId : (lastShardId = text.slice(shardStart, shardEnd));
+  scanned = shardEnd + 2;
+  return { SequenceNumber: text.slice(sequenceStart, sequenceEnd), ShardId: shardId };
+}
+
+/** One `{"k":"v",...}` object starting at `at` (strings only, no escapes); sets {@link scanned} to the index after it. */
+function scanEntry(text: string, at: number): Record<string, string> | undefined {
   if (text.charCodeAt(at) !== 0x7b) return undefined;
   const value: Record<string, string> = {};
   at++;
-  if (text.charCodeAt(at) === 0x7d) return { value, next: at + 1 };
+  if (text.charCodeAt(at) === 0x7d) {
+    scanned = at + 1;
+    return value;
+  }
   for (;;) {
     if (text.charCodeAt(at) !== QUOTE) return undefined;
     const keyEnd = text.indexOf('"', at + 1);
@@ -161,7 +191,10 @@ function scanEntry(text: string, at: number): { value: Record<string, string>; n
     value[key] = text.slice(keyEnd + 3, end);
     at = end + 1;
     const d = text.charCodeAt(at++);
-    if (d === 0x7d) return { value, next: at };
+    if (d === 0x7d) {
+      scanned = at;
+      return value;
+    }
     if (d !== COMMA) return undefined;
   }
 }

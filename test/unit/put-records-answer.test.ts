@@ -16,6 +16,10 @@ describe('parsePutRecordsAnswer', () => {
       '{"FailedRecordCount":0,"Records":[]}',
       '{"Records":[{}]}',
       '{}',
+      // Shard ids that change back and forth, one a prefix of another (consecutive entries of one shard share a string).
+      '{"Records":[{"SequenceNumber":"1","ShardId":"shardId-1"},{"SequenceNumber":"2","ShardId":"shardId-10"},{"SequenceNumber":"3","ShardId":"shardId-1"},{"SequenceNumber":"4","ShardId":"shardId-"},{"SequenceNumber":"5","ShardId":"shardId-1"}]}',
+      // The common entry's shape, nearly: empty values, a key more, keys the other way round.
+      '{"Records":[{"SequenceNumber":"","ShardId":""},{"SequenceNumber":"1","ShardId":"s","Extra":"x"},{"ShardId":"s","SequenceNumber":"2"}]}',
     ];
     for (const text of answers) expect(parsePutRecordsAnswer(text)).toStrictEqual(JSON.parse(text));
   });
