@@ -27,11 +27,11 @@ import { FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
 import { callersOver, envInt, fmt, jsonPayload, median, quietLogger, ratio, rotate, runIfMain, table } from './lib.js';
 
 const STREAM = 'bench-overhead';
-type RequestHandlerOption = NonNullable<ConstructorParameters<typeof KinesisClient>[0]>['requestHandler'];
+export type RequestHandlerOption = NonNullable<ConstructorParameters<typeof KinesisClient>[0]>['requestHandler'];
 const MAX_RANGE = '340282366920938463463374607431768211455';
 
-/** An SDK request handler that answers in process: PutRecords with success for every entry, ListShards with one shard. */
-function inProcessKinesis(): { handler: RequestHandlerOption; received: () => number } {
+/** An SDK request handler that answers in process (shared with compare-builds.ts): PutRecords with success for every entry, ListShards with one shard. */
+export function inProcessKinesis(): { handler: RequestHandlerOption; received: () => number } {
   let received = 0;
   let sequence = 0;
   const handler = {
