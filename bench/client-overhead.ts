@@ -60,7 +60,38 @@ export function inProcessKinesis(): { handler: RequestHandlerOption; received: (
   return { handler: handler as unknown as RequestHandlerOption, received: () => received };
 }
 
-type Input = { partitionKey: string; data: Record<string, unknown> };
+export type Input = { partitionKey: string; data: Record<string, unknown> };
+
+/** `n` records of `payloadBytes` over 256 keys, in chunks of 500 (one PutRecords call's worth). */
+export function chunksOf(n: number, payloadBytes: number): Input[][] {
+  const inputs: Input[] = Array.from({ length: n }, (_, i) => ({ partitionKey: `key-${i % 256}`, data: jsonPayload(i, payloadBytes) }));
+  const chunks: Input[][] = [];
+  for (let i = 0; i < n; i += 500) chunks.push(inputs.slice(i, i + 500));
+  return chunks;
+}
+
+/**
+ * One measured round: `n` records of `payloadBytes` in chunks of 500, sent by
+ * `callers` concurrent callers through `send` (which answers how many of its
+ * chunk were accepted); this process's CPU per record and the accepted count.
+ */
+export async function cpuRound(n: number, payloadBytes: number, callers: number, send: (chunk: Input[]) => Promise<number>): Promise<{ usPerRecord: number; acked: number }> {
+  const chunks = chunksOf(n, payloadBytes);
+  let acked = 0;
+  const started = process.cpuUsage();
+  await callersOver(chunks, callers, async (chunk) => {
+    const accepted = await send(chunk);
+    acked += accepted;
+  });
+  const used = process.cpuUsage(started);
+  return { usPerRecord: (used.user + used.system) / n, acked };
+}
+
+/** One raw PutRecords call with `chunk`, the payload as JSON as the bus makes it; the records the answer accepted. */
+export async function rawPutRecords(raw: KinesisClient, stream: string, chunk: readonly Input[]): Promise<number> {
+  const out = await raw.send(new PutRecordsCommand({ StreamName: stream, Records: chunk.map((r) => ({ Data: Buffer.from(JSON.stringify(r.data), 'utf8'), PartitionKey: r.partitionKey })) }));
+  return chunk.length - (out.FailedRecordCount ?? 0);
+}
 type Method = 'raw' | 'bus' | 'aggregated';
 
 export async function main(): Promise<{ ok: boolean }> {
@@ -92,29 +123,17 @@ export async function main(): Promise<{ ok: boolean }> {
       for (let round = -1; round < rounds; round++) {
         for (const m of rotate(methods, Math.max(0, round))) {
           const n = round < 0 ? Math.floor(count / 10) : count;
-          const inputs: Input[] = Array.from({ length: n }, (_, i) => ({ partitionKey: `key-${i % 256}`, data: jsonPayload(i, payloadBytes) }));
-          const chunks: Input[][] = [];
-          for (let i = 0; i < n; i += 500) chunks.push(inputs.slice(i, i + 500));
           const before = fake.received();
-          let acked = 0;
-          const started = process.cpuUsage();
-          await callersOver(chunks, callers, async (chunk) => {
-            if (m === 'raw') {
-              const out = await raw.send(new PutRecordsCommand({ StreamName: STREAM, Records: chunk.map((r) => ({ Data: Buffer.from(JSON.stringify(r.data), 'utf8'), PartitionKey: r.partitionKey })) }));
-              acked += chunk.length - (out.FailedRecordCount ?? 0);
-            } else {
-              const results = await buses[m].sendBatch(chunk);
-              acked += results.filter((r) => r.ok && r.landedOn.tier === 'primary').length;
-            }
-          });
-          const used = process.cpuUsage(started);
+          const { usPerRecord, acked } = await cpuRound(n, payloadBytes, callers, async (chunk) =>
+            m === 'raw' ? rawPutRecords(raw, STREAM, chunk) : (await buses[m].sendBatch(chunk)).filter((r) => r.ok && r.landedOn.tier === 'primary').length,
+          );
           // Aggregates carry many records per entry: count the callers' acknowledgements there.
           const landed = m === 'aggregated' ? acked : fake.received() - before;
           if (acked !== n || landed !== n) {
             console.log(`check FAILED: ${m} at ${payloadBytes} B: ${acked} acknowledged, ${landed} received, ${n} sent`);
             ok = false;
           }
-          if (round >= 0) (cpu[m] ??= []).push((used.user + used.system) / n);
+          if (round >= 0) (cpu[m] ??= []).push(usPerRecord);
         }
       }
       const base = median(cpu.raw ?? []);

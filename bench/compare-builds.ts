@@ -22,10 +22,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
-import { inProcessKinesis } from './client-overhead.js';
-import { callersOver, envInt, fmt, jsonPayload, median, quietLogger, ratio, rotate, runIfMain, table } from './lib.js';
+import { cpuRound, inProcessKinesis, rawPutRecords } from './client-overhead.js';
+import { envInt, fmt, median, quietLogger, ratio, rotate, runIfMain, table } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, '.bench-build', 'compare');
@@ -108,27 +108,15 @@ export async function main(): Promise<{ ok: boolean }> {
       for (let round = -1; round < rounds; round++) {
         for (const m of rotate(['base', 'head', 'raw'] as const, Math.max(0, round))) {
           const n = round < 0 ? Math.floor(count / 10) : count;
-          const inputs = Array.from({ length: n }, (_, i) => ({ partitionKey: `key-${i % 256}`, data: jsonPayload(i, payloadBytes) }));
-          const chunks: Array<typeof inputs> = [];
-          for (let i = 0; i < n; i += 500) chunks.push(inputs.slice(i, i + 500));
           const before = fake.received();
-          let acked = 0;
-          const started = process.cpuUsage();
-          await callersOver(chunks, callers, async (chunk) => {
-            if (m === 'raw') {
-              const out = await raw.send(new PutRecordsCommand({ StreamName: 'bench-compare', Records: chunk.map((r) => ({ Data: Buffer.from(JSON.stringify(r.data), 'utf8'), PartitionKey: r.partitionKey })) }));
-              acked += chunk.length - (out.FailedRecordCount ?? 0);
-            } else {
-              const results = await (buses[m] as BusLike).sendBatch(chunk);
-              acked += results.filter((r) => r.ok).length;
-            }
-          });
-          const used = process.cpuUsage(started);
+          const { usPerRecord, acked } = await cpuRound(n, payloadBytes, callers, async (chunk) =>
+            m === 'raw' ? rawPutRecords(raw, 'bench-compare', chunk) : (await (buses[m] as BusLike).sendBatch(chunk)).filter((r) => r.ok).length,
+          );
           if (acked !== n || fake.received() - before !== n) {
             console.log(`check FAILED: ${m} at ${payloadBytes} B: ${acked} acknowledged, ${fake.received() - before} received, ${n} sent`);
             ok = false;
           }
-          if (round >= 0) (cpu[m] as number[]).push((used.user + used.system) / n);
+          if (round >= 0) (cpu[m] as number[]).push(usPerRecord);
         }
       }
       const baseUs = median(cpu.base as number[]);
