@@ -171,8 +171,9 @@ export class UlidSource {
   /** The next id at `clock` milliseconds. */
   next(clock: number): string {
     const now = Math.floor(clock);
+    // Checked on every call: NaN or a negative time would otherwise pass as a clock that went backwards.
+    if (!(now >= 0 && now < 2 ** 48)) throw new RangeError(`ULID time must be milliseconds from 0 to 2^48, got ${clock}`);
     if (now > this.#lastTime) {
-      if (!(now >= 0 && now < 2 ** 48)) throw new RangeError(`ULID time must be milliseconds from 0 to 2^48, got ${clock}`);
       this.#lastTime = now;
       this.#prefix = encodeTimePrefix(now);
       for (let i = 0; i < 12; i++) this.#chars[i] = Math.floor(this.#random() * 32);

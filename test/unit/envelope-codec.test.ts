@@ -168,6 +168,16 @@ describe('monotonic ULIDs', () => {
     }
   });
 
+  it('refuses a time that is not a number of milliseconds from 0 to 2^48, first or later', () => {
+    for (const bad of [Number.NaN, -1, 2 ** 48, Number.POSITIVE_INFINITY]) {
+      expect(() => monotonicUlids()(bad)).toThrow(RangeError);
+      const next = monotonicUlids();
+      next(1_000);
+      expect(() => next(bad)).toThrow(/ULID time must be milliseconds/);
+    }
+    expect(() => createStamper({ clock: () => Number.NaN })({ partitionKey: 'k', data: 'x' })).toThrow(/ULID time/);
+  });
+
   it('carries an overflow of the last four characters into the rest of the random part', () => {
     let draws = 0;
     // Twelve draws for the head characters, then one for the last four: all ones.
@@ -212,10 +222,14 @@ describe('the send path encoding of stamped envelopes', () => {
     // Head characters from 0.5, the last four from 0.9999999 (ZZZZ): the second id of a millisecond carries.
     const source = new UlidSource(() => (draws++ % 13 < 12 ? 0.5 : 0.9999999));
     const seen: string[] = [];
-    for (const now of [1_000, 1_000, 1_000, 1_001, 1_001, 999, 5_000, 5_000]) {
+    // Every envelope is made first and written afterwards: what an envelope keeps of its source must be its own.
+    const envelopes = [1_000, 1_000, 1_000, 1_001, 1_001, 999, 5_000, 5_000].map((now) => {
       const id = source.next(now);
       seen.push(id);
-      const e = new StampedEnvelope(id, 'key', now, now, 'application/octet-stream', 'producer-1', Buffer.from('x'), source);
+      return new StampedEnvelope(id, 'key', now, now, 'application/octet-stream', 'producer-1', Buffer.from('x'), source);
+    });
+    for (const e of envelopes) {
+      const id = e.id;
       const packed = Buffer.alloc(16);
       packUlid(id, packed, 0);
       const scratch = { buffer: Buffer.alloc(64) };

@@ -125,10 +125,25 @@ describe('sizes the stamper remembers', () => {
   });
 
   it('stay right when stampers of different producers take turns (the producer field size is remembered between records)', () => {
-    const stampers = ['p', 'prodücer-with-a-longer-id', 'p'.repeat(130), undefined].map((producer) => createStamper({ ...(producer ? { producer } : {}), clock: () => 1_700_000_000_000 }));
+    // 'e' and 'é' have one length and two byte counts.
+    const stampers = ['p', 'prodücer-with-a-longer-id', 'e', 'é', 'p'.repeat(130), undefined].map((producer) => createStamper({ ...(producer ? { producer } : {}), clock: () => 1_700_000_000_000 }));
     for (let i = 0; i < 12; i++) {
       const e = (stampers[i % stampers.length] as (typeof stampers)[number])({ partitionKey: `k${i}`, data: { i } });
       expect(encodedSize(e)).toBe(encodeEnvelope(e).length);
+    }
+  });
+
+  it('are the sizes of the encodings when the times do not fit the compact form (fractions, far from the send time)', () => {
+    const cases = [
+      { clock: 1_700_000_000_000, eventTime: 1.5 },
+      { clock: 1_700_000_000_000.5, eventTime: undefined },
+      { clock: 1_700_000_000_000, eventTime: 2 ** 60 },
+      { clock: 0, eventTime: -1_000 },
+    ];
+    for (const { clock, eventTime } of cases) {
+      const e = createStamper({ clock: () => clock, producer: 'producer-1' })({ partitionKey: 'k', data: { a: 1 }, ...(eventTime === undefined ? {} : { eventTime }) });
+      expect(encodedSize(e)).toBe(encodeEnvelope(e).length);
+      expect(kinesisRecordSize(e)).toBe(encodeEnvelopeForKinesis(e).length + 1);
     }
   });
 
