@@ -268,6 +268,25 @@ describe('send batcher lanes', () => {
     expect(Math.max(...calls)).toBe(500);
   });
 
+  it('keeps every answer in place and each key in order when most records wait for room (a long overflow, compacted as it drains)', async () => {
+    const landed: Envelope[] = [];
+    const batcher = new SendBatcher(
+      async (batch) => {
+        await delay(1);
+        landed.push(...batch);
+        return batch.map((e) => ({ ok: true, id: e.id, landedOn: { tier: 'primary', target: e.partitionKey } }) as DispatchOutcome);
+      },
+      { lanes: 2, maxQueuedRecords: 300 },
+    );
+    const groups = [1500, 7, 1400, 900].map((n, g) => Array.from({ length: n }, (_, i) => stamp({ partitionKey: `k${i % 37}`, data: `${g}-${i}` })));
+    const answers = await Promise.all(groups.map((group) => batcher.submitAll(group)));
+    answers.forEach((outcomes, g) => expect(outcomes.map((o) => (o.ok ? o.id : 'failed'))).toEqual(groups[g]?.map((e) => e.id)));
+    expect(landed).toHaveLength(3_807);
+    const submitted = byKey(groups.flat());
+    for (const [key, ids] of byKey(landed)) expect(ids).toEqual(submitted.get(key));
+    expect(batcher.queued).toBe(0);
+  });
+
   it('hashes keys to lanes deterministically and evenly', () => {
     const counts = new Array(8).fill(0);
     for (let i = 0; i < 8000; i++) counts[laneOf(`order-${i}`, 8)]++;
