@@ -33,7 +33,6 @@ export interface LandedOn {
   receipt?: Receipt;
 }
 
-/** The outcome of one record of a dispatch. */
 /** One record's outcome: where it landed (with its id, so it serves as the caller's result as it is), or why it did not. */
 export type DispatchOutcome = { ok: true; id: string; landedOn: LandedOn } | { ok: false; error: SpillwayError };
 
