@@ -82,25 +82,23 @@ function extensions(e: Envelope, withProducer: boolean): ReadonlyArray<[number, 
   return ext;
 }
 
-function extensionBytes(ext: ReadonlyArray<[number, string]>): number {
-  if (ext.length === 0) return 0;
-  let n = varintLength(ext.length);
-  for (const [, value] of ext) n += fieldBytes(value);
-  return n;
-}
-
 /** One extension field's bytes: tag, varint length, UTF-8 value. */
 function fieldBytes(value: string): number {
   const len = utf8Length(value);
   return 1 + varintLength(len) + len;
 }
 
-/** {@link extensionBytes} of {@link extensions}, without building them (sizes are asked for once per record sent). */
+/** Bytes of the {@link extensions} a record carries (a count of at most 2, then the fields), without building them. */
 function extensionSize(e: Envelope, withProducer: boolean): number {
   const hashKey = e.explicitHashKey !== undefined;
   const producer = withProducer && e.producer !== undefined;
   if (!hashKey && !producer) return 0;
   return 1 + (hashKey ? fieldBytes(e.explicitHashKey as string) : 0) + (producer ? fieldBytes(e.producer as string) : 0);
+}
+
+/** The extension bytes of a record whose only extension is the producer id `producer` (none when undefined). */
+export function producerExtensionSize(producer: string | undefined): number {
+  return producer === undefined ? 0 : 1 + fieldBytes(producer);
 }
 
 /**
@@ -165,9 +163,9 @@ export class StampedEnvelope implements Envelope {
     return #encodedSize in e && e.#encodedSize >= 0 ? e.#encodedSize : undefined;
   }
 
-  /** Write the id's 16 bytes into `out` at `offset`. */
-  static writeId(e: StampedEnvelope, out: Uint8Array, offset: number): void {
-    if (e.#idHead) writeUlidBytes(e.#idHead, e.#idLow, out, offset);
+  /** Write the 16 bytes of a packable id into `out` at `offset`: from its source for a stamped envelope, else packed from the id. */
+  static writeId(e: Envelope, out: Uint8Array, offset: number): void {
+    if (#idHead in e && e.#idHead) writeUlidBytes(e.#idHead, e.#idLow, out, offset);
     else packUlid(e.id, out, offset);
   }
 
@@ -203,7 +201,7 @@ function layout(e: Envelope, withKey: boolean, withProducer: boolean): Layout {
   if (withKey) headerLength += varintLength(keyBytes) + keyBytes;
   if (coalesce) headerLength += varintLength(coalesceBytes) + coalesceBytes;
   const ext = extensions(e, withProducer);
-  headerLength += extensionBytes(ext);
+  headerLength += extensionSize(e, withProducer);
   const flags =
     (ext.length > 0 ? FLAG_EXT : 0) |
     (e.kind === 'snapshot' ? FLAG_SNAPSHOT : 0) |
@@ -242,29 +240,18 @@ export function v2SizeOf(e: Envelope, withKey: boolean, withProducer: boolean, p
   return n;
 }
 
-/** The producer id whose extension size {@link stampedSizeWithoutKey} remembers (one stamper stamps one producer). */
-let sizedProducer: string | undefined;
-let sizedProducerBytes = 0;
+/** A stamped record's header before its time delta: magic, version and flags (5), the id (16), the sent time (6). */
+const STAMPED_FIXED_HEADER = 27;
 
 /**
  * {@link v2SizeOf}`(e, false, true, true)` of a stamped envelope, the size the
  * stamper asks for once per record: a delta with no explicit hash key, whose
- * header is fixed but for the time delta and the producer id, whose size is
- * remembered between calls.
+ * header is fixed but for the time delta and the producer id, whose extension
+ * size the stamper knows ({@link producerExtensionSize} of `e.producer`).
  */
-export function stampedSizeWithoutKey(e: StampedEnvelope): number {
+export function stampedSizeWithoutKey(e: StampedEnvelope, producerBytes: number): number {
   if (!compactTimes(e)) return v2SizeOf(e, false, true, true);
-  // Magic, version and flags (5), the id (16), the sent time (6), then the time delta as a varint.
-  let n = 27 + varintLength(zigzag(e.eventTime - e.sentTime)) + e.data.length;
-  const producer = e.producer;
-  if (producer !== undefined) {
-    if (producer !== sizedProducer) {
-      sizedProducer = producer;
-      sizedProducerBytes = 1 + fieldBytes(producer); // an extension count of 1, then the field
-    }
-    n += sizedProducerBytes;
-  }
-  return n;
+  return STAMPED_FIXED_HEADER + varintLength(zigzag(e.eventTime - e.sentTime)) + e.data.length + producerBytes;
 }
 
 /**
@@ -301,7 +288,7 @@ export function encodeV2Into(e: Envelope, withKey: boolean, withProducer: boolea
 function encodeStampedInto(e: StampedEnvelope, withKey: boolean, scratch: { buffer: Buffer }): number {
   const delta = zigzag(e.eventTime - e.sentTime);
   const keyBytes = withKey ? StampedEnvelope.keyBytesOf(e) : 0;
-  const headerLength = 27 + varintLength(delta) + (withKey ? varintLength(keyBytes) + keyBytes : 0);
+  const headerLength = STAMPED_FIXED_HEADER + varintLength(delta) + (withKey ? varintLength(keyBytes) + keyBytes : 0);
   const length = headerLength + e.data.length;
   const out = room(scratch, length);
   out[0] = 0x53;
@@ -343,8 +330,7 @@ function writeV2(e: Envelope, l: Layout, withKey: boolean, out: Buffer): void {
     o = writeVarint(out, o, l.idBytes);
     o += out.write(e.id, o, 'utf8');
   } else {
-    if (StampedEnvelope.is(e)) StampedEnvelope.writeId(e, out, o);
-    else packUlid(e.id, out, o);
+    StampedEnvelope.writeId(e, out, o);
     o += 16;
   }
   if (l.flags & FLAG_WIDE_TIMES) {

@@ -50,12 +50,13 @@ export function kinesisRecordSize(envelope: Envelope): number {
 /**
  * {@link kinesisRecordSize} of an envelope the stamper has just made; a
  * {@link StampedEnvelope} also remembers its {@link encodedSize}, which the
- * send path asks for several times.
+ * send path asks for several times. `producerBytes` is
+ * `producerExtensionSize(envelope.producer)`, which the stamper works out once.
  */
-export function stampedRecordSize(envelope: Envelope): number {
+export function stampedRecordSize(envelope: Envelope, producerBytes: number): number {
   if (!StampedEnvelope.is(envelope)) return kinesisRecordSize(envelope);
   const keyBytes = utf8Length(envelope.partitionKey);
-  const withoutKey = stampedSizeWithoutKey(envelope);
+  const withoutKey = stampedSizeWithoutKey(envelope, producerBytes);
   StampedEnvelope.remember(envelope, withoutKey + varintLength(keyBytes) + keyBytes, keyBytes);
   return withoutKey + keyBytes;
 }

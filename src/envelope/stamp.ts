@@ -1,6 +1,6 @@
 import { RecordTooLargeError, ValidationError } from '../errors/index.js';
 import { stampedRecordSize } from './codec.js';
-import { StampedEnvelope } from './codec-v2.js';
+import { producerExtensionSize, StampedEnvelope } from './codec-v2.js';
 import { UlidSource } from './ulid-bytes.js';
 import { KINESIS_MAX_PARTITION_KEY_CHARS, KINESIS_MAX_RECORD_BYTES } from './limits.js';
 import type { ContentType, Envelope, RecordInput } from './types.js';
@@ -29,6 +29,7 @@ export function createStamper(options: StamperOptions = {}): Stamper {
   const maxBytes = options.maxRecordBytes ?? KINESIS_MAX_RECORD_BYTES;
   const ulids = new UlidSource();
   const producer = options.producer;
+  const producerBytes = producerExtensionSize(producer);
   return (input) => {
     if (typeof input !== 'object' || input === null) throw new ValidationError('record must be an object with partitionKey and data');
     validatePartitionKey(input.partitionKey);
@@ -64,7 +65,7 @@ export function createStamper(options: StamperOptions = {}): Stamper {
         data,
       };
     }
-    const size = stampedRecordSize(envelope);
+    const size = stampedRecordSize(envelope, producerBytes);
     if (size > maxBytes) throw new RecordTooLargeError(size, maxBytes, { recordId: envelope.id });
     return envelope;
   };

@@ -31,20 +31,17 @@ export function packUlid(id: string, out: Uint8Array, offset: number): void {
     // One producer's ids share their first 22 characters within a millisecond: those make bytes 0-12 and the
     // top half of byte 13; the last four characters are the low 20 bits.
     const low = ((DECODE[id.charCodeAt(22)] as number) << 15) | ((DECODE[id.charCodeAt(23)] as number) << 10) | ((DECODE[id.charCodeAt(24)] as number) << 5) | (DECODE[id.charCodeAt(25)] as number);
-    out.set(lastHeadBytes, offset);
-    out[offset + 13] = ((lastHeadBytes[13] as number) & 0xf0) | (low >>> 16);
-    out[offset + 14] = (low >>> 8) & 0xff;
-    out[offset + 15] = low & 0xff;
+    writeUlidBytes(lastHeadPacked, low, out, offset);
     return;
   }
   packFully(id, out, offset);
   lastHead = id.slice(0, 22);
-  lastHeadBytes.set(out.subarray(offset, offset + 14));
+  lastHeadPacked.bytes.set(out.subarray(offset, offset + 16));
 }
 
-/** The first 22 characters of the id packed last, and its first 14 bytes (see packUlid). */
+/** The first 22 characters of the id packed last, and its bytes (of which the low 20 bits are written afresh; see packUlid). */
 let lastHead = '\u0000'.repeat(22);
-const lastHeadBytes = new Uint8Array(14);
+const lastHeadPacked = { bytes: new Uint8Array(16) };
 
 function packFully(id: string, out: Uint8Array, offset: number): void {
   // 26 characters x 5 bits = 130 bits; the first character holds only 3 (the top 2 are zero).
@@ -126,8 +123,9 @@ function encodeTimePrefix(ms: number): string {
 
 /**
  * The 16 bytes shared by every id of one head (time and the first 12 random
- * characters): bytes 0-12 and the top half of byte 13; the low 20 bits are
- * zero. Replaced, never changed, when the head changes.
+ * characters): bytes 0-12 and the top half of byte 13 (the low 20 bits are
+ * not read). A source replaces its head, never changes it, when the head
+ * changes.
  */
 export interface UlidHead {
   readonly bytes: Uint8Array;
