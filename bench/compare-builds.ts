@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
 import { cpuRound, inProcessKinesis, rawPutRecords } from './client-overhead.js';
-import { envInt, fmt, median, quietLogger, ratio, rotate, runIfMain, table } from './lib.js';
+import { envInt, fmt, median, pairedRatios, quietLogger, ratio, rotate, runIfMain, table } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, '.bench-build', 'compare');
@@ -122,10 +122,12 @@ export async function main(): Promise<{ ok: boolean }> {
       const baseUs = median(cpu.base as number[]);
       for (const m of ['base', 'head', 'raw'] as const) {
         const label = m === 'base' ? `bus ${base.name}` : m === 'head' ? 'bus working tree' : 'raw PutRecords';
-        rows.push([`${label}, ${payloadBytes} B`, fmt(median(cpu[m] as number[]), 2), (cpu[m] as number[]).map((x) => fmt(x, 2)).join(' / '), ratio(median(cpu[m] as number[]), baseUs)]);
+        const pairs = pairedRatios(cpu[m] as number[], cpu.base as number[]);
+        rows.push([`${label}, ${payloadBytes} B`, fmt(median(cpu[m] as number[]), 2), (cpu[m] as number[]).map((x) => fmt(x, 2)).join(' / '), ratio(median(cpu[m] as number[]), baseUs), `${pairs.median.toFixed(2)}x`]);
       }
     }
-    console.log(table(`CPU per record in this process (microseconds, median of ${rounds} interleaved rounds); "vs base" is CPU against the base build (lower is better)`, ['build', 'µs/record', 'per round', 'vs base'], rows));
+    console.log(table(`CPU per record in this process (microseconds, median of ${rounds} interleaved rounds); "vs base" is CPU against the base build (lower is better)`, ['build', 'µs/record', 'per round', 'vs base', 'paired'], rows));
+    console.log('paired: the median over rounds of the round\'s ratio to the base build in the same round (steadier under drift)');
     console.log(ok ? 'check: every record sent was acknowledged and reached the handler' : 'check FAILED');
     return { ok };
   } finally {

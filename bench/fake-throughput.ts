@@ -28,7 +28,7 @@ import { assembleBus, type Bus } from '../src/bus/bus.js';
 import { createBus } from '../src/bus/create-bus.js';
 import { FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
 import { startFakeKinesis } from './fake-kinesis.js';
-import { callersOver, envInt, fmt, jsonPayload, latencySummary, makeTempDir, median, quietLogger, ratio, removeTempDir, rotate, runIfMain, table, timed, timeLimitMs, watchdog } from './lib.js';
+import { callersOver, envInt, fmt, jsonPayload, latencySummary, makeTempDir, median, pairedRatios, quietLogger, ratio, removeTempDir, rotate, runIfMain, table, timed, timeLimitMs, watchdog } from './lib.js';
 
 const REGION = 'us-east-1';
 const MAX_RECORDS = 500;
@@ -187,12 +187,14 @@ export async function main(): Promise<{ ok: boolean }> {
       const base = median((got.rawBatch ?? []).map((x) => x.rate));
       for (const m of methods) if (got[m]) rows.push(row(`${m} ${payloadBytes} B x${callers}`, got[m] ?? [], base));
       ratios.push([`bus.sendBatch / raw PutRecords, ${payloadBytes} B, ${callers} callers`, ratio(median((got.busBatch ?? []).map((x) => x.rate)), base)]);
+      if (got.busBatch && got.rawBatch) ratios.push(paired(`  the same, median of per-round ratios (lowest-highest)`, got.busBatch, got.rawBatch));
       if (got.aggBatch) ratios.push([`bus.sendBatch aggregated (KPL) / raw PutRecords, ${payloadBytes} B, ${callers} callers`, ratio(median(got.aggBatch.map((x) => x.rate)), base)]);
     }
     const single = await measure(ctx, ['rawSingle', 'busSingle'], { records: Math.min(records, 20_000), rounds, callers: singleCallers, payloadBytes: sizes[0] ?? 100, tag: 's' });
     const singleBase = median((single.rawSingle ?? []).map((x) => x.rate));
     for (const m of ['rawSingle', 'busSingle'] as const) rows.push(row(`${m} ${sizes[0]} B x${singleCallers}`, single[m] ?? [], singleBase));
     ratios.push([`bus.send / raw PutRecord, ${singleCallers} concurrent callers`, ratio(median((single.busSingle ?? []).map((x) => x.rate)), singleBase)]);
+    if (single.busSingle && single.rawSingle) ratios.push(paired(`  the same, median of per-round ratios (lowest-highest)`, single.busSingle, single.rawSingle));
     const lat = await latency(ctx, envInt('BENCH_LATENCY', 500), sizes[0] ?? 100);
     const lr = latencySummary(lat.raw);
     const lb = latencySummary(lat.bus);
@@ -211,6 +213,15 @@ export async function main(): Promise<{ ok: boolean }> {
     for (const step of cleanup) await step().catch((error: unknown) => console.error('fake-throughput: cleanup step failed:', error));
     disarm();
   }
+}
+
+/** A ratio table row from paired rounds (see pairedRatios). */
+function paired(label: string, candidate: readonly Sample[], baseline: readonly Sample[]): string[] {
+  const r = pairedRatios(
+    candidate.map((x) => x.rate),
+    baseline.map((x) => x.rate),
+  );
+  return [label, `${r.median.toFixed(2)}x (${r.low.toFixed(2)}-${r.high.toFixed(2)})`];
 }
 
 function row(label: string, samples: readonly Sample[], base: number): string[] {

@@ -71,6 +71,17 @@ export function ratio(candidate: number, baseline: number): string {
   return `${(candidate / baseline).toFixed(2)}x`;
 }
 
+/**
+ * The median of per-round ratios, candidate over baseline, for samples taken
+ * in the same interleaved rounds (index k of each is round k): drift that
+ * lasts a round moves both sides of a pair, so this is steadier than a ratio
+ * of medians on a noisy machine. Also the lowest and highest round's ratio.
+ */
+export function pairedRatios(candidate: readonly number[], baseline: readonly number[]): { median: number; low: number; high: number } {
+  const ratios = candidate.slice(0, baseline.length).map((c, k) => c / (baseline[k] as number)).filter(Number.isFinite);
+  return { median: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios) };
+}
+
 /** A plain-text table, columns right-aligned except the first. */
 export function table(title: string, headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
