@@ -10,7 +10,7 @@ import { type SpillwayError, TransientError } from '../../src/errors/index.js';
 import { classifyAwsError, classifyEntryError } from '../aws/classify.js';
 import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-options.js';
 import { aggregateByShard, ShardRanges } from './aggregation.js';
-import { base64, putRecordsBody, putRecordsBodyOf, sendPutRecords } from './put-records-wire.js';
+import { type PutRecordsBody, putRecordsBody, putRecordsBodyOf, sendPutRecords } from './put-records-wire.js';
 import { listStreamShards } from './shard-source.js';
 import { deadlineSignal } from '../../src/failover/deadline.js';
 
@@ -66,11 +66,11 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   const encodeOptions = { producer: options.omitProducer !== true };
   const encode = options.omitKeyFromData ? (e: Envelope) => encodeEnvelopeForKinesis(e, encodeOptions) : (e: Envelope) => encodeEnvelope(e, encodeOptions);
   const scratch = { buffer: Buffer.allocUnsafe(64 * 1024) };
-  const encodedBase64 = (e: Envelope): string => {
+  const writeEncoded = (e: Envelope, body: PutRecordsBody): void => {
     const length = encodeV2Into(e, options.omitKeyFromData !== true, encodeOptions.producer, scratch);
-    return scratch.buffer.toString('base64', 0, length);
+    body.base64(scratch.buffer, 0, length);
   };
-  const rawBase64 = (e: Envelope): string => base64(e.data);
+  const writeRaw = (e: Envelope, body: PutRecordsBody): void => body.base64(e.data, 0, e.data.length);
   const callSignal = (signal: AbortSignal): AbortSignal => deadlineSignal(signal, timeoutMs);
 
   const raw = options.wire === 'none';
@@ -145,7 +145,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   async function put(batch: readonly Envelope[], signal: AbortSignal): Promise<PutResult> {
     if (aggregation) return putAggregated(batch, signal, aggregation.maxAggregateBytes);
     // Each envelope is encoded into one scratch buffer and copied into the body as base64: no buffer per record.
-    const body = putRecordsBodyOf(options.stream, batch, raw ? rawBase64 : encodedBase64);
+    const body = putRecordsBodyOf(options.stream, batch, raw ? writeRaw : writeEncoded);
     const entries = await putRecords(body, batch.length, signal);
     const out: Out = { failed: [], receipts: new Array<Receipt | undefined>(batch.length) };
     for (let i = 0; i < entries.length; i++) settle(entries[i] as PutRecordsResultEntry, batch[i] as Envelope, i, out);

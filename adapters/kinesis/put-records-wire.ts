@@ -52,58 +52,145 @@ export function jsonString(s: string): string {
   return `"${s}"`;
 }
 
-/** `data` in base64, without copying it first. */
-export function base64(data: Uint8Array): string {
-  return asBuffer(data).toString('base64');
-}
-
 /** The AWS JSON 1.1 body of PutRecords for `entries`, as bytes. */
 export function putRecordsBody(stream: string, entries: readonly WireEntry[]): Buffer {
-  return putRecordsBodyOf(stream, entries, (e) => base64(e.data));
+  return putRecordsBodyOf(stream, entries, (e, body) => body.base64(e.data, 0, e.data.length));
 }
 
 /**
- * The body of PutRecords for `items`, each item's data given as base64 by
- * `dataBase64` (which may encode into a scratch buffer: it is called once per
- * item, in order, and its result is copied at once).
+ * The body of PutRecords for `items`; `writeData` writes each item's data
+ * with `body.base64` (once per item, in order; it may encode the item into a
+ * scratch buffer first, as the bytes are copied at once).
  */
-export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashKey?: string }>(stream: string, items: readonly T[], dataBase64: (item: T) => string): Buffer {
-  // Every piece is ASCII (base64, and keys escaped by jsonString), so each is copied straight into the body's bytes,
-  // which the signer hashes and the socket writes as they are. (Joining the pieces into one string first costs far
-  // more: flattening a long concatenation is most of a 1 KiB record's cost.)
-  const body = new AsciiBody(64 + items.length * 192);
-  body.write(`{"StreamName":${jsonString(stream)},"Records":[`);
+export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashKey?: string }>(stream: string, items: readonly T[], writeData: (item: T, body: PutRecordsBody) => void): Buffer {
+  const body = new PutRecordsBody(64 + items.length * 192);
+  body.text('{"StreamName":');
+  body.jsonString(stream);
+  body.text(',"Records":[');
   for (let i = 0; i < items.length; i++) {
     const e = items[i] as T;
-    const hashKey = e.explicitHashKey === undefined ? '' : `,"ExplicitHashKey":${jsonString(e.explicitHashKey)}`;
-    // One short string per entry: one copy call each, and no long concatenation to flatten.
-    body.write(`${i > 0 ? ',' : ''}{"Data":"${dataBase64(e)}","PartitionKey":${jsonString(e.partitionKey)}${hashKey}}`);
+    body.bytes(i > 0 ? NEXT_ENTRY_HEAD : ENTRY_HEAD);
+    writeData(e, body);
+    body.bytes(ENTRY_KEY);
+    body.jsonString(e.partitionKey);
+    if (e.explicitHashKey !== undefined) {
+      body.bytes(ENTRY_HASH_KEY);
+      body.jsonString(e.explicitHashKey);
+    }
+    body.byte(0x7d);
   }
-  body.write(']}');
-  return body.bytes();
+  body.text(']}');
+  return body.done();
 }
 
-/** ASCII text appended into one growing buffer. */
-class AsciiBody {
-  private buffer: Buffer;
-  private at = 0;
+const ENTRY_HEAD = Buffer.from('{"Data":"', 'latin1');
+const NEXT_ENTRY_HEAD = Buffer.from(',{"Data":"', 'latin1');
+const ENTRY_KEY = Buffer.from('","PartitionKey":', 'latin1');
+const ENTRY_HASH_KEY = Buffer.from(',"ExplicitHashKey":', 'latin1');
+const BASE64_DIGITS = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
+/** Data up to this many bytes is turned into base64 here; longer data by Node's encoder (faster per byte, dearer per call). */
+const BASE64_IN_JS = 256;
+
+/**
+ * A request body written as ASCII bytes into one growing buffer: every piece
+ * is copied straight in (no long string is built and converted at the end,
+ * which for 1 KiB records cost more than the rest of the body together), and
+ * the signer hashes and the socket writes the bytes as they are.
+ */
+export class PutRecordsBody {
+  #buffer: Buffer;
+  #at = 0;
 
   constructor(capacity: number) {
-    this.buffer = Buffer.allocUnsafe(capacity);
+    this.#buffer = Buffer.allocUnsafe(capacity);
   }
 
-  write(text: string): void {
-    if (this.at + text.length > this.buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.at + text.length));
-      this.buffer.copy(grown, 0, 0, this.at);
-      this.buffer = grown;
+  /** The buffer, with room for `n` more bytes. */
+  #room(n: number): Buffer {
+    if (this.#at + n > this.#buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#at + n));
+      this.#buffer.copy(grown, 0, 0, this.#at);
+      this.#buffer = grown;
     }
-    this.at += this.buffer.write(text, this.at, 'latin1');
+    return this.#buffer;
   }
 
-  /** The text written so far (a view: nothing is copied). */
-  bytes(): Buffer {
-    return this.buffer.subarray(0, this.at);
+  byte(c: number): void {
+    this.#room(1)[this.#at++] = c;
+  }
+
+  /** Bytes that are already ASCII. */
+  bytes(b: Uint8Array): void {
+    this.#room(b.length).set(b, this.#at);
+    this.#at += b.length;
+  }
+
+  /** Text known to be ASCII. */
+  text(s: string): void {
+    this.#at += this.#room(s.length).write(s, this.#at, 'latin1');
+  }
+
+  /** `s` as a JSON string literal in ASCII (see jsonString); plain strings are copied a character at a time. */
+  jsonString(s: string): void {
+    const out = this.#room(s.length + 2);
+    let o = this.#at;
+    out[o++] = 0x22;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+        this.text(jsonString(s));
+        return;
+      }
+      out[o++] = c;
+    }
+    out[o++] = 0x22;
+    this.#at = o;
+  }
+
+  /** `src[start, end)` in base64 (no quotes). */
+  base64(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (n > BASE64_IN_JS) {
+      this.text(asBuffer(src).toString('base64', start, end));
+      return;
+    }
+    const out = this.#room(Math.ceil(n / 3) * 4);
+    const digits = BASE64_DIGITS;
+    const rest = n % 3;
+    const whole = end - rest;
+    let o = this.#at;
+    for (let j = start; j < whole; j += 3) {
+      const a = src[j] as number;
+      const b = src[j + 1] as number;
+      const c = src[j + 2] as number;
+      out[o] = digits[a >> 2] as number;
+      out[o + 1] = digits[((a & 0x03) << 4) | (b >> 4)] as number;
+      out[o + 2] = digits[((b & 0x0f) << 2) | (c >> 6)] as number;
+      out[o + 3] = digits[c & 0x3f] as number;
+      o += 4;
+    }
+    if (rest === 2) {
+      const a = src[whole] as number;
+      const b = src[whole + 1] as number;
+      out[o] = digits[a >> 2] as number;
+      out[o + 1] = digits[((a & 0x03) << 4) | (b >> 4)] as number;
+      out[o + 2] = digits[(b & 0x0f) << 2] as number;
+      out[o + 3] = 0x3d;
+      o += 4;
+    } else if (rest === 1) {
+      const a = src[whole] as number;
+      out[o] = digits[a >> 2] as number;
+      out[o + 1] = digits[(a & 0x03) << 4] as number;
+      out[o + 2] = 0x3d;
+      out[o + 3] = 0x3d;
+      o += 4;
+    }
+    this.#at = o;
+  }
+
+  /** The body written (a view: nothing is copied). */
+  done(): Buffer {
+    return this.#buffer.subarray(0, this.#at);
   }
 }
 
