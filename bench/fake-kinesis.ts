@@ -39,6 +39,8 @@ export interface FakeKinesisStats {
   byPrefix: Record<string, number>;
   /** Put calls by the partition-key prefix of their first record, when `countPrefixes` is on. */
   callsByPrefix: Record<string, number>;
+  /** CPU the fake's process has used so far (user plus system, all threads), in microseconds. */
+  cpuMicros?: number;
 }
 
 /** Per-shard limits of a provisioned stream (see the module comment). */
@@ -142,7 +144,10 @@ function answer(res: ServerResponse, status: number, body: Buffer): void {
 
 function handle(req: IncomingMessage, body: Buffer, res: ServerResponse, stats: FakeKinesisStats, prefixes: boolean): void {
   const op = String(req.headers['x-amz-target'] ?? '').split('.')[1];
-  if (req.url === '/__stats') return answer(res, 200, Buffer.from(JSON.stringify(stats)));
+  if (req.url === '/__stats') {
+    const cpu = process.cpuUsage();
+    return answer(res, 200, Buffer.from(JSON.stringify({ ...stats, cpuMicros: cpu.user + cpu.system })));
+  }
   stats.calls++;
   if (op === 'PutRecords' || op === 'PutRecord') {
     const n = prefixes && body.includes(AGGREGATE_MARK) ? countAggregated(body, stats) : countRecords(body, stats, prefixes);

@@ -27,7 +27,7 @@ import { createMemoryDedupeStore, createMemorySpool } from '../adapters/memory/i
 import { assembleBus, type Bus } from '../src/bus/bus.js';
 import { createBus } from '../src/bus/create-bus.js';
 import { FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
-import { startFakeKinesis } from './fake-kinesis.js';
+import { type FakeKinesis, startFakeKinesis } from './fake-kinesis.js';
 import { callersOver, envInt, fmt, jsonPayload, latencySummary, makeTempDir, median, pairedRatios, quietLogger, ratio, removeTempDir, rotate, runIfMain, table, timed, timeLimitMs, watchdog } from './lib.js';
 
 const REGION = 'us-east-1';
@@ -42,6 +42,7 @@ interface Ctx {
   stream: string;
   acked: Map<string, number>;
   failed: Map<string, number>;
+  fake: FakeKinesis;
 }
 
 type Input = { partitionKey: string; data: Record<string, unknown> };
@@ -104,6 +105,8 @@ interface Sample {
   cpuUs: number;
   /** Share of the round's wall time the event loop was busy (1: never waiting on the network). */
   loopBusy: number;
+  /** The fake's CPU per record in the round (its process shares the machine's cores with this one). */
+  fakeCpuUs: number;
 }
 
 /** Interleaved rounds of `methods` at one payload size; returns samples per method. */
@@ -116,12 +119,14 @@ async function measure(ctx: Ctx, methodsIn: readonly Method[], opts: { records: 
       // Round -1 warms connections and the JIT with a tenth of the records; it is not counted.
       const count = round < 0 ? Math.max(MAX_RECORDS, Math.floor(opts.records / 10)) : opts.records;
       const inputs = inputsFor(`${opts.tag}${m}${round < 0 ? 'W' : ''}`, count, opts.payloadBytes);
+      const fakeBefore = (await ctx.fake.stats()).cpuMicros ?? Number.NaN;
       const cpu = process.cpuUsage();
       const loop = performance.eventLoopUtilization();
       const { ms } = await timed(() => METHODS[m](ctx, inputs, opts.callers, opts.payloadBytes));
       const used = process.cpuUsage(cpu);
       const loopBusy = performance.eventLoopUtilization(loop).utilization;
-      if (round >= 0) (samples[m] ??= []).push({ rate: (count / ms) * 1000, cpuUs: (used.user + used.system) / count, loopBusy });
+      const fakeCpuUs = (((await ctx.fake.stats()).cpuMicros ?? Number.NaN) - fakeBefore) / count;
+      if (round >= 0) (samples[m] ??= []).push({ rate: (count / ms) * 1000, cpuUs: (used.user + used.system) / count, loopBusy, fakeCpuUs });
     }
   }
   return samples;
@@ -175,7 +180,7 @@ export async function main(): Promise<{ ok: boolean }> {
       reconciler: { enabled: false },
     });
     cleanup.unshift(() => aggBus.close());
-    const ctx: Ctx = { raw, bus, aggBus, stream, acked: new Map(), failed: new Map() };
+    const ctx: Ctx = { raw, bus, aggBus, stream, acked: new Map(), failed: new Map(), fake };
     const rows: string[][] = [];
     const ratios: string[][] = [];
     for (const [s, payloadBytes] of sizes.entries()) {
@@ -200,8 +205,8 @@ export async function main(): Promise<{ ok: boolean }> {
     const lb = latencySummary(lat.bus);
     console.log(
       table(
-        `Throughput (records/s, median of ${rounds} interleaved rounds; CPU in microseconds per record in this process, all threads; loop: share of the time the event loop was busy)`,
-        ['method', 'median rec/s', 'per round', 'CPU/rec', 'loop', 'vs raw'],
+        `Throughput (records/s, median of ${rounds} interleaved rounds; CPU in microseconds per record in this process, all threads, and in the fake's; loop: share of the time the event loop was busy)`,
+        ['method', 'median rec/s', 'per round', 'CPU/rec', 'fake CPU/rec', 'loop', 'vs raw'],
         rows,
       ),
     );
@@ -227,7 +232,8 @@ function paired(label: string, candidate: readonly Sample[], baseline: readonly 
 function row(label: string, samples: readonly Sample[], base: number): string[] {
   const rates = samples.map((x) => x.rate);
   const busy = median(samples.map((x) => x.loopBusy));
-  return [label, fmt(median(rates)), rates.map((r) => fmt(r)).join(' / '), fmt(median(samples.map((x) => x.cpuUs)), 1), Number.isFinite(busy) ? `${fmt(busy * 100)} %` : 'n/a', ratio(median(rates), base)];
+  const fakeCpu = median(samples.map((x) => x.fakeCpuUs));
+  return [label, fmt(median(rates)), rates.map((r) => fmt(r)).join(' / '), fmt(median(samples.map((x) => x.cpuUs)), 1), Number.isFinite(fakeCpu) ? fmt(fakeCpu, 1) : 'n/a', Number.isFinite(busy) ? `${fmt(busy * 100)} %` : 'n/a', ratio(median(rates), base)];
 }
 
 /** Every prefix: what the fake accepted equals what the callers were told, and nothing failed. */
