@@ -4,7 +4,7 @@
  */
 import { DescribeStreamSummaryCommand, KinesisClient, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import type { PutResult, Receipt, Target } from '../../src/contracts/index.js';
-import { encodeEnvelope, encodeEnvelopeForKinesis, type Envelope, KINESIS_MAX_BATCH_BYTES, KINESIS_MAX_BATCH_RECORDS, KINESIS_MAX_RECORD_BYTES } from '../../src/envelope/index.js';
+import { encodeEnvelope, encodeEnvelopeForKinesis, encodedSize, type Envelope, KINESIS_MAX_BATCH_BYTES, KINESIS_MAX_BATCH_RECORDS, KINESIS_MAX_RECORD_BYTES } from '../../src/envelope/index.js';
 import { encodeV2Into } from '../../src/envelope/codec-v2.js';
 import { type SpillwayError, TransientError } from '../../src/errors/index.js';
 import { classifyAwsError, classifyEntryError } from '../aws/classify.js';
@@ -71,6 +71,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
     body.base64(scratch.buffer, 0, length);
   };
   const writeRaw = (e: Envelope, body: PutRecordsBody): void => body.base64(e.data, 0, e.data.length);
+  const rawBytes = (e: Envelope): number => e.data.length;
   const callSignal = (signal: AbortSignal): AbortSignal => deadlineSignal(signal, timeoutMs);
 
   const raw = options.wire === 'none';
@@ -145,7 +146,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   async function put(batch: readonly Envelope[], signal: AbortSignal): Promise<PutResult> {
     if (aggregation) return putAggregated(batch, signal, aggregation.maxAggregateBytes);
     // Each envelope is encoded into one scratch buffer and copied into the body as base64: no buffer per record.
-    const body = putRecordsBodyOf(options.stream, batch, raw ? writeRaw : writeEncoded);
+    const body = putRecordsBodyOf(options.stream, batch, raw ? writeRaw : writeEncoded, raw ? rawBytes : encodedSize);
     const entries = await putRecords(body, batch.length, signal);
     const out: Out = { failed: [], receipts: new Array<Receipt | undefined>(batch.length) };
     for (let i = 0; i < entries.length; i++) settle(entries[i] as PutRecordsResultEntry, batch[i] as Envelope, i, out);

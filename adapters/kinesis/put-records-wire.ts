@@ -54,16 +54,34 @@ export function jsonString(s: string): string {
 
 /** The AWS JSON 1.1 body of PutRecords for `entries`, as bytes. */
 export function putRecordsBody(stream: string, entries: readonly WireEntry[]): Buffer {
-  return putRecordsBodyOf(stream, entries, (e, body) => body.base64(e.data, 0, e.data.length));
+  return putRecordsBodyOf(
+    stream,
+    entries,
+    (e, body) => body.base64(e.data, 0, e.data.length),
+    (e) => e.data.length,
+  );
 }
 
 /**
  * The body of PutRecords for `items`; `writeData` writes each item's data
  * with `body.base64` (once per item, in order; it may encode the item into a
- * scratch buffer first, as the bytes are copied at once).
+ * scratch buffer first, as the bytes are copied at once). `dataBytes` says
+ * about how many bytes of data an item has (more is fine), so the body is
+ * sized once instead of grown.
  */
-export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashKey?: string }>(stream: string, items: readonly T[], writeData: (item: T, body: PutRecordsBody) => void): Buffer {
-  const body = new PutRecordsBody(64 + items.length * 192);
+export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashKey?: string }>(
+  stream: string,
+  items: readonly T[],
+  writeData: (item: T, body: PutRecordsBody) => void,
+  dataBytes: (item: T) => number,
+): Buffer {
+  let capacity = 64 + stream.length;
+  for (let i = 0; i < items.length; i++) {
+    const e = items[i] as T;
+    // Base64 of the data, the key (longer if it needs escapes: then the body grows), and the entry's JSON.
+    capacity += Math.ceil(dataBytes(e) / 3) * 4 + e.partitionKey.length + (e.explicitHashKey === undefined ? 32 : 72);
+  }
+  const body = new PutRecordsBody(capacity);
   body.text('{"StreamName":');
   body.jsonString(stream);
   body.text(',"Records":[');
@@ -188,8 +206,10 @@ export class PutRecordsBody {
     this.#at = o;
   }
 
-  /** The body written (a view: nothing is copied). */
+  /** The body written: a view, or a copy when the buffer grew well past it (it is held until the call ends). */
   done(): Buffer {
+    const slack = this.#buffer.length - this.#at;
+    if (slack > 65_536 && slack * 4 > this.#at) return Buffer.from(this.#buffer.subarray(0, this.#at));
     return this.#buffer.subarray(0, this.#at);
   }
 }

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { putRecordsBody } from '../../adapters/kinesis/put-records-wire.js';
+import { putRecordsBody, putRecordsBodyOf } from '../../adapters/kinesis/put-records-wire.js';
 
 describe('putRecordsBody', () => {
   it('is the request JSON, in ASCII, whatever the data and keys', () => {
@@ -30,6 +30,18 @@ describe('putRecordsBody', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('is the same body whether its size was guessed short, exactly or far over, and holds no more memory than it needs', () => {
+    const entries = Array.from({ length: 300 }, (_, i) => ({ data: Buffer.alloc(i * 7, i), partitionKey: `key-${i}` }));
+    const write = (e: (typeof entries)[number], body: Parameters<Parameters<typeof putRecordsBodyOf>[2]>[1]) => body.base64(e.data, 0, e.data.length);
+    const exact = putRecordsBody('s', entries);
+    const short = putRecordsBodyOf('s', entries, write, () => 0);
+    const over = putRecordsBodyOf('s', entries, write, (e) => e.data.length * 20 + 100_000);
+    expect(short.equals(exact)).toBe(true);
+    expect(over.equals(exact)).toBe(true);
+    // A call holds its body until it ends: a body sized far over what it took is copied out, not kept as a view.
+    expect(over.buffer.byteLength).toBeLessThan(exact.length * 2);
   });
 
   it('holds records far bigger than its scratch buffer, and many records', () => {
