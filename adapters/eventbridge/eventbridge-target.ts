@@ -12,7 +12,7 @@ import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-option
 import { type CallFailures, putInCalls } from '../sqs/batch-put.js';
 import { EVENTBRIDGE_MAX_BATCH_ENTRIES, EVENTBRIDGE_MAX_CALL_BYTES, EVENTBRIDGE_MAX_ENTRY_BYTES, EVENTBRIDGE_MAX_RECORD_BYTES, entryBytes, envelopeToDetail } from './detail.js';
 import { busNameOf } from './schema.js';
-import { deadlineSignal } from '../../src/failover/deadline.js';
+import { withDeadline } from '../../src/failover/deadline.js';
 
 /** `Source` of spillway's record events unless configured. */
 export const DEFAULT_SOURCE = 'spillway';
@@ -60,7 +60,8 @@ export function createEventBridgeTarget(options: EventBridgeTargetOptions): Even
   const source = options.source ?? DEFAULT_SOURCE;
   const detailType = options.detailType ?? DEFAULT_DETAIL_TYPE;
   const timeoutMs = options.requestTimeoutMs ?? 2_000;
-  const callSignal = (signal: AbortSignal): AbortSignal => deadlineSignal(signal, timeoutMs);
+  /** `send` under the request timeout, which is dropped as soon as the call ends. */
+  const timed = <T>(signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withDeadline(signal, timeoutMs, send);
   const details = new WeakMap<Envelope, string>();
   const detailOf = (e: Envelope): string => {
     let detail = details.get(e);
@@ -77,7 +78,7 @@ export function createEventBridgeTarget(options: EventBridgeTargetOptions): Even
   });
 
   async function send(call: readonly Envelope[], signal: AbortSignal): Promise<CallFailures> {
-    const out = await client.send(new PutEventsCommand({ Entries: call.map(toEntry) }), { abortSignal: callSignal(signal) });
+    const out = await timed(signal, (abortSignal) => client.send(new PutEventsCommand({ Entries: call.map(toEntry) }), { abortSignal }));
     const results = out.Entries ?? [];
     const failures = new Map<number, SpillwayError>();
     if (results.length !== call.length) {
@@ -107,7 +108,7 @@ export function createEventBridgeTarget(options: EventBridgeTargetOptions): Even
 
   async function probe(signal: AbortSignal): Promise<void> {
     try {
-      await client.send(new DescribeEventBusCommand({ Name: options.eventBusName }), { abortSignal: callSignal(signal) });
+      await timed(signal, (abortSignal) => client.send(new DescribeEventBusCommand({ Name: options.eventBusName }), { abortSignal }));
     } catch (error) {
       throw classifyAwsError(error, context);
     }

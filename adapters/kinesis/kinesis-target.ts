@@ -12,7 +12,7 @@ import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-option
 import { aggregateByShard, ShardRanges } from './aggregation.js';
 import { type PutRecordsBody, putRecordsBody, putRecordsBodyOf, sendPutRecords } from './put-records-wire.js';
 import { listStreamShards } from './shard-source.js';
-import { deadlineSignal } from '../../src/failover/deadline.js';
+import { withDeadline } from '../../src/failover/deadline.js';
 
 /** Options for {@link createKinesisTarget}. */
 export interface KinesisTargetOptions extends AwsConnectionOptions {
@@ -72,7 +72,8 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   };
   const writeRaw = (e: Envelope, body: PutRecordsBody): void => body.base64(e.data, 0, e.data.length);
   const rawBytes = (e: Envelope): number => e.data.length;
-  const callSignal = (signal: AbortSignal): AbortSignal => deadlineSignal(signal, timeoutMs);
+  /** `send` under the request timeout, which is dropped as soon as the call ends. */
+  const timed = <T>(signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withDeadline(signal, timeoutMs, send);
 
   const raw = options.wire === 'none';
   const aggregation = options.aggregate && !raw ? { maxAggregateBytes: 51_200, maxBatchRecords: 10_000, ...(options.aggregate === true ? {} : options.aggregate) } : undefined;
@@ -82,7 +83,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   async function shardRanges(signal: AbortSignal): Promise<ShardRanges> {
     if (!ranges || Date.now() - ranges.at > 60_000) {
       try {
-        ranges = { at: Date.now(), value: new ShardRanges(await listStreamShards(client, options.stream, callSignal(signal))) };
+        ranges = { at: Date.now(), value: new ShardRanges(await timed(signal, (abortSignal) => listStreamShards(client, options.stream, abortSignal))) };
       } catch (error) {
         throw classifyAwsError(error, context);
       }
@@ -94,7 +95,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   async function putRecords(body: Buffer, count: number, signal: AbortSignal): Promise<PutRecordsResultEntry[]> {
     let response;
     try {
-      response = await sendPutRecords(client, options.stream, body, { abortSignal: callSignal(signal) });
+      response = await timed(signal, (abortSignal) => sendPutRecords(client, options.stream, body, { abortSignal }));
     } catch (error) {
       throw classifyAwsError(error, context);
     }
@@ -156,7 +157,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   async function probe(signal: AbortSignal): Promise<void> {
     let status: string | undefined;
     try {
-      const out = await client.send(new DescribeStreamSummaryCommand({ StreamName: options.stream }), { abortSignal: callSignal(signal) });
+      const out = await timed(signal, (abortSignal) => client.send(new DescribeStreamSummaryCommand({ StreamName: options.stream }), { abortSignal }));
       status = out.StreamDescriptionSummary?.StreamStatus;
     } catch (error) {
       throw classifyAwsError(error, context);

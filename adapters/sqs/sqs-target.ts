@@ -14,7 +14,7 @@ import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-option
 import { type CallFailures, putInCalls } from './batch-put.js';
 import { base64Length, envelopeToBody, messageGroupIdFor, SQS_MAX_BATCH_ENTRIES, SQS_MAX_CALL_BYTES, SQS_MAX_RECORD_BYTES } from './body.js';
 import { isFifoQueueUrl, queueNameOf } from './schema.js';
-import { deadlineSignal } from '../../src/failover/deadline.js';
+import { withDeadline } from '../../src/failover/deadline.js';
 
 /** Options for {@link createSqsTarget}. */
 export interface SqsTargetOptions extends AwsConnectionOptions {
@@ -73,7 +73,8 @@ export function createSqsTarget(options: SqsTargetOptions): SqsTarget {
   const context = { target: id, region: options.region };
   const fifo = isFifoQueueUrl(options.queueUrl);
   const timeoutMs = options.requestTimeoutMs ?? 2_000;
-  const callSignal = (signal: AbortSignal): AbortSignal => deadlineSignal(signal, timeoutMs);
+  /** `send` under the request timeout, which is dropped as soon as the call ends. */
+  const timed = <T>(signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withDeadline(signal, timeoutMs, send);
 
   const toEntry = (envelope: Envelope, index: number): SendMessageBatchRequestEntry => ({
     Id: String(index),
@@ -82,7 +83,7 @@ export function createSqsTarget(options: SqsTargetOptions): SqsTarget {
   });
 
   async function send(call: readonly Envelope[], signal: AbortSignal): Promise<CallFailures> {
-    const out = await client.send(new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: call.map(toEntry) }), { abortSignal: callSignal(signal) });
+    const out = await timed(signal, (abortSignal) => client.send(new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: call.map(toEntry) }), { abortSignal }));
     const failures = new Map<number, SpillwayError>();
     for (const f of out.Failed ?? []) {
       const index = Number(f.Id);
@@ -110,7 +111,7 @@ export function createSqsTarget(options: SqsTargetOptions): SqsTarget {
 
   async function probe(signal: AbortSignal): Promise<void> {
     try {
-      await client.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['QueueArn'] }), { abortSignal: callSignal(signal) });
+      await timed(signal, (abortSignal) => client.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['QueueArn'] }), { abortSignal }));
     } catch (error) {
       throw classifyAwsError(error, context);
     }

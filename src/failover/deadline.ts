@@ -44,13 +44,33 @@ function follow(signal: AbortSignal, controller: AbortController): Set<AbortCont
 /**
  * A signal that aborts with `signal`'s reason when `signal` aborts, or with a
  * `TimeoutError` after `ms` ms. The timer does not keep the process alive;
- * once the deadline passes, `signal` no longer refers to it.
+ * once the deadline passes, `signal` no longer refers to it. A call that ends
+ * before its deadline leaves the timer to fire for nothing: prefer
+ * {@link withDeadline} where the call's end is known.
  */
 export function deadlineSignal(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  return startDeadline(signal, ms).signal;
+}
+
+/**
+ * Run `call` with a deadline signal (as {@link deadlineSignal}) and drop the
+ * deadline as soon as the call settles: no timer left to fire later and no
+ * reference from `signal` to a finished call.
+ */
+export async function withDeadline<T>(signal: AbortSignal | undefined, ms: number, call: (deadline: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = startDeadline(signal, ms);
+  try {
+    return await call(deadline.signal);
+  } finally {
+    deadline.release();
+  }
+}
+
+function startDeadline(signal: AbortSignal | undefined, ms: number): { signal: AbortSignal; release(): void } {
   const controller = new AbortController();
   if (signal?.aborted) {
     controller.abort(signal.reason);
-    return controller.signal;
+    return { signal: controller.signal, release() {} };
   }
   const set = signal ? follow(signal, controller) : undefined;
   const timer = setTimeout(() => {
@@ -60,5 +80,11 @@ export function deadlineSignal(signal: AbortSignal | undefined, ms: number): Abo
   timer.unref();
   // Aborted by `signal`: the timer has nothing left to do.
   controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-  return controller.signal;
+  return {
+    signal: controller.signal,
+    release() {
+      clearTimeout(timer);
+      set?.delete(controller);
+    },
+  };
 }

@@ -6,8 +6,8 @@
 import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { describe, expect, it } from 'vitest';
-import { deadlineSignal } from '../../src/failover/deadline.js';
+import { describe, expect, it, vi } from 'vitest';
+import { deadlineSignal, withDeadline } from '../../src/failover/deadline.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -55,6 +55,38 @@ describe('deadlineSignal', () => {
     const alone = deadlineSignal(undefined, 20);
     gc();
     expect(((await aborted(alone, 2_000)) as DOMException).name).toBe('TimeoutError');
+  });
+});
+
+describe('withDeadline', () => {
+  it('drops the deadline when the call ends: no timer left to fire, and a later abort of the caller signal does not reach it', async () => {
+    vi.useFakeTimers();
+    try {
+      const parent = new AbortController();
+      let seen: AbortSignal | undefined;
+      expect(await withDeadline(parent.signal, 2_000, async (s) => ((seen = s), 'answer'))).toBe('answer');
+      await expect(withDeadline(parent.signal, 2_000, async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+      expect(vi.getTimerCount()).toBe(0);
+      parent.abort(new Error('closing'));
+      vi.advanceTimersByTime(5_000);
+      expect(seen?.aborted).toBe(false);
+      // What it replaces on the hot path: a bare deadline signal keeps its timer until it fires.
+      deadlineSignal(undefined, 2_000);
+      expect(vi.getTimerCount()).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('aborts a call that outlives its deadline, and one whose caller signal aborts', async () => {
+    const hang = (s: AbortSignal) => new Promise((_, reject) => s.addEventListener('abort', () => reject(s.reason)));
+    const timedOut = await withDeadline(undefined, 20, hang).catch((e: unknown) => e);
+    expect((timedOut as DOMException).name).toBe('TimeoutError');
+    const parent = new AbortController();
+    const call = withDeadline(parent.signal, 60_000, hang).catch((e: unknown) => e);
+    const reason = new Error('closing');
+    parent.abort(reason);
+    expect(await call).toBe(reason);
   });
 });
 
