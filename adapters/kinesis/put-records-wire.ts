@@ -78,10 +78,12 @@ export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashK
   let capacity = 64 + stream.length;
   for (let i = 0; i < items.length; i++) {
     const e = items[i] as T;
-    // Base64 of the data, the key (longer if it needs escapes: then the body grows), and the entry's JSON.
-    capacity += Math.ceil(dataBytes(e) / 3) * 4 + e.partitionKey.length + (e.explicitHashKey === undefined ? 32 : 72);
+    const n = dataBytes(e);
+    // Base64 of the data, the keys (longer if they need escapes: then the body grows), and the entry's JSON.
+    capacity += (n > 0 ? Math.ceil(n / 3) * 4 : 0) + e.partitionKey.length + 32 + (e.explicitHashKey === undefined ? 0 : e.explicitHashKey.length + 24);
   }
-  const body = new PutRecordsBody(capacity);
+  // An estimate far over (or not a number) costs no more than a full call's body; the body grows if it needs to.
+  const body = new PutRecordsBody(Math.min(capacity, MAX_INITIAL_BODY));
   body.text('{"StreamName":');
   body.jsonString(stream);
   body.text(',"Records":[');
@@ -101,6 +103,8 @@ export function putRecordsBodyOf<T extends { partitionKey: string; explicitHashK
   return body.done();
 }
 
+/** A full PutRecords call: 5 MiB of data and keys, a third more as base64, and the JSON around 500 entries. */
+const MAX_INITIAL_BODY = 8 * 1_048_576;
 const ENTRY_HEAD = Buffer.from('{"Data":"', 'latin1');
 const NEXT_ENTRY_HEAD = Buffer.from(',{"Data":"', 'latin1');
 const ENTRY_KEY = Buffer.from('","PartitionKey":', 'latin1');

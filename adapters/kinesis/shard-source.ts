@@ -16,7 +16,7 @@ import { decodeEnvelope, type Envelope, isEnvelopeBytes } from '../../src/envelo
 import { TransientError } from '../../src/errors/index.js';
 import { classifyAwsError } from '../aws/classify.js';
 import { deaggregate } from './aggregation.js';
-import { deadlineSignal } from '../../src/failover/deadline.js';
+import { withDeadline } from '../../src/failover/deadline.js';
 
 /** Options for {@link createKinesisDrainSources}. */
 export interface KinesisDrainOptions {
@@ -43,9 +43,9 @@ export interface KinesisDrainOptions {
 /** Longest a single read call may take before it counts as failed (the source is then unavailable this run). */
 const READ_TIMEOUT_MS = 10_000;
 
-/** The caller's signal, bounded by the per-call read timeout. */
-function bounded(signal: AbortSignal): AbortSignal {
-  return deadlineSignal(signal, READ_TIMEOUT_MS);
+/** `send` under the caller's signal and the per-call read timeout, which is dropped when the call ends. */
+function bounded<T>(signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  return withDeadline(signal, READ_TIMEOUT_MS, send);
 }
 
 /** One drain source per shard of the stream, parents before children. */
@@ -68,7 +68,7 @@ export async function listStreamShards(client: KinesisClient, stream: string, si
 
 async function listShards(options: Pick<KinesisDrainOptions, 'client' | 'region' | 'stream'>): Promise<Shard[]> {
   try {
-    return await listStreamShards(options.client, options.stream, deadlineSignal(undefined, 5_000));
+    return await withDeadline(undefined, 5_000, (abortSignal) => listStreamShards(options.client, options.stream, abortSignal));
   } catch (error) {
     throw classifyAwsError(error, { target: `kinesis:${options.region}:${options.stream}`, region: options.region, stream: options.stream });
   }
@@ -84,13 +84,15 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
 
   async function openIterator(signal: AbortSignal): Promise<string | undefined> {
     const after = await options.checkpoints.get(checkpointKey);
-    const out = await options.client.send(
-      new GetShardIteratorCommand({
-        StreamName: options.stream,
-        ShardId: shardId,
-        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-      }),
-      { abortSignal: bounded(signal) },
+    const out = await bounded(signal, (abortSignal) =>
+      options.client.send(
+        new GetShardIteratorCommand({
+          StreamName: options.stream,
+          ShardId: shardId,
+          ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+        }),
+        { abortSignal },
+      ),
     );
     return out.ShardIterator;
   }
@@ -120,7 +122,7 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
     try {
       iterator ??= await openIterator(signal);
       for (let page = 0; page < maxEmptyPages && iterator; page++) {
-        const out = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(max, 10_000) }), { abortSignal: bounded(signal) });
+        const out = await bounded(signal, (abortSignal) => options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(max, 10_000) }), { abortSignal }));
         iterator = out.NextShardIterator;
         const records = out.Records ?? [];
         if (records.length > 0) return toChunk(records);
@@ -139,7 +141,7 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
     try {
       let cursor = await openIterator(signal);
       for (let empty = 0; cursor && empty < maxEmptyPages; ) {
-        const out = await options.client.send(new GetRecordsCommand({ ShardIterator: cursor, Limit: 10_000 }), { abortSignal: bounded(signal) });
+        const out = await bounded(signal, (abortSignal) => options.client.send(new GetRecordsCommand({ ShardIterator: cursor, Limit: 10_000 }), { abortSignal }));
         cursor = out.NextShardIterator;
         const records = out.Records ?? [];
         for (const envelope of toChunk(records).envelopes) visit(envelope);
@@ -226,7 +228,7 @@ async function findInShard(options: ScanOptions, shardId: string): Promise<strin
   let iterator = await timestampIterator(options, shardId);
   let empty = 0;
   while (iterator) {
-    const page = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }), { abortSignal: bounded(options.signal) });
+    const page = await bounded(options.signal, (abortSignal) => options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }), { abortSignal }));
     const records = page.Records ?? [];
     for (const r of records) {
       if (!r.Data) continue;
@@ -253,12 +255,13 @@ async function findInShard(options: ScanOptions, shardId: string): Promise<strin
 async function timestampIterator(options: ScanOptions, shardId: string): Promise<string | undefined> {
   const base = { StreamName: options.stream, ShardId: shardId };
   try {
-    const signal = deadlineSignal(options.signal, AT_TIMESTAMP_DEADLINE_MS);
-    const out = await options.client.send(new GetShardIteratorCommand({ ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(options.sinceMs) }), { abortSignal: signal });
+    const out = await withDeadline(options.signal, AT_TIMESTAMP_DEADLINE_MS, (abortSignal) =>
+      options.client.send(new GetShardIteratorCommand({ ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(options.sinceMs) }), { abortSignal }),
+    );
     return out.ShardIterator;
   } catch (error) {
     if (options.signal.aborted || (error as { name?: string }).name !== 'AbortError') throw error;
-    const out = await options.client.send(new GetShardIteratorCommand({ ...base, ShardIteratorType: 'TRIM_HORIZON' }), { abortSignal: bounded(options.signal) });
+    const out = await bounded(options.signal, (abortSignal) => options.client.send(new GetShardIteratorCommand({ ...base, ShardIteratorType: 'TRIM_HORIZON' }), { abortSignal }));
     return out.ShardIterator;
   }
 }

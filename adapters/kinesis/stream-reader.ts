@@ -16,7 +16,7 @@ import { ExpiredIteratorException, GetRecordsCommand, GetShardIteratorCommand, t
 import type { SpillwayError } from '../../src/errors/index.js';
 import { classifyAwsError } from '../aws/classify.js';
 import { listStreamShards } from './shard-source.js';
-import { deadlineSignal } from '../../src/failover/deadline.js';
+import { withDeadline } from '../../src/failover/deadline.js';
 
 /** Longest a single read call may take before it counts as failed. */
 const READ_TIMEOUT_MS = 10_000;
@@ -60,7 +60,7 @@ export interface StreamLocation {
 /** Every shard of the stream with its lineage; errors are classified. */
 export async function listShardLineage(location: StreamLocation, signal?: AbortSignal): Promise<ShardLineage[]> {
   try {
-    const shards = await listStreamShards(location.client, location.stream, signal ?? deadlineSignal(undefined, 5_000));
+    const shards = signal ? await listStreamShards(location.client, location.stream, signal) : await withDeadline(undefined, 5_000, (abortSignal) => listStreamShards(location.client, location.stream, abortSignal));
     return shards.map((s) => ({
       shardId: s.ShardId as string,
       ...(s.ParentShardId ? { parentShardId: s.ParentShardId } : {}),
@@ -98,13 +98,15 @@ export function createShardReader(options: ShardReaderOptions): ShardReader {
   let ended = false;
 
   async function open(signal: AbortSignal): Promise<string | undefined> {
-    const out = await options.client.send(
-      new GetShardIteratorCommand({
-        StreamName: options.stream,
-        ShardId: options.shardId,
-        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-      }),
-      { abortSignal: bounded(signal) },
+    const out = await bounded(signal, (abortSignal) =>
+      options.client.send(
+        new GetShardIteratorCommand({
+          StreamName: options.stream,
+          ShardId: options.shardId,
+          ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+        }),
+        { abortSignal },
+      ),
     );
     return out.ShardIterator;
   }
@@ -113,7 +115,7 @@ export function createShardReader(options: ShardReaderOptions): ShardReader {
     if (ended) return { records: [], millisBehind: 0, ended: true };
     iterator ??= await open(signal);
     if (!iterator) return finish([]);
-    const out = await options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }), { abortSignal: bounded(signal) });
+    const out = await bounded(signal, (abortSignal) => options.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }), { abortSignal }));
     const records: ShardRecord[] = (out.Records ?? []).map((r) => ({
       data: r.Data ?? new Uint8Array(),
       partitionKey: r.PartitionKey ?? '',
@@ -152,8 +154,9 @@ export function createShardReader(options: ShardReaderOptions): ShardReader {
   };
 }
 
-function bounded(signal: AbortSignal): AbortSignal {
-  return deadlineSignal(signal, READ_TIMEOUT_MS);
+/** `send` under the caller's signal and the per-call read timeout, which is dropped when the call ends. */
+function bounded<T>(signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  return withDeadline(signal, READ_TIMEOUT_MS, send);
 }
 
 function classify(location: Pick<StreamLocation, 'region' | 'stream'>, error: unknown, shardId?: string): SpillwayError {

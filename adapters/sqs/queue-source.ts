@@ -24,7 +24,7 @@ import type { DrainSource, SourceChunk } from '../../src/contracts/index.js';
 import type { Envelope } from '../../src/envelope/index.js';
 import { classifyAwsError } from '../aws/classify.js';
 import { type QueueCalls, createQueueCalls } from './queue-calls.js';
-import { deadlineSignal } from '../../src/failover/deadline.js';
+import { withDeadline } from '../../src/failover/deadline.js';
 
 /** Turns a message body into the envelope it carries, or `undefined` for one spillway did not write. May throw for a damaged envelope. */
 export type BodyDecoder = (body: string) => Envelope | undefined;
@@ -112,11 +112,9 @@ export function createQueueDrainSource(options: QueueDrainOptions): DrainSource 
 
 /** One ReceiveMessage call; errors classified. */
 async function receiveMessages(options: QueueDrainOptions, call: { max: number; wait: number; visibility: number }, signal: AbortSignal): Promise<Message[]> {
-  const bounded = deadlineSignal(signal, call.wait * 1_000 + (options.requestTimeoutMs ?? 5_000));
   try {
-    const out = await options.client.send(
-      new ReceiveMessageCommand({ QueueUrl: options.queueUrl, MaxNumberOfMessages: call.max, WaitTimeSeconds: call.wait, VisibilityTimeout: call.visibility }),
-      { abortSignal: bounded },
+    const out = await withDeadline(signal, call.wait * 1_000 + (options.requestTimeoutMs ?? 5_000), (abortSignal) =>
+      options.client.send(new ReceiveMessageCommand({ QueueUrl: options.queueUrl, MaxNumberOfMessages: call.max, WaitTimeSeconds: call.wait, VisibilityTimeout: call.visibility }), { abortSignal }),
     );
     return out.Messages ?? [];
   } catch (error) {

@@ -8,7 +8,9 @@ import { KinesisClient, ResourceNotFoundException } from '@aws-sdk/client-kinesi
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describe, expect, it } from 'vitest';
+import { createKinesisTarget } from '../../adapters/kinesis/kinesis-target.js';
 import { putRecordsBody, sendPutRecords } from '../../adapters/kinesis/put-records-wire.js';
+import { createStamper, decodeEnvelope } from '../../src/envelope/index.js';
 import { FAKE_CREDENTIALS, readAllRecords } from '../../src/drill/kinesis-admin.js';
 import { useKinesisEmulator } from '../helpers/emulators.js';
 
@@ -75,6 +77,30 @@ describe('PutRecords wire bodies', () => {
       const error = await sendPutRecords(c, 'no-such-stream', putRecordsBody('no-such-stream', [{ data: Buffer.from('x'), partitionKey: 'k' }])).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ResourceNotFoundException);
     } finally {
+      c.destroy();
+    }
+  });
+
+  it('a Kinesis target writes each envelope as encoded, records far bigger than its scratch buffer and small ones after them alike', async () => {
+    const stream = await kinesis.createStream(1);
+    const c = client();
+    const target = createKinesisTarget({ region: 'us-east-1', stream, client: c });
+    try {
+      const stamp = createStamper({ producer: 'p-1' });
+      // Sizes around the 64 KiB scratch and the 256 bytes where base64 changes hands; payload bytes that differ per record.
+      const sizes = [100_000, 10, 4, 1, 255, 256, 257, 70_000, 5, 300_000, 2, 65_536, 65_400, 3];
+      const batch = sizes.map((n, i) => stamp({ partitionKey: `k${i}`, data: Buffer.alloc(n, (i * 37) & 0xff) }));
+      const out = await target.put(batch, new AbortController().signal);
+      expect(out.failed).toEqual([]);
+      const stored = await readAllRecords(c, stream);
+      expect(stored).toHaveLength(batch.length);
+      stored.forEach((record, i) => {
+        const envelope = decodeEnvelope(record.data, record.partitionKey);
+        expect(envelope.id).toBe(batch[i]?.id);
+        expect(Buffer.from(envelope.data).equals(Buffer.from(batch[i]?.data as Uint8Array))).toBe(true);
+      });
+    } finally {
+      await target.close();
       c.destroy();
     }
   });

@@ -9,6 +9,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createEventBridgeTarget } from '../../adapters/eventbridge/eventbridge-target.js';
 import { createKinesisTarget } from '../../adapters/kinesis/kinesis-target.js';
@@ -19,6 +20,9 @@ import { createStamper } from '../../src/envelope/index.js';
 import { useKinesisEmulator } from '../helpers/emulators.js';
 import { useEventBridgeFake } from '../helpers/eventbridge.js';
 import { SQS_REGION, useSqsEmulator } from '../helpers/sqs.js';
+
+/** Short, so a deadline left running fires within the test. */
+const REQUEST_TIMEOUT_MS = 300;
 
 const kinesis = useKinesisEmulator();
 const sqs = useSqsEmulator();
@@ -51,6 +55,9 @@ async function callThenAbort(target: Target, signals: AbortSignal[]): Promise<vo
   caller.abort(new Error('bus closing'));
   // A deadline still following the caller would abort here, a call already over.
   for (const signal of signals) expect(signal.aborted).toBe(false);
+  // And one whose timer was left running would abort once its request timeout has passed.
+  await delay(REQUEST_TIMEOUT_MS + 200);
+  for (const signal of signals) expect(signal.aborted).toBe(false);
   await target.close();
 }
 
@@ -59,7 +66,15 @@ describe('a call deadline ends with its call', () => {
     const stream = await kinesis.createStream();
     const { handler, signals } = recordingHandler();
     const client = new KinesisClient({ region: 'us-east-1', endpoint: kinesis.endpoint, credentials: FAKE_CREDENTIALS, requestHandler: handler, maxAttempts: 1 });
-    await callThenAbort(createKinesisTarget({ region: 'us-east-1', stream, client }), signals);
+    await callThenAbort(createKinesisTarget({ region: 'us-east-1', stream, client, requestTimeoutMs: REQUEST_TIMEOUT_MS }), signals);
+    client.destroy();
+  });
+
+  it('Kinesis target with aggregation (its shard listing too)', async () => {
+    const stream = await kinesis.createStream(2);
+    const { handler, signals } = recordingHandler();
+    const client = new KinesisClient({ region: 'us-east-1', endpoint: kinesis.endpoint, credentials: FAKE_CREDENTIALS, requestHandler: handler, maxAttempts: 1 });
+    await callThenAbort(createKinesisTarget({ region: 'us-east-1', stream, client, aggregate: true, requestTimeoutMs: REQUEST_TIMEOUT_MS }), signals);
     client.destroy();
   });
 
@@ -67,7 +82,7 @@ describe('a call deadline ends with its call', () => {
     const { queueUrl } = await sqs.createQueue();
     const { handler, signals } = recordingHandler();
     const client = new SQSClient({ region: SQS_REGION, endpoint: sqs.proxy.url, credentials: FAKE_CREDENTIALS, requestHandler: handler, maxAttempts: 1 });
-    await callThenAbort(createSqsTarget({ region: SQS_REGION, queueUrl, client }), signals);
+    await callThenAbort(createSqsTarget({ region: SQS_REGION, queueUrl, client, requestTimeoutMs: REQUEST_TIMEOUT_MS }), signals);
     client.destroy();
   });
 
@@ -75,7 +90,7 @@ describe('a call deadline ends with its call', () => {
     const { busName } = await eventBridge.createBus();
     const { handler, signals } = recordingHandler();
     const client = new EventBridgeClient({ region: SQS_REGION, endpoint: eventBridge.proxy.url, credentials: FAKE_CREDENTIALS, requestHandler: handler, maxAttempts: 1 });
-    await callThenAbort(createEventBridgeTarget({ region: SQS_REGION, eventBusName: busName, client }), signals);
+    await callThenAbort(createEventBridgeTarget({ region: SQS_REGION, eventBusName: busName, client, requestTimeoutMs: REQUEST_TIMEOUT_MS }), signals);
     client.destroy();
   });
 });

@@ -78,6 +78,32 @@ describe('withDeadline', () => {
     }
   });
 
+  it('releases only its own call: another call on the same caller signal still aborts with it', async () => {
+    const parent = new AbortController();
+    const hang = (s: AbortSignal) => new Promise((_, reject) => s.addEventListener('abort', () => reject(s.reason)));
+    const pending = withDeadline(parent.signal, 60_000, hang).catch((e: unknown) => e);
+    await withDeadline(parent.signal, 60_000, async () => 'done');
+    const reason = new Error('closing');
+    parent.abort(reason);
+    expect(await pending).toBe(reason);
+  });
+
+  it('runs a call with an already aborted signal when the caller signal is, and a call that throws at once leaves nothing behind', async () => {
+    const parent = new AbortController();
+    parent.abort(new Error('gone'));
+    expect(await withDeadline(parent.signal, 60_000, async (s) => s.aborted)).toBe(true);
+    vi.useFakeTimers();
+    try {
+      const thrown = await withDeadline(undefined, 2_000, () => {
+        throw new Error('bad input');
+      }).catch((e: unknown) => e);
+      expect((thrown as Error).message).toBe('bad input');
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('aborts a call that outlives its deadline, and one whose caller signal aborts', async () => {
     const hang = (s: AbortSignal) => new Promise((_, reject) => s.addEventListener('abort', () => reject(s.reason)));
     const timedOut = await withDeadline(undefined, 20, hang).catch((e: unknown) => e);

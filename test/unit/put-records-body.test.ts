@@ -8,27 +8,42 @@ import { describe, expect, it } from 'vitest';
 import { putRecordsBody, putRecordsBodyOf } from '../../adapters/kinesis/put-records-wire.js';
 
 describe('putRecordsBody', () => {
-  it('is the request JSON, in ASCII, whatever the data and keys', () => {
+  it('is the request JSON, in ASCII, whatever the data, the keys and the size guessed for it', () => {
+    // Any UTF-16 code units, lone surrogates and control characters included.
+    const anyText = (maxLength: number) => fc.string({ minLength: 1, maxLength, unit: 'binary' });
     const entry = fc.record(
       {
-        // Up to 600 bytes: both sides of the 256 bytes where base64 moves from the JS loop to Node's encoder.
-        data: fc.uint8Array({ minLength: 0, maxLength: 600 }),
-        partitionKey: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 1, maxLength: 20, unit: 'grapheme' }), fc.constantFrom('plain', 'a"b', 'c\\d', 'e\nf', 'caf\u00e9', 'del\u007f', '\u2603', '\ud83d\ude00')),
-        explicitHashKey: fc.option(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }).map(String), { nil: undefined }),
+        data: fc.oneof(
+          fc.uint8Array({ minLength: 0, maxLength: 600 }),
+          // Both sides of the 256 bytes where base64 moves from the JS loop to Node's encoder, and every tail length.
+          fc.integer({ min: 250, max: 262 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
+          fc.integer({ min: 0, max: 5 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
+        ),
+        partitionKey: fc.oneof(
+          fc.string({ minLength: 1, maxLength: 40 }),
+          fc.string({ minLength: 1, maxLength: 20, unit: 'grapheme' }),
+          anyText(20),
+          fc.constantFrom('plain', 'a"b', 'c\\d', 'e\nf', 'caf\u00e9', 'del\u007f', '\u2603', '\ud83d\ude00', '\ud800', 'x\udc00y'),
+        ),
+        explicitHashKey: fc.option(fc.oneof(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }).map(String), anyText(10)), { nil: undefined }),
       },
       { requiredKeys: ['data', 'partitionKey'] },
     );
+    const guesses = { exact: (n: number) => n, none: () => 0, 'not a number': () => Number.NaN, negative: () => -1, 'far over': (n: number) => n * 50 + 1_000_000 };
+    const write = (e: { data: Uint8Array }, body: Parameters<Parameters<typeof putRecordsBodyOf>[2]>[1]) => body.base64(e.data, 0, e.data.length);
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 30 }), fc.array(entry, { maxLength: 30 }), (stream, entries) => {
-        const body = putRecordsBody(stream, entries.map((e) => ({ ...e, data: Buffer.from(e.data) })));
+      fc.property(fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), anyText(30)), fc.array(entry, { maxLength: 30 }), fc.constantFrom(...(Object.keys(guesses) as Array<keyof typeof guesses>)), (stream, entries, guess) => {
+        const items = entries.map((e) => ({ ...e, data: Buffer.from(e.data) }));
+        const body = putRecordsBodyOf(stream, items, write, (e) => guesses[guess](e.data.length));
         expect(body.every((b) => b < 0x80)).toBe(true);
         const expected = {
           StreamName: stream,
           Records: entries.map((e) => ({ Data: Buffer.from(e.data).toString('base64'), PartitionKey: e.partitionKey, ...(e.explicitHashKey === undefined ? {} : { ExplicitHashKey: e.explicitHashKey }) })),
         };
         expect(JSON.parse(body.toString('latin1'))).toEqual(expected);
+        expect(putRecordsBody(stream, items).equals(body)).toBe(true);
       }),
-      { numRuns: 300 },
+      { numRuns: 400 },
     );
   });
 
