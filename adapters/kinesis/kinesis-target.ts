@@ -70,8 +70,6 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
     const length = encodeV2Into(e, options.omitKeyFromData !== true, encodeOptions.producer, scratch);
     body.base64(scratch.buffer, 0, length);
   };
-  const writeRaw = (e: Envelope, body: PutRecordsBody): void => body.base64(e.data, 0, e.data.length);
-  const rawBytes = (e: Envelope): number => e.data.length;
   /** `send` under the request timeout, which is dropped as soon as the call ends. */
   const timed = <T>(signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withDeadline(signal, timeoutMs, send);
 
@@ -147,7 +145,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   async function put(batch: readonly Envelope[], signal: AbortSignal): Promise<PutResult> {
     if (aggregation) return putAggregated(batch, signal, aggregation.maxAggregateBytes);
     // Each envelope is encoded into one scratch buffer and copied into the body as base64: no buffer per record.
-    const body = putRecordsBodyOf(options.stream, batch, raw ? writeRaw : writeEncoded, raw ? rawBytes : encodedSize);
+    const body = raw ? putRecordsBody(options.stream, batch) : putRecordsBodyOf(options.stream, batch, writeEncoded, encodedSize);
     const entries = await putRecords(body, batch.length, signal);
     const out: Out = { failed: [], receipts: new Array<Receipt | undefined>(batch.length) };
     for (let i = 0; i < entries.length; i++) settle(entries[i] as PutRecordsResultEntry, batch[i] as Envelope, i, out);

@@ -39,17 +39,9 @@ const BODY_MIDDLEWARE = 'spillwayPutRecordsBody';
 const RESULT_MIDDLEWARE = 'spillwayPutRecordsResult';
 const NO_ENTRIES = '{"Records":[]}';
 
-/**
- * A JSON string literal in ASCII only (anything outside printable ASCII as a
- * `\u` escape), so a whole body can be turned into bytes with a plain copy;
- * plain keys (the common case) are only scanned.
- */
-export function jsonString(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  }
-  return `"${s}"`;
+/** `s` as a JSON string literal in ASCII only: JSON's escapes, and anything outside printable ASCII as a `\u` escape. */
+function escapedJsonString(s: string): string {
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** The AWS JSON 1.1 body of PutRecords for `entries`, as bytes. */
@@ -152,7 +144,7 @@ export class PutRecordsBody {
     this.#at += this.#room(s.length).write(s, this.#at, 'latin1');
   }
 
-  /** `s` as a JSON string literal in ASCII (see jsonString); plain strings are copied a character at a time. */
+  /** `s` as a JSON string literal in ASCII; plain strings (the common case) are copied a character at a time. */
   jsonString(s: string): void {
     const out = this.#room(s.length + 2);
     let o = this.#at;
@@ -160,7 +152,7 @@ export class PutRecordsBody {
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
-        this.text(jsonString(s));
+        this.text(escapedJsonString(s));
         return;
       }
       out[o++] = c;
