@@ -60,8 +60,6 @@ export function createEventBridgeTarget(options: EventBridgeTargetOptions): Even
   const source = options.source ?? DEFAULT_SOURCE;
   const detailType = options.detailType ?? DEFAULT_DETAIL_TYPE;
   const timeoutMs = options.requestTimeoutMs ?? 2_000;
-  /** `send` under the request timeout, which is dropped as soon as the call ends. */
-  const timed = <T>(signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withDeadline(signal, timeoutMs, send);
   const details = new WeakMap<Envelope, string>();
   const detailOf = (e: Envelope): string => {
     let detail = details.get(e);
@@ -78,7 +76,7 @@ export function createEventBridgeTarget(options: EventBridgeTargetOptions): Even
   });
 
   async function send(call: readonly Envelope[], signal: AbortSignal): Promise<CallFailures> {
-    const out = await timed(signal, (abortSignal) => client.send(new PutEventsCommand({ Entries: call.map(toEntry) }), { abortSignal }));
+    const out = await withDeadline(signal, timeoutMs, (abortSignal) => client.send(new PutEventsCommand({ Entries: call.map(toEntry) }), { abortSignal }));
     const results = out.Entries ?? [];
     const failures = new Map<number, SpillwayError>();
     if (results.length !== call.length) {
@@ -108,7 +106,7 @@ export function createEventBridgeTarget(options: EventBridgeTargetOptions): Even
 
   async function probe(signal: AbortSignal): Promise<void> {
     try {
-      await timed(signal, (abortSignal) => client.send(new DescribeEventBusCommand({ Name: options.eventBusName }), { abortSignal }));
+      await withDeadline(signal, timeoutMs, (abortSignal) => client.send(new DescribeEventBusCommand({ Name: options.eventBusName }), { abortSignal }));
     } catch (error) {
       throw classifyAwsError(error, context);
     }

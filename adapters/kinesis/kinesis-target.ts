@@ -70,8 +70,6 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
     const length = encodeV2Into(e, options.omitKeyFromData !== true, encodeOptions.producer, scratch);
     body.base64(scratch.buffer, 0, length);
   };
-  /** `send` under the request timeout, which is dropped as soon as the call ends. */
-  const timed = <T>(signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withDeadline(signal, timeoutMs, send);
 
   const raw = options.wire === 'none';
   const aggregation = options.aggregate && !raw ? { maxAggregateBytes: 51_200, maxBatchRecords: 10_000, ...(options.aggregate === true ? {} : options.aggregate) } : undefined;
@@ -81,7 +79,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   async function shardRanges(signal: AbortSignal): Promise<ShardRanges> {
     if (!ranges || Date.now() - ranges.at > 60_000) {
       try {
-        ranges = { at: Date.now(), value: new ShardRanges(await timed(signal, (abortSignal) => listStreamShards(client, options.stream, abortSignal))) };
+        ranges = { at: Date.now(), value: new ShardRanges(await withDeadline(signal, timeoutMs, (abortSignal) => listStreamShards(client, options.stream, abortSignal))) };
       } catch (error) {
         throw classifyAwsError(error, context);
       }
@@ -93,7 +91,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   async function putRecords(body: Buffer, count: number, signal: AbortSignal): Promise<PutRecordsResultEntry[]> {
     let response;
     try {
-      response = await timed(signal, (abortSignal) => sendPutRecords(client, options.stream, body, { abortSignal }));
+      response = await withDeadline(signal, timeoutMs, (abortSignal) => sendPutRecords(client, options.stream, body, { abortSignal }));
     } catch (error) {
       throw classifyAwsError(error, context);
     }
@@ -155,7 +153,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   async function probe(signal: AbortSignal): Promise<void> {
     let status: string | undefined;
     try {
-      const out = await timed(signal, (abortSignal) => client.send(new DescribeStreamSummaryCommand({ StreamName: options.stream }), { abortSignal }));
+      const out = await withDeadline(signal, timeoutMs, (abortSignal) => client.send(new DescribeStreamSummaryCommand({ StreamName: options.stream }), { abortSignal }));
       status = out.StreamDescriptionSummary?.StreamStatus;
     } catch (error) {
       throw classifyAwsError(error, context);

@@ -33,8 +33,7 @@ type Failed = ReadonlyArray<{ Id?: string; Code?: string; Message?: string }>;
 /** Create the batch calls for one queue. */
 export function createQueueCalls(options: QueueCallsOptions): QueueCalls {
   const context = { target: options.id, region: options.region };
-  /** `send` under the request timeout, which is dropped when the call ends. */
-  const timed = <T>(send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withDeadline(undefined, options.requestTimeoutMs ?? 5_000, send);
+  const timeoutMs = options.requestTimeoutMs ?? 5_000;
 
   async function inBatches(handles: readonly string[], what: string, call: (entries: Entry[]) => Promise<Failed>): Promise<void> {
     for (let i = 0; i < handles.length; i += SQS_MAX_BATCH_ENTRIES) {
@@ -58,13 +57,13 @@ export function createQueueCalls(options: QueueCallsOptions): QueueCalls {
   return {
     remove: (handles) =>
       inBatches(handles, 'delete', async (Entries) => {
-        const out = await timed((abortSignal) => options.client.send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries }), { abortSignal }));
+        const out = await withDeadline(undefined, timeoutMs, (abortSignal) => options.client.send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries }), { abortSignal }));
         return out.Failed ?? [];
       }),
     extend: (handles, seconds) =>
       inBatches(handles, seconds === 0 ? 'release' : 'extend the visibility of', async (entries) => {
         const Entries = entries.map((e) => ({ ...e, VisibilityTimeout: seconds }));
-        const out = await timed((abortSignal) => options.client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: options.queueUrl, Entries }), { abortSignal }));
+        const out = await withDeadline(undefined, timeoutMs, (abortSignal) => options.client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: options.queueUrl, Entries }), { abortSignal }));
         return out.Failed ?? [];
       }),
   };

@@ -73,8 +73,6 @@ export function createSqsTarget(options: SqsTargetOptions): SqsTarget {
   const context = { target: id, region: options.region };
   const fifo = isFifoQueueUrl(options.queueUrl);
   const timeoutMs = options.requestTimeoutMs ?? 2_000;
-  /** `send` under the request timeout, which is dropped as soon as the call ends. */
-  const timed = <T>(signal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withDeadline(signal, timeoutMs, send);
 
   const toEntry = (envelope: Envelope, index: number): SendMessageBatchRequestEntry => ({
     Id: String(index),
@@ -83,7 +81,7 @@ export function createSqsTarget(options: SqsTargetOptions): SqsTarget {
   });
 
   async function send(call: readonly Envelope[], signal: AbortSignal): Promise<CallFailures> {
-    const out = await timed(signal, (abortSignal) => client.send(new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: call.map(toEntry) }), { abortSignal }));
+    const out = await withDeadline(signal, timeoutMs, (abortSignal) => client.send(new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: call.map(toEntry) }), { abortSignal }));
     const failures = new Map<number, SpillwayError>();
     for (const f of out.Failed ?? []) {
       const index = Number(f.Id);
@@ -111,7 +109,7 @@ export function createSqsTarget(options: SqsTargetOptions): SqsTarget {
 
   async function probe(signal: AbortSignal): Promise<void> {
     try {
-      await timed(signal, (abortSignal) => client.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['QueueArn'] }), { abortSignal }));
+      await withDeadline(signal, timeoutMs, (abortSignal) => client.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['QueueArn'] }), { abortSignal }));
     } catch (error) {
       throw classifyAwsError(error, context);
     }
