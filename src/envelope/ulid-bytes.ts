@@ -199,9 +199,3 @@ export class UlidSource {
     this.head = { bytes };
   }
 }
-
-/** {@link UlidSource} as a function: the next id at a time in milliseconds. */
-export function monotonicUlids(random: () => number = pooledRandom()): (now: number) => string {
-  const source = new UlidSource(random);
-  return (now) => source.next(now);
-}

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeTime } from 'ulidx';
-import { monotonicUlids, packUlid, UlidSource, unpackUlid } from '../../src/envelope/ulid-bytes.js';
+import { packUlid, UlidSource, unpackUlid } from '../../src/envelope/ulid-bytes.js';
 import {
   createStamper,
   decodeEnvelope,
@@ -72,7 +72,8 @@ describe('envelope codec v2', () => {
 
   it('packs runs of ids that share their first 22 characters (one producer, one millisecond), and whatever comes between', () => {
     const ids: string[] = [];
-    const next = monotonicUlids();
+    const ulids = new UlidSource();
+    const next = (now: number) => ulids.next(now);
     for (let i = 0; i < 3_000; i++) ids.push(next(1_700_000_000_000 + Math.floor(i / 1_000)));
     // Same head, differing only in the last four characters; then ids from elsewhere in between.
     const mixed = fc.sample(ulidArb, 50).flatMap((other, i) => [other, ...ids.slice(i * 60, i * 60 + 60)]);
@@ -157,7 +158,8 @@ describe('envelope codec v2', () => {
 
 describe('monotonic ULIDs', () => {
   it('are canonical ULIDs whose time part is the clock, strictly increasing within and across milliseconds', () => {
-    const next = monotonicUlids();
+    const ulids = new UlidSource();
+    const next = (now: number) => ulids.next(now);
     let last = '';
     for (const now of [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_699_999_999_000, 1_700_000_000_005]) {
       const id = next(now);
@@ -170,10 +172,10 @@ describe('monotonic ULIDs', () => {
 
   it('refuses a time that is not a number of milliseconds from 0 to 2^48, first or later', () => {
     for (const bad of [Number.NaN, -1, 2 ** 48, Number.POSITIVE_INFINITY]) {
-      expect(() => monotonicUlids()(bad)).toThrow(RangeError);
-      const next = monotonicUlids();
-      next(1_000);
-      expect(() => next(bad)).toThrow(/ULID time must be milliseconds/);
+      expect(() => new UlidSource().next(bad)).toThrow(RangeError);
+      const ulids = new UlidSource();
+      ulids.next(1_000);
+      expect(() => ulids.next(bad)).toThrow(/ULID time must be milliseconds/);
     }
     expect(() => createStamper({ clock: () => Number.NaN })({ partitionKey: 'k', data: 'x' })).toThrow(/ULID time/);
   });
@@ -181,7 +183,8 @@ describe('monotonic ULIDs', () => {
   it('carries an overflow of the last four characters into the rest of the random part', () => {
     let draws = 0;
     // Twelve draws for the head characters, then one for the last four: all ones.
-    const next = monotonicUlids(() => (draws++ < 12 ? 0.5 : 0.9999999));
+    const ulids = new UlidSource(() => (draws++ < 12 ? 0.5 : 0.9999999));
+    const next = (now: number) => ulids.next(now);
     const a = next(1000);
     const b = next(1000);
     expect(a.slice(-4)).toBe('ZZZZ');

@@ -6,15 +6,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createDiskDedupeStore } from '../../adapters/disk/index.js';
 import { SeenIds } from '../../adapters/disk/seen-ids.js';
-import { monotonicUlids } from '../../src/envelope/ulid-bytes.js';
+import { UlidSource } from '../../src/envelope/ulid-bytes.js';
 import { useScratch } from '../helpers/spool-fixtures.js';
 
 const { tempDir, track } = useScratch('seen-ids');
 
 /** `count` monotonic ULIDs, several per millisecond (consecutive ids differ only in their low bits). */
 function ulids(count: number, start = 1_700_000_000_000): string[] {
-  const next = monotonicUlids();
-  return Array.from({ length: count }, (_, i) => next(start + Math.floor(i / 7)));
+  const source = new UlidSource();
+  return Array.from({ length: count }, (_, i) => source.next(start + Math.floor(i / 7)));
 }
 
 type Op = { op: 'set'; id: number; expiresAt: number } | { op: 'purge'; now: number } | { op: 'get'; id: number };
