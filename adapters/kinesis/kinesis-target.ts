@@ -10,7 +10,8 @@ import { type SpillwayError, TransientError } from '../../src/errors/index.js';
 import { classifyAwsError, classifyEntryError } from '../aws/classify.js';
 import { type AwsConnectionOptions, awsClientConfig } from '../aws/client-options.js';
 import { aggregateByShard, ShardRanges } from './aggregation.js';
-import { type PutRecordsBody, putRecordsBody, putRecordsBodyOf, sendPutRecords } from './put-records-wire.js';
+import { createPutRecordsClient, sendPutRecords } from './put-records-call.js';
+import { type PutRecordsBody, putRecordsBody, putRecordsBodyOf } from './put-records-wire.js';
 import { listStreamShards } from './shard-source.js';
 import { withDeadline } from '../../src/failover/deadline.js';
 
@@ -19,7 +20,11 @@ export interface KinesisTargetOptions extends AwsConnectionOptions {
   stream: string;
   /** Abort a call that has not answered after this long (default 2000 ms). */
   requestTimeoutMs?: number;
-  /** Use this client instead of building one (the target then does not destroy it). */
+  /**
+   * Use this client instead of building one (the target then does not
+   * destroy it). The target's own client caches its resolved middleware stack
+   * (see put-records-call.ts); to add middleware of your own, pass a client.
+   */
   client?: KinesisClient;
   /**
    * Leave the partition key out of the record's data (default false): it
@@ -58,7 +63,7 @@ export function kinesisTargetId(region: string, stream: string): string {
 
 /** Create a Kinesis target. No network call is made until the first put or probe. */
 export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarget {
-  const client = options.client ?? new KinesisClient(awsClientConfig(options));
+  const client = options.client ?? createPutRecordsClient(awsClientConfig(options));
   const ownsClient = options.client === undefined;
   const id = kinesisTargetId(options.region, options.stream);
   const context = { target: id, region: options.region, stream: options.stream };
@@ -91,7 +96,7 @@ export function createKinesisTarget(options: KinesisTargetOptions): KinesisTarge
   async function putRecords(body: Buffer, count: number, signal: AbortSignal): Promise<PutRecordsResultEntry[]> {
     let response;
     try {
-      response = await withDeadline(signal, timeoutMs, (abortSignal) => sendPutRecords(client, options.stream, body, { abortSignal }));
+      response = await withDeadline(signal, timeoutMs, (abortSignal) => sendPutRecords(client, options.stream, body, abortSignal));
     } catch (error) {
       throw classifyAwsError(error, context);
     }

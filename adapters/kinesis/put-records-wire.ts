@@ -1,21 +1,13 @@
 /**
- * PutRecords on the hot path. The call still goes through the client's whole
- * middleware stack (endpoint, credentials, signing, retries, the caller's own
- * middleware); two small middlewares on the command take over the bodies:
+ * The PutRecords wire, written and read here instead of by the SDK's
+ * schema-driven serde (put-records-call.ts sends it through the client):
  *
- * - the request body is built here as ASCII JSON bytes (AWS JSON 1.1, data in
- *   base64), instead of the SDK's schema-driven serializer walking every
- *   entry and member;
- * - a 200 response is parsed here with `JSON.parse`, and the SDK's
- *   deserializer is handed a body with no entries, so it does not walk 500
- *   result objects again. Any other status is left to the SDK untouched, so
- *   errors are parsed and classified exactly as for any other call.
- *
- * The command's own input carries the stream and an empty `Records` list, so
- * the SDK's endpoint rules, logging filters and context see the same stream.
+ * - the request body as ASCII JSON bytes (AWS JSON 1.1, data in base64),
+ *   instead of the SDK's serializer walking every entry and member;
+ * - a 200 answer read in one pass, instead of the SDK's deserializer walking
+ *   500 result objects.
  */
-import { PutRecordsCommand, type PutRecordsCommandInput, type PutRecordsCommandOutput, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
-import type { DeserializeMiddleware, HttpRequest, HttpResponse, SerializeMiddleware } from '@smithy/types';
+import type { PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 
 /** One PutRecords entry as the wire takes it. */
 export interface WireEntry {
@@ -30,14 +22,6 @@ export interface WireResult {
   Records?: PutRecordsResultEntry[];
 }
 
-/** Anything with the KinesisClient's `send`. */
-interface Sender {
-  send(command: PutRecordsCommand, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
-}
-
-const BODY_MIDDLEWARE = 'spillwayPutRecordsBody';
-const RESULT_MIDDLEWARE = 'spillwayPutRecordsResult';
-const NO_ENTRIES = '{"Records":[]}';
 
 /** `s` as a JSON string literal in ASCII only: JSON's escapes, and anything outside printable ASCII as a `\u` escape. */
 function escapedJsonString(s: string): string {
@@ -329,46 +313,6 @@ function scanEntry(text: string, at: number): Record<string, string> | undefined
 }
 
 /** A view of `bytes` as a Buffer (no copy); handlers other than Node's yield plain Uint8Arrays. */
-function asBuffer(bytes: Uint8Array): Buffer {
+export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-async function collect(body: unknown): Promise<Buffer> {
-  if (body instanceof Uint8Array) return asBuffer(body);
-  if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  const chunks: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : asBuffer(chunk));
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-}
-
-/**
- * Send one PutRecords call with `body` (from {@link putRecordsBody} or
- * {@link putRecordsBodyOf}) to `stream` through `client`; resolves with the
- * answer's per-entry results. Rejects with whatever the SDK throws
- * (unclassified: the caller classifies).
- */
-export async function sendPutRecords(client: Sender, stream: string, body: Buffer, options: { abortSignal?: AbortSignal } = {}): Promise<WireResult> {
-  const command = new PutRecordsCommand({ StreamName: stream, Records: [] });
-  let answered: WireResult | undefined;
-  const setBody: SerializeMiddleware<PutRecordsCommandInput, PutRecordsCommandOutput> = (next) => (args) => {
-    const request = args.request as HttpRequest;
-    request.body = body;
-    for (const name of Object.keys(request.headers)) if (name.toLowerCase() === 'content-length') delete request.headers[name];
-    request.headers['content-length'] = String(body.length);
-    return next(args);
-  };
-  const readResult: DeserializeMiddleware<PutRecordsCommandInput, PutRecordsCommandOutput> = (next) => async (args) => {
-    const out = await next(args);
-    const response = out.response as HttpResponse;
-    if (response.statusCode === 200 && response.body !== undefined) {
-      answered = parsePutRecordsAnswer((await collect(response.body)).toString('utf8'));
-      response.body = Buffer.from(NO_ENTRIES, 'utf8');
-    }
-    return out;
-  };
-  command.middlewareStack.addRelativeTo(setBody, { relation: 'after', toMiddleware: 'serializerMiddleware', name: BODY_MIDDLEWARE, override: true });
-  command.middlewareStack.addRelativeTo(readResult, { relation: 'after', toMiddleware: 'deserializerMiddleware', name: RESULT_MIDDLEWARE, override: true });
-  const output = (await client.send(command, options)) as WireResult | undefined;
-  // Without a 200 body read here (a send replaced by a test double, say), the SDK's own output is the answer.
-  return answered ?? output ?? {};
 }
