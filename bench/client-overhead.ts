@@ -21,6 +21,7 @@ import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { HttpResponse } from '@smithy/core/transport';
 import type { HttpRequest } from '@smithy/types';
 import { createKinesisTarget } from '../adapters/kinesis/kinesis-target.js';
+import { createPutRecordsClient, type PutRecordsRequestHandler } from '../adapters/kinesis/put-records-call.js';
 import { createMemoryDedupeStore, createMemorySpool } from '../adapters/memory/index.js';
 import { assembleBus, type Bus } from '../src/bus/bus.js';
 import { FAKE_CREDENTIALS } from '../src/drill/kinesis-admin.js';
@@ -105,7 +106,8 @@ export async function main(): Promise<{ ok: boolean }> {
   const raw = client();
   const busFor = (aggregate: boolean): Bus =>
     assembleBus({
-      primary: createKinesisTarget({ region: 'us-east-1', stream: STREAM, client: client(), omitProducer: true, aggregate }),
+      // The client the target builds for itself when given none (its middleware stack resolved once), on this handler.
+      primary: createKinesisTarget({ region: 'us-east-1', stream: STREAM, client: createPutRecordsClient({ region: 'us-east-1', credentials: FAKE_CREDENTIALS, requestHandler: fake.handler as PutRecordsRequestHandler, maxAttempts: 1 }), omitProducer: true, aggregate }),
       spool: createMemorySpool(),
       dedupe: createMemoryDedupeStore(),
       logger: quietLogger,

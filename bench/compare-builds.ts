@@ -76,7 +76,11 @@ async function busOf(build: Build, handler: ReturnType<typeof inProcessKinesis>[
   const { assembleBus } = await import(file('src/bus/bus.js'));
   const { createKinesisTarget } = await import(file('adapters/kinesis/kinesis-target.js'));
   const { createMemorySpool, createMemoryDedupeStore } = await import(file('adapters/memory/index.js'));
-  const client = new KinesisClient({ region: 'us-east-1', credentials: FAKE_CREDENTIALS, requestHandler: handler, maxAttempts: 1 });
+  // The client the build's target makes for itself when given none, on the in-process handler: builds from before
+  // put-records-call.ts had a plain client.
+  const config = { region: 'us-east-1', credentials: FAKE_CREDENTIALS, requestHandler: handler, maxAttempts: 1 };
+  const prepared = existsSync(join(build.dir, 'adapters/kinesis/put-records-call.js')) ? await import(file('adapters/kinesis/put-records-call.js')) : undefined;
+  const client = prepared ? prepared.createPutRecordsClient(config) : new KinesisClient(config);
   return assembleBus({
     primary: createKinesisTarget({ region: 'us-east-1', stream: 'bench-compare', client, omitProducer: true }),
     spool: createMemorySpool(),

@@ -94,19 +94,22 @@ function addMiddlewares<I extends object, O extends object>(stack: MiddlewareSta
   stack.addRelativeTo(answerMiddleware<I, O>(callOf), { relation: 'after', toMiddleware: 'deserializerMiddleware', name: RESULT_MIDDLEWARE, override: true });
 }
 
+/** The request handler a prepared client wraps: Node's, or anything with its methods (an in-process one in the benchmarks). */
+export type PutRecordsRequestHandler = Pick<NodeHttpHandler, 'handle' | 'updateHttpClientConfig' | 'httpHandlerConfigs' | 'destroy'> & { readonly metadata?: NodeHttpHandler['metadata'] };
+
 /**
- * Node's request handler, giving each prepared call its own abort signal (a
+ * A request handler giving each prepared call its own abort signal (a
  * client's cached stack passes none). Every other request passes as it is.
  */
 export class CallSignalHandler {
-  readonly #inner: NodeHttpHandler;
+  readonly #inner: PutRecordsRequestHandler;
 
-  constructor(inner: NodeHttpHandler) {
+  constructor(inner: PutRecordsRequestHandler) {
     this.#inner = inner;
   }
 
   get metadata(): NodeHttpHandler['metadata'] {
-    return this.#inner.metadata;
+    return this.#inner.metadata ?? { handlerProtocol: 'http/1.1' };
   }
 
   handle(request: Parameters<NodeHttpHandler['handle']>[0], options: Parameters<NodeHttpHandler['handle']>[1] = {}): ReturnType<NodeHttpHandler['handle']> {
@@ -133,7 +136,7 @@ export class CallSignalHandler {
  * each call's abort signal. Every other command it sends works as on any
  * client (one sent with options resolves its stack afresh, as the SDK does).
  */
-export function createPutRecordsClient(config: KinesisClientConfig & { requestHandler: NodeHttpHandler }): KinesisClient {
+export function createPutRecordsClient(config: KinesisClientConfig & { requestHandler: PutRecordsRequestHandler }): KinesisClient {
   const client = new KinesisClient({ ...config, requestHandler: new CallSignalHandler(config.requestHandler), cacheMiddleware: true });
   addMiddlewares(client.middlewareStack, (input) => (input as CallInput)[CALL]);
   prepared.add(client);
