@@ -153,11 +153,14 @@ export async function sendPutRecords(client: Sender, stream: string, body: Buffe
   const call: Call = { body };
   let output: WireResult | undefined;
   if (prepared.has(client)) {
+    const input: CallInput = { StreamName: stream, Records: [], [CALL]: call };
     if (signal) signals.set(body, signal);
     try {
-      output = (await client.send(new PutRecordsCommand({ StreamName: stream, Records: [], [CALL]: call } as CallInput))) as WireResult | undefined;
+      output = (await client.send(new PutRecordsCommand(input))) as WireResult | undefined;
     } finally {
       if (signal) signals.delete(body);
+      // The client's cached stack keeps the first command it served (in its context): not its body.
+      input[CALL] = undefined;
     }
   } else {
     const command = new PutRecordsCommand({ StreamName: stream, Records: [] });

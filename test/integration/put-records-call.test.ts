@@ -2,13 +2,15 @@
  * The Kinesis target's own client (createPutRecordsClient): its middleware
  * stack is resolved once, not per call; each call's abort signal still
  * reaches the HTTP request (a deadline and a caller's abort both end a call
- * to an endpoint that never answers); and every other command on the shared
- * client works as on any client. Real SDK client against kinesalite and a
+ * to an endpoint that never answers); every other command on the shared
+ * client works as on any client; and no finished call's body is kept. Real SDK client against kinesalite and a
  * `node:http` server that accepts and never answers.
  */
 import { DescribeStreamSummaryCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -111,5 +113,27 @@ describe("the Kinesis target's own client", () => {
     expect(answer.Records).toHaveLength(1);
     const stored = await readAllRecords(client, stream);
     expect(stored.map((r) => Buffer.from(r.data).toString())).toEqual(['a', 'b', 'c']);
+  });
+
+  it('does not keep a finished call\'s body (the cached stack holds on to the first command it served)', async () => {
+    const stream = await kinesis.createStream();
+    const client = createPutRecordsClient({ region: 'us-east-1', endpoint: kinesis.endpoint, credentials: FAKE_CREDENTIALS, maxAttempts: 1, requestHandler: new NodeHttpHandler() });
+    cleanup.push(() => client.destroy());
+    const send = async (): Promise<WeakRef<Buffer>> => {
+      const body = putRecordsBody(stream, [{ data: Buffer.alloc(100_000, 1), partitionKey: 'k' }]);
+      expect((await sendPutRecords(client, stream, body, new AbortController().signal)).Records).toHaveLength(1);
+      return new WeakRef(body);
+    };
+    const first = await send();
+    await send();
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    await waitFor(
+      () => {
+        gc();
+        return first.deref() === undefined;
+      },
+      { timeoutMs: 5_000, message: 'the first call\'s body to be collected' },
+    );
   });
 });
