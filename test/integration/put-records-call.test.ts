@@ -3,8 +3,9 @@
  * stack is resolved once, not per call; each call's abort signal still
  * reaches the HTTP request (a deadline and a caller's abort both end a call
  * to an endpoint that never answers); every other command on the shared
- * client works as on any client; and no finished call's body is kept. Real SDK client against kinesalite and a
- * `node:http` server that accepts and never answers.
+ * client works as on any client; and no finished call's body is kept. Real
+ * SDK client against kinesalite and a `node:http` server that accepts and
+ * never answers.
  */
 import { DescribeStreamSummaryCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
