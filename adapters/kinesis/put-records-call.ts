@@ -101,7 +101,7 @@ export type PutRecordsRequestHandler = Pick<NodeHttpHandler, 'handle' | 'updateH
  * A request handler giving each prepared call its own abort signal (a
  * client's cached stack passes none). Every other request passes as it is.
  */
-export class CallSignalHandler {
+class CallSignalHandler {
   readonly #inner: PutRecordsRequestHandler;
 
   constructor(inner: PutRecordsRequestHandler) {

@@ -22,7 +22,6 @@ export interface WireResult {
   Records?: PutRecordsResultEntry[];
 }
 
-
 /** `s` as a JSON string literal in ASCII only: JSON's escapes, and anything outside printable ASCII as a `\u` escape. */
 function escapedJsonString(s: string): string {
   return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
