@@ -227,7 +227,7 @@ export function assembleBus(parts: BusParts): Bus {
   };
 }
 
-/** The secondaries' drain sources; if they cannot be listed, one source that reports why, so the spool still drains. */
+/** The secondaries' drain sources; if they cannot be listed, one source that reports why (the drain waits for it, as for any unreadable source). */
 async function secondarySourcesOrUnavailable(list: BusParts['secondarySources']): Promise<DrainSource[]> {
   try {
     return (await list?.()) ?? [];

@@ -180,7 +180,7 @@ function observe(inner: Bus, stateDir: string, logger: Logger, registry: Registr
   return registry ? instrumentBus(bus, registry) : bus;
 }
 
-/** One unreachable region must not stop the others (or the spools) from draining: it becomes one unavailable source. */
+/** One unreachable region becomes one unavailable source: the drain waits for it as for any unreadable source (reconciler.ts). */
 async function secondarySources(secondaries: readonly ComposedTier[], coordinator: DrainCoordinator | undefined): Promise<DrainSource[]> {
   // Coordinated: a fallback's sources only while this process holds its drain lease.
   const list = (t: ComposedTier): Promise<DrainSource[]> => (coordinator ? coordinator.sourcesOf(t.tier.target.id, () => t.tier.drainSources()) : t.tier.drainSources());

@@ -61,6 +61,7 @@ export const commonShape = {
       coalesce: z.enum(['backlog', 'window'], { error: 'reconciler.coalesce must be "backlog" (newest snapshot across the whole backlog) or "window"' }).optional(),
       dedupeTtlMs: z.number().int().positive().optional(),
       uncertainSettleMs: z.number().int().nonnegative().optional(),
+      unavailableSourceWaitMs: z.number().int().nonnegative().optional(),
     })
     .strict()
     .default({ enabled: true, intervalMs: 30_000 }),

@@ -3,6 +3,11 @@
  * into one stream ordered by record id. Ids are time-ordered, and each source
  * yields its records in order, so a k-way merge on the heads restores send
  * order across sources, and with it per-key order.
+ *
+ * A source that fails to read has an unknown head: any of its records may be
+ * older than the other heads. Unless `passOver` says to drain without it, the
+ * merge stops there (`blockedBy`): what it already gave out was older than
+ * every record that source still holds, and nothing after it can be proven so.
  */
 import type { DrainSource, SourceChunk } from '../contracts/index.js';
 import type { Envelope } from '../envelope/index.js';
@@ -26,20 +31,26 @@ export class MergedReader {
   readonly #heads: Head[];
   readonly #readSize: number;
   readonly #signal: AbortSignal;
+  readonly #passOver: (source: DrainSource, error: unknown) => boolean;
   /** Sources that failed to read this run. */
   readonly unavailable: string[] = [];
+  /** The source whose failed read stopped the merge, and its error. */
+  blockedBy: { source: string; error: unknown } | undefined;
 
-  constructor(sources: readonly DrainSource[], readSize: number, signal: AbortSignal) {
+  /** `passOver` decides whether the merge goes on without a source that failed to read (default: it stops). */
+  constructor(sources: readonly DrainSource[], readSize: number, signal: AbortSignal, passOver: (source: DrainSource, error: unknown) => boolean = () => false) {
     this.#heads = sources.map((source) => ({ source, pos: 0, done: false }));
     this.#readSize = readSize;
     this.#signal = signal;
+    this.#passOver = passOver;
   }
 
   /** Up to `max` records in id order; `undefined` once every source is drained. */
   async next(max: number): Promise<MergeWindow | undefined> {
     const window: MergeWindow = { envelopes: [], completed: [] };
-    while (window.envelopes.length < max) {
+    while (window.envelopes.length < max && !this.blockedBy) {
       await this.#fill(window);
+      if (this.blockedBy) break;
       const head = this.#smallest();
       if (!head?.chunk) break;
       window.envelopes.push(head.chunk.envelopes[head.pos] as Envelope);
@@ -53,8 +64,9 @@ export class MergedReader {
   }
 
   /**
-   * Hand back every chunk read but not yet committed, so the next run rereads
-   * it. Keeps going past a chunk that cannot be handed back; returns those errors.
+   * Hand back every chunk read but not yet committed (those listed, and each
+   * source's chunk in hand), so the next run rereads it. Keeps going past a
+   * chunk that cannot be handed back; returns those errors.
    */
   async abandon(uncommitted: readonly SourceChunk[]): Promise<unknown[]> {
     const errors: unknown[] = [];
@@ -77,6 +89,10 @@ export class MergedReader {
           if (this.#signal.aborted) throw error;
           this.unavailable.push(head.source.id);
           head.done = true;
+          if (!this.#passOver(head.source, error)) {
+            this.blockedBy = { source: head.source.id, error };
+            return;
+          }
           break;
         }
         if (!chunk) head.done = true;

@@ -21,6 +21,11 @@
  *   it landed is written twice. Without `uncertain`, both can be.
  * - One run at a time. A failed write stops the run, hands every uncommitted
  *   chunk back to its source, and waits for the primary's breaker.
+ * - A source that cannot be read stops the run where its records would be
+ *   needed (see merge.ts), so no record of a key reaches the primary before an
+ *   older one still in that source, and an older snapshot never lands after a
+ *   newer one. Only once it has been unreadable for `unavailableSourceWaitMs`
+ *   do the other sources drain without it (logged at warn).
  */
 import type { Logger } from 'pino';
 import type { DedupeStore, DrainSource, SourceChunk } from '../contracts/index.js';
@@ -65,8 +70,19 @@ export interface ReconcilerOptions extends PacerOptions {
    * applied a little later, and searching too early would miss it.
    */
   uncertainSettleMs?: number;
+  /**
+   * How long a source that cannot be read (a spool whose server is down, an
+   * unreachable secondary region) holds up the others, in ms (default 15
+   * minutes). Until then a drain stops where that source's records would be
+   * needed, keeping per-key order; after it, the others drain without it, and
+   * records of a key still in it arrive after newer ones once it is back.
+   */
+  unavailableSourceWaitMs?: number;
   delivery?: DeliveryOptions;
 }
+
+/** Default of {@link ReconcilerOptions.unavailableSourceWaitMs}: as long as the failback gate waits for the backlog. */
+const UNAVAILABLE_SOURCE_WAIT_MS = 15 * 60_000;
 
 /** The uncertain-writes list, and a way to check the primary for ids. */
 export interface UncertainWriteChecks {
@@ -99,6 +115,8 @@ export class Reconciler {
   readonly #pacer: Pacer;
   readonly #abort = new AbortController();
   #running: Promise<ReconcileSummary> | undefined;
+  /** When each source that failed its last read first failed (ms): how long it has held up the others. */
+  readonly #unreadableSince = new Map<string, number>();
 
   constructor(deps: ReconcilerDeps, options: ReconcilerOptions = {}) {
     this.#deps = deps;
@@ -139,7 +157,7 @@ export class Reconciler {
       this.#deps.events.emit('reconciler.done', summary);
       return summary;
     }
-    const reader = new MergedReader(sources, this.#options.readRecords ?? 1_000, this.#abort.signal);
+    const reader = new MergedReader(sources, this.#options.readRecords ?? 1_000, this.#abort.signal, (source, error) => this.#passOver(source.id, error));
     this.#deps.events.emit('reconciler.start', { sources: sources.map((s) => s.id) });
     let pending: SourceChunk[] = [];
     try {
@@ -167,12 +185,40 @@ export class Reconciler {
       }
       for (const e of await reader.abandon(pending)) this.#deps.logger.error({ err: e }, 'Could not hand a chunk back to its source; it is reread after a restart.');
     }
+    if (reader.blockedBy && summary.error === undefined) {
+      const { source, error } = reader.blockedBy;
+      const waitMs = this.#unavailableWaitMs() - (Date.now() - (this.#unreadableSince.get(source) ?? Date.now()));
+      this.#deps.logger.warn(
+        { source, err: error, written: summary.written, drainsWithoutItInMs: Math.max(0, waitMs) },
+        'Drain paused: a source could not be read, and the others wait behind it so that no key is replayed out of order; the next run tries again.',
+      );
+      for (const e of await reader.abandon([])) this.#deps.logger.error({ err: e }, 'Could not hand a chunk back to its source; it is reread after a restart.');
+    }
+    // A source read this run (or not reached) no longer counts as unreadable.
+    for (const id of [...this.#unreadableSince.keys()]) if (!reader.unavailable.includes(id)) this.#unreadableSince.delete(id);
     summary.unavailable.push(...reader.unavailable);
     // A lease stays fresh (its first drain checks the primary) until a drain read every source.
     this.#deps.coordination?.drained(summary.error === undefined && summary.unavailable.length === 0);
     summary.durationMs = Math.round(performance.now() - started);
     this.#deps.events.emit('reconciler.done', summary);
     return summary;
+  }
+
+  #unavailableWaitMs(): number {
+    return this.#options.unavailableSourceWaitMs ?? UNAVAILABLE_SOURCE_WAIT_MS;
+  }
+
+  /** Whether the merge goes on without a source that failed to read: only once it has been unreadable for the whole wait. */
+  #passOver(source: string, error: unknown): boolean {
+    const now = Date.now();
+    const since = this.#unreadableSince.get(source) ?? now;
+    this.#unreadableSince.set(source, since);
+    if (now - since < this.#unavailableWaitMs()) return false;
+    this.#deps.logger.warn(
+      { source, err: error, unreadableForMs: now - since },
+      'Draining without a source that has been unreadable for too long: records of a key still in it will reach the primary after newer ones once it is back.',
+    );
+    return true;
   }
 
   /** Look in the primary for every uncertain write, mark what is there as seen, and forget the batches. */

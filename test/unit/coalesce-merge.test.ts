@@ -56,14 +56,46 @@ describe('MergedReader', () => {
     expect(commits.reduce((n, c) => n + Number(c.split(':')[1]), 0)).toBe(100);
   });
 
-  it('treats a source that fails to read as unavailable and drains the rest', async () => {
+  it('stops where a source that fails to read would be needed: nothing newer than what it may hold is given out', async () => {
+    const all = Array.from({ length: 12 }, (_, i) => stamp({ partitionKey: 'k', data: i }));
+    // The flaky source holds the records 0-3 and 8-11 and fails on its second read; the good one holds 4-7.
+    let reads = 0;
+    const flaky: DrainSource = {
+      id: 'flaky',
+      async next() {
+        reads++;
+        if (reads === 1) return { envelopes: all.slice(0, 4), commit: async () => {} };
+        throw new Error('redis down');
+      },
+    };
+    const abandoned: number[] = [];
+    const good: DrainSource = { ...listSource('good', all.slice(4, 8), 10, []), abandon: async (c) => void abandoned.push(c.envelopes.length) };
+    const reader = new MergedReader([flaky, good], 10, new AbortController().signal);
+    const out: Envelope[] = [];
+    for (let w = await reader.next(100); w; w = await reader.next(100)) out.push(...w.envelopes);
+    // Records 0-3 were older than anything the failed source holds; 4-7 might not be (its 8-11 could have been older).
+    expect(out.map((e) => e.id)).toEqual(all.slice(0, 4).map((e) => e.id));
+    expect(reader.unavailable).toEqual(['flaky']);
+    expect(reader.blockedBy?.source).toBe('flaky');
+    // The good source's chunk in hand goes back, to be reread next run.
+    expect(await reader.abandon([])).toEqual([]);
+    expect(abandoned).toEqual([4]);
+  });
+
+  it('drains the rest without a failed source when told to pass over it', async () => {
     const good = [stamp({ partitionKey: 'k', data: 1 }), stamp({ partitionKey: 'k', data: 2 })];
     const broken: DrainSource = { id: 'broken', next: async () => Promise.reject(new Error('region down')) };
-    const reader = new MergedReader([broken, listSource('good', good, 10, [])], 10, new AbortController().signal);
+    const asked: string[] = [];
+    const reader = new MergedReader([broken, listSource('good', good, 10, [])], 10, new AbortController().signal, (source) => {
+      asked.push(source.id);
+      return true;
+    });
     const w = await reader.next(10);
     expect(w?.envelopes).toHaveLength(2);
     expect(await reader.next(10)).toBeUndefined();
     expect(reader.unavailable).toEqual(['broken']);
+    expect(reader.blockedBy).toBeUndefined();
+    expect(asked).toEqual(['broken']);
   });
 });
 

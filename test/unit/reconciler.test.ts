@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TransientError, ValidationError } from '../../src/errors/index.js';
-import { createMemoryCheckpointStore, createMemoryDedupeStore } from '../../adapters/memory/index.js';
-import type { DedupeStore } from '../../src/contracts/index.js';
-import { memoryBus, primaryClosed } from '../helpers/bus-parts.js';
+import { createMemoryCheckpointStore, createMemoryDedupeStore, createMemorySpool } from '../../adapters/memory/index.js';
+import type { DedupeStore, Spool } from '../../src/contracts/index.js';
+import { memoryBus, primaryClosed, storedSource } from '../helpers/bus-parts.js';
 import type { MemoryTarget } from '../helpers/memory-target.js';
 
 // These tests drive the breaker with live writes, which failback 'after-drain' keeps off the primary; see failback.test.ts.
@@ -305,18 +305,111 @@ describe('reconciler', () => {
       expect(stored).toBe(1);
     });
 
-    it('still drains the spool when the secondaries cannot be listed', async () => {
-      const { bus, primary, secondary, spool } = memoryBus({ ...fastReset, secondarySources: async () => Promise.reject(new Error('us-west-2 unreachable')) });
+    it('waits for secondaries that cannot be listed: the spool holds newer records of the same key', async () => {
+      let listing: 'fails' | 'works' = 'works';
+      const parts = memoryBus({
+        ...fastReset,
+        secondarySources: async () => (listing === 'fails' ? Promise.reject(new Error('us-west-2 unreachable')) : [storedSource(parts.secondary)]),
+      });
+      const { bus, primary, secondary, spool } = parts;
       primary.down(new TransientError('down'));
+      const older = await bus.sendBatch(Array.from({ length: 5 }, (_, i) => ({ partitionKey: 'k', data: i })));
       secondary.down(new TransientError('down'));
-      await bus.sendBatch(Array.from({ length: 9 }, (_, i) => ({ partitionKey: 'k', data: i })));
+      const newer = await bus.sendBatch(Array.from({ length: 4 }, (_, i) => ({ partitionKey: 'k', data: 10 + i })));
+      expect(older.every((r) => r.ok && r.landedOn.tier === 'secondary')).toBe(true);
+      expect(newer.every((r) => r.ok && r.landedOn.tier === 'spool')).toBe(true);
       primary.up();
+      secondary.up();
       await primaryClosed(bus);
+      listing = 'fails';
+      const blocked = await bus.reconcile();
+      expect(blocked.written).toBe(0);
+      expect(blocked.unavailable).toEqual(['secondaries']);
+      expect((await spool.stats()).records).toBe(4);
+      listing = 'works';
       const summary = await bus.reconcile();
       expect(summary.written).toBe(9);
-      expect(summary.unavailable).toEqual(['secondaries']);
+      expect(summary.unavailable).toEqual([]);
+      expect(primary.ids()).toEqual([...older, ...newer].map((r) => (r.ok ? r.id : '')));
       expect((await spool.stats()).records).toBe(0);
       await bus.close();
+    });
+
+    it('never lands an older snapshot after a newer one when the spool holding it cannot be read', async () => {
+      let down = false;
+      const inner = createMemorySpool({ id: 'redis-like' });
+      const refuse = () => Promise.reject(new TransientError('redis spool down'));
+      const flaky: Spool = {
+        id: inner.id,
+        append: (b) => (down ? refuse() : inner.append(b)),
+        lease: (m) => (down ? refuse() : inner.lease(m)),
+        scan: (visit, signal) => (down ? refuse() : (inner.scan as NonNullable<Spool['scan']>)(visit, signal)),
+        ack: (l) => inner.ack(l),
+        release: (l) => inner.release(l),
+        stats: () => inner.stats(),
+        close: () => inner.close(),
+      };
+      const disk = createMemorySpool({ id: 'disk-like' });
+      const { bus, primary, secondary } = memoryBus({ ...fastReset, spool: [flaky, disk] });
+      primary.down(new TransientError('down'));
+      secondary.down(new TransientError('down'));
+      const snapshot = { partitionKey: 'acct-1', kind: 'snapshot' as const };
+      const first = await bus.send({ ...snapshot, data: 'balance 10' });
+      const delta = await bus.send({ partitionKey: 'acct-1', data: 'deposit 5' });
+      down = true;
+      const last = await bus.send({ ...snapshot, data: 'balance 15' });
+      expect([first, delta].map((r) => r.landedOn.target)).toEqual(['redis-like', 'redis-like']);
+      expect(last.landedOn.target).toBe('disk-like');
+      primary.up();
+      secondary.up();
+      await primaryClosed(bus);
+      const blocked = await bus.reconcile();
+      expect(blocked.written).toBe(0);
+      expect(blocked.unavailable).toEqual(['redis-like']);
+      expect(primary.stored).toHaveLength(0);
+      down = false;
+      const summary = await bus.reconcile();
+      // The delta in order, and of the two snapshots only the newer.
+      expect(primary.ids()).toEqual([delta.id, last.id]);
+      expect(summary.coalesced).toBe(1);
+      expect([(await inner.stats()).records, (await disk.stats()).records]).toEqual([0, 0]);
+      await bus.close();
+    });
+
+    it('drains the others without a source once it has been unreadable for unavailableSourceWaitMs', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        let listing: 'fails' | 'works' = 'fails';
+        const parts = memoryBus({
+          ...fastReset,
+          reconciler: { enabled: false, maxRecordsPerSecond: 1e6, maxBytesPerSecond: 1e12, uncertainSettleMs: 0, unavailableSourceWaitMs: 60_000 },
+          secondarySources: async () => (listing === 'fails' ? Promise.reject(new Error('us-west-2 unreachable')) : [storedSource(parts.secondary)]),
+        });
+        const { bus, primary, secondary, spool } = parts;
+        primary.down(new TransientError('down'));
+        secondary.down(new TransientError('down'));
+        const sent = await bus.sendBatch(Array.from({ length: 6 }, (_, i) => ({ partitionKey: 'k', data: i })));
+        primary.up();
+        await primaryClosed(bus);
+        expect((await bus.reconcile()).written).toBe(0);
+        vi.setSystemTime(Date.now() + 59_000);
+        expect((await bus.reconcile()).written).toBe(0);
+        vi.setSystemTime(Date.now() + 1_000);
+        const late = await bus.reconcile();
+        expect(late.written).toBe(6);
+        expect(late.unavailable).toEqual(['secondaries']);
+        expect(primary.ids()).toEqual(sent.map((r) => (r.ok ? r.id : '')));
+        expect((await spool.stats()).records).toBe(0);
+        // Readable again: the wait starts afresh for the next failure.
+        listing = 'works';
+        expect((await bus.reconcile()).unavailable).toEqual([]);
+        listing = 'fails';
+        await bus.sendBatch([{ partitionKey: 'k', data: 'after' }]);
+        expect((await bus.reconcile()).written).toBe(0);
+        await bus.close();
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it('hands back the uncommitted chunks when a commit fails midway, so none is stranded', async () => {
