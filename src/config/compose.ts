@@ -139,8 +139,13 @@ export async function checkSpools(config: BusConfig, registry: TierRegistry, log
         logger,
         emit: (event) => event.type === 'durability-warning' && onWarning?.(`${field} (${label}): ${event.message}`),
       });
-      const { records } = await spool.stats();
-      await spool.close();
+      let records: number;
+      try {
+        ({ records } = await spool.stats());
+      } finally {
+        // Closed even when it cannot answer: an open Redis client would keep reconnecting and hold the process.
+        await spool.close().catch(() => undefined);
+      }
       out.push({ field, role: 'spool', label, check: { reachable: true, writable: true, detail: `opened; holds ${records} records waiting to be drained` } });
     } catch (error) {
       const holder = /is in use by process (\d+)/.exec((error as Error).message)?.[1];

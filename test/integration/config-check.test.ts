@@ -34,9 +34,9 @@ describe('spillway config check', () => {
     return { dir, env };
   }
 
-  async function check(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function check(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT, timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
-      const { stdout, stderr } = await run(TSX, [MAIN, 'config', 'check', ...args], { env, cwd, timeout: 60_000 });
+      const { stdout, stderr } = await run(TSX, [MAIN, 'config', 'check', ...args], { env, cwd, timeout });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -97,6 +97,24 @@ describe('spillway config check', () => {
     expect(down.stdout).toMatch(/FAIL: the dedupe Redis is not usable/);
     expect(down.stdout).not.toContain('secret');
     expect(down.code).toBe(1);
+  });
+
+  it('finishes when a Redis spool does not answer: says so and goes on with the next spool', async () => {
+    const { dir, env } = await scratch(true);
+    const stream = await kinesis.createStream();
+    const deadPort = await findFreePort();
+    const path = join(dir, 'redis-down.yaml');
+    const config = {
+      primary: { kind: 'kinesis', region: 'us-east-1', stream, endpoint: kinesis.endpoint },
+      spool: [{ kind: 'redis', url: `redis://127.0.0.1:${deadPort}`, keyPrefix: `check-${stream}` }, { kind: 'disk', dir: join(dir, 'spool') }],
+    };
+    await writeFile(path, stringify(config));
+    // The spool that could not answer was left open and its client kept reconnecting: the check never exited.
+    const { code, stdout } = await check(['--config', path, '--timeout-ms', '2000'], env, ROOT, 30_000);
+    expect(stdout).toMatch(/spool\s+spool\.0\s+redis \S+\s+no\s+no\s+see below/);
+    expect(stdout).toMatch(/spool\s+spool\.1\s+disk \S+\s+yes\s+yes/);
+    expect(stdout).toMatch(/OK: the primary and 1 fallback tier\(s\) are usable/);
+    expect(code).toBe(0);
   });
 
   it('exits 1 naming the fix when the primary stream does not exist; finds the file through SPILLWAY_CONFIG', async () => {
