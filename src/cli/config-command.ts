@@ -4,7 +4,7 @@
  * each can do, and exit 0 (usable), 1 (the primary, every fallback, or a
  * configured shared Redis is unusable) or 2 (the configuration is invalid).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { pino } from 'pino';
 import { defaultRegistry } from '../../adapters/registry.js';
 import { checkSharedRedis } from '../config/check-redis.js';
@@ -13,6 +13,7 @@ import { findConfigFile, loadConfig } from '../config/load.js';
 import { parseBusConfig } from '../config/parse.js';
 import { configWarnings } from '../config/warnings.js';
 import { ConfigError, hasCode } from '../errors/index.js';
+import { positiveInt } from './arguments.js';
 
 /** The check never drains, so its tiers never read or write a checkpoint. */
 const UNUSED_CHECKPOINTS = { get: async () => undefined, set: async () => undefined, close: async () => undefined };
@@ -23,12 +24,6 @@ export const CONFIG_CHECK_EXIT = { usable: 0, unusable: 1, invalid: 2 } as const
 interface CheckOptions {
   config?: string;
   timeoutMs: number;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
 }
 
 /** The `config` command with its `check` subcommand. */

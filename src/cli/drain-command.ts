@@ -10,9 +10,12 @@ import { pino } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import { createBus } from '../bus/create-bus.js';
 import { findConfigFile, loadConfig } from '../config/load.js';
+import { wait } from '../failover/backoff.js';
+import { logLevelFromEnv } from '../observability/log-level.js';
 import { metricsPortOption, serveMetricsIfAsked } from '../observability/metrics-server.js';
 import type { ReconcileSummary } from '../events/bus-events.js';
 import type { DrainPlan } from '../reconciler/survey.js';
+import { positiveInt } from './arguments.js';
 
 interface DrainFlags {
   metricsPort?: number;
@@ -20,7 +23,7 @@ interface DrainFlags {
   dryRun?: boolean;
   orphans?: boolean;
   json?: boolean;
-  maxRuns: string;
+  maxRuns: number;
 }
 
 /** The `drain` subcommand. */
@@ -31,14 +34,14 @@ export function drainCommand(): Command {
     .option('--dry-run', 'print what a drain would replay, coalesce and skip; write nothing')
     .option('--orphans', "also drain other producers' records from shared fallbacks (run with those producers stopped)")
     .option('--json', 'print the result as JSON')
-    .option('--max-runs <n>', 'give up after this many drain runs that fail', '5')
+    .option('--max-runs <n>', 'give up after this many drain runs that fail or cannot read every source (with a growing pause between them)', positiveInt, 5)
     .addOption(metricsPortOption())
     .action(async (flags: DrainFlags) => {
       const config = await loadConfig(await findConfigFile(flags.config));
       const { registry, server } = await serveMetricsIfAsked(flags.metricsPort);
       const bus = await createBus(
         { ...config, reconciler: { ...config.reconciler, enabled: false } },
-        { logger: pino({ level: process.env.SPILLWAY_LOG_LEVEL ?? 'warn' }, pino.destination(2)), ...(flags.orphans ? { orphans: true } : {}), ...(registry ? { registry } : {}) },
+        { logger: pino({ level: logLevelFromEnv() }, pino.destination(2)), ...(flags.orphans ? { orphans: true } : {}), ...(registry ? { registry } : {}) },
       ).catch(async (error: unknown) => {
         await server?.close();
         throw error;
@@ -49,9 +52,10 @@ export function drainCommand(): Command {
           process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
           return;
         }
-        const summary = await drainWithProgress(bus, Number(flags.maxRuns), !flags.json && process.stderr.isTTY === true);
+        const summary = await drainWithProgress(bus, flags.maxRuns, !flags.json && process.stderr.isTTY === true);
         process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummary(summary));
-        if (summary.error) process.exitCode = 1;
+        // Not drained: a run failed, or a source could not be read (its records, and those waiting behind it, are still there).
+        if (summary.error || summary.unavailable.length > 0) process.exitCode = 1;
       } finally {
         await bus.close();
         await server?.close();
@@ -94,11 +98,13 @@ async function drainWithProgress(bus: Bus, maxFailures: number, tty: boolean): P
       accumulate(totals, run);
       base = totals.written;
       if (!bar) process.stderr.write(`drain run ${totals.runs}: ${run.written} written, ${run.skippedDuplicates} skipped, ${run.coalesced} coalesced${run.error ? `; stopped: ${run.error}` : ''}\n`);
-      if (run.error) {
+      if (run.error || run.unavailable.length > 0) {
         if (++failures >= maxFailures) break;
+        await wait(retryPauseMs(failures));
         continue;
       }
       delete totals.error;
+      totals.unavailable = [];
       if (run.written === 0) break;
     }
   } finally {
@@ -107,6 +113,11 @@ async function drainWithProgress(bus: Bus, maxFailures: number, tty: boolean): P
   }
   totals.durationMs = Math.round(performance.now() - started);
   return totals;
+}
+
+/** The pause after the `failures`-th run that did not drain everything: 0.5 s, doubling, at most 10 s. */
+function retryPauseMs(failures: number): number {
+  return Math.min(10_000, 500 * 2 ** (failures - 1));
 }
 
 function accumulate(totals: DrainTotals, run: ReconcileSummary): void {
@@ -141,11 +152,11 @@ function renderPlan(plan: DrainPlan): string {
 
 function renderSummary(t: DrainTotals): string {
   const lines = [
-    `spillway drain: ${t.error ? 'STOPPED' : 'done'} after ${t.runs} run(s) in ${(t.durationMs / 1000).toFixed(1)} s`,
+    `spillway drain: ${t.error ? 'STOPPED' : t.unavailable.length > 0 ? 'INCOMPLETE' : 'done'} after ${t.runs} run(s) in ${(t.durationMs / 1000).toFixed(1)} s`,
     `  written ${t.written}, duplicates skipped ${t.skippedDuplicates}, snapshots coalesced ${t.coalesced}, found already in primary ${t.settled}`,
   ];
   if (t.otherProducers > 0) lines.push(`  left for other producers ${t.otherProducers} (drain them with --orphans once those producers are gone)`);
-  if (t.unavailable.length > 0) lines.push(`  unavailable: ${t.unavailable.join(', ')}`);
+  if (t.unavailable.length > 0) lines.push(`  unavailable: ${t.unavailable.join(', ')} (could not be read; records behind them wait so that no key is replayed out of order)`);
   if (t.error) lines.push(`  stopped: ${t.error}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,6 @@
 /** `spillway drill`: the failover scenario matrix on embedded emulators or LocalStack. */
 import { writeFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError } from '../errors/index.js';
 import { loadUserConfig } from '../drill/drill-config.js';
@@ -11,6 +11,8 @@ import { reportJson, writeHtmlReport } from '../drill/report-html.js';
 import { renderTextReport } from '../drill/report-text.js';
 import { SCENARIOS } from '../drill/scenarios/index.js';
 import { removeAllTempDirs } from '../drill/temp-dirs.js';
+import { logLevelFromEnv } from '../observability/log-level.js';
+import { nonNegativeInt, positiveInt } from './arguments.js';
 
 interface DrillFlags {
   scenario: string[];
@@ -28,19 +30,6 @@ interface DrillFlags {
   pace: number;
   timeoutMs: number;
   injectLoss: number;
-  logLevel: string;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
-  return n;
 }
 
 /** The `drill` command. */
@@ -53,7 +42,7 @@ export function drillCommand(): Command {
     .option('--report <dir>', 'write dir/index.html and dir/report.json')
     .option('--records <n>', 'about this many records per scenario (sets the phase length from the rate)', positiveInt)
     .option('--rate <records/s>', 'records sent per second', positiveInt, 200)
-    .option('--config <file>', "drill this bus configuration (JSON): its tiers, spool and limits, with the drill's endpoints")
+    .option('--config <file>', "drill this bus configuration (YAML or JSON): its tiers, spool and limits, with the drill's endpoints")
     .addOption(new Option('--backend <backend>', 'where the regions run').choices(['embedded', 'localstack']).default('embedded'))
     .addOption(new Option('--engine <engine>', 'Kinesis emulator of the embedded backend').choices(['kinesalite', 'kinesis-local']).default('kinesalite'))
     .option('--endpoint <url>', 'use a LocalStack already running for both regions; given twice: primary, then secondary region', (v: string, all: string[]) => [...all, v], [])
@@ -62,7 +51,6 @@ export function drillCommand(): Command {
     .option('--pace <records/s>', 'reconciler ceiling, records per second (without --config)', positiveInt, 2_000)
     .option('--timeout-ms <ms>', 'how long to wait for a drain', positiveInt, 120_000)
     .addOption(new Option('--inject-loss <n>', 'drop n acknowledged records from the verification, to prove the checks fail').argParser(nonNegativeInt).default(0).hideHelp())
-    .option('--log-level <level>', 'spillway log level on stderr', 'error')
     .action(async (flags: DrillFlags) => {
       if (flags.list) return listScenarios(flags.json !== undefined);
       const scenarios = selectScenarios(flags.scenario);
@@ -79,7 +67,8 @@ export function drillCommand(): Command {
           ...(flags.config ? { configFile: flags.config } : {}),
           settings: {
             rate: flags.rate, phaseMs: unit, shards: flags.shards, paceRecordsPerSecond: flags.pace, recoveryTimeoutMs: flags.timeoutMs,
-            logger: pino({ name: 'spillway', level: flags.logLevel }, pino.destination(2)),
+            // The report is the drill's output: its own logs stay at error unless --log-level or SPILLWAY_LOG_LEVEL asks for more.
+            logger: pino({ name: 'spillway', level: logLevelFromEnv('error') }, pino.destination(2)),
             ...(userConfig ? { userConfig } : {}), injectLoss: flags.injectLoss, signal: abort.signal,
             onProgress: (p) => display.progress(p),
           },

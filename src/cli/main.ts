@@ -1,6 +1,6 @@
 /** The `spillway` command line. */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isSpillwayError } from '../errors/index.js';
 import { logLevelFromEnv, parseLogLevel } from '../observability/log-level.js';
 import { configCommand } from './config-command.js';
@@ -32,16 +32,26 @@ const program = new Command('spillway')
   .addCommand(drainCommand())
   .addCommand(statusCommand());
 
-// Check the level before any command runs, and hand it to loggers built later (createBus reads SPILLWAY_LOG_LEVEL).
-program.hook('preAction', (root, action) => {
-  const own = action.opts<{ logLevel?: string }>().logLevel;
+// Check the level before any command runs, and hand it to loggers built later (createBus reads SPILLWAY_LOG_LEVEL;
+// each command has its own default when neither is given: warn, and error for the drill, whose report is its output).
+program.hook('preAction', (root) => {
   const global = root.opts<{ logLevel?: string }>().logLevel;
   if (global !== undefined) process.env.SPILLWAY_LOG_LEVEL = parseLogLevel(global, '--log-level');
-  else process.env.SPILLWAY_LOG_LEVEL = logLevelFromEnv();
-  if (own !== undefined && action !== root) parseLogLevel(own, '--log-level');
+  else logLevelFromEnv();
 });
 
+// A usage error (an unknown option, a bad value) exits 2 like every other error of spillway's own, not 1, which
+// `config check` and `drill` keep for "a tier is unusable" and "a check failed". Commander has printed it already.
+(function usageErrorsThrow(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) usageErrorsThrow(sub);
+})(program);
+
 program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+    return;
+  }
   const code = isSpillwayError(error) ? ` [${error.code}]` : '';
   process.stderr.write(`spillway: ${error instanceof Error ? error.message : String(error)}${code}\n`);
   process.exitCode = 2;

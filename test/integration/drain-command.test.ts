@@ -104,6 +104,46 @@ describe('spillway drain', () => {
     expect(counts.size).toBe(25);
   }, 120_000);
 
+  it('a region that cannot be read holds the drain back (exit 1, INCOMPLETE) and the records behind it stay; then all drain in order', async () => {
+    const name = await stream();
+    const producer = await producerConfig(name);
+    const batch = (from: number) => Array.from({ length: 6 }, (_, i) => ({ partitionKey: `k${i % 2}`, data: from + i }));
+    const onSecondary = await leaveBehind(producer.config, batch(0));
+    const inSpool = await leaveBehind(producer.config, batch(100), true);
+    regions.west.proxy.setFault({ mode: 'refuse' });
+    let held: { code: number; stdout: string };
+    try {
+      held = await run(process.execPath, [bin, 'drain', '--config', producer.file, '--json', '--max-runs', '2'], { env: awsEnv }).then(
+        (r) => ({ code: 0, stdout: r.stdout }),
+        (e: { code: number; stdout: string }) => e,
+      );
+    } finally {
+      regions.west.proxy.setFault({ mode: 'none' });
+    }
+    expect(held.code).toBe(1);
+    const summary = JSON.parse(held.stdout) as { written: number; runs: number; unavailable: string[] };
+    expect(summary).toMatchObject({ written: 0, runs: 2 });
+    expect(summary.unavailable.join()).toContain(regions.west.name);
+    expect(await regions.read(regions.east, name)).toEqual([]);
+    expect(await drain(producer.file)).toMatchObject({ written: 12, unavailable: [] });
+    const written = (await regions.read(regions.east, name)).map((e) => e.id);
+    expect(written.filter((id) => onSecondary.includes(id) || inSpool.includes(id)).sort()).toEqual([...onSecondary, ...inSpool].sort());
+    // Per key, the secondary's (older) records before the spool's.
+    for (const key of ['k0', 'k1']) {
+      const sent = [...onSecondary, ...inSpool].filter((_, i) => i % 2 === (key === 'k0' ? 0 : 1));
+      expect(written.filter((id) => sent.includes(id))).toEqual(sent);
+    }
+  }, 120_000);
+
+  it('takes --max-runs as a positive whole number only', async () => {
+    const failed = await run(process.execPath, [bin, 'drain', '--max-runs', 'abc'], { env: { ...process.env, SPILLWAY_CONFIG: '' } }).then(
+      () => undefined,
+      (e: { stderr: string; code: number }) => e,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toMatch(/--max-runs <n>.*'abc' is invalid\. expected a positive whole number/);
+  });
+
   it('says what to fix when no configuration is given', async () => {
     const failed = await run(process.execPath, [bin, 'drain'], { env: { ...process.env, SPILLWAY_CONFIG: '' } }).then(
       () => undefined,
