@@ -72,6 +72,14 @@ describe('spillway drill', () => {
     expect(report.scenarios[0]?.passed).toBe(false);
     expect(report.scenarios[0]?.lost).toBe(5);
     expect(report.scenarios[0]?.figures.rpoMs).toBeGreaterThan(0);
+    // By default the drill logs only errors: the report is its output.
+    expect(stderr).not.toMatch(/"level":(30|40)/);
+  }, 120_000);
+
+  it('logs at the level --log-level asks for', async () => {
+    const { code, stderr } = await cli(['--log-level', 'info', 'drill', '--scenario', 'primary-refusing', '--phase-ms', '800', '--rate', '150', '--json']);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/"level":30,.*"msg":"Drain completed\./);
   }, 120_000);
 
   it('names the known scenarios when given an unknown one, and exits 2', async () => {
