@@ -64,7 +64,7 @@ export function createKinesisTier(config: KinesisTierConfig, context: TierContex
     async drainSources(): Promise<DrainSource[]> {
       // Read lazily: the producer id is set once the bus has opened its state.
       const mine = context.orphans ? { checkpointPrefix: 'orphans:' } : context.producer ? { producer: context.producer } : {};
-      return createKinesisDrainSources({ ...where, checkpoints: context.checkpoints, ...mine });
+      return createKinesisDrainSources({ ...where, checkpoints: context.checkpoints, logger: context.logger, ...mine });
     },
     findWritten: raw
       ? (ids, sinceMs, signal) => scanStreamSince({ ...where, sinceMs, signal, match: raw.matcherFor(ids) })

@@ -2,7 +2,10 @@
  * Reads a secondary Kinesis stream back for the reconciler: one
  * {@link DrainSource} per shard, resuming after the last committed sequence
  * number (kept in a {@link CheckpointStore}), TRIM_HORIZON the first time.
- * Records that are not spillway envelopes are skipped and counted on the chunk.
+ * Records that are not spillway envelopes are skipped and counted on the chunk,
+ * and so are records that look like one and do not decode (a damaged aggregate,
+ * a damaged envelope, or one of a version this spillway does not read): said
+ * at warn, never left to hold the shard (and so every source) back.
  */
 import {
   GetRecordsCommand,
@@ -11,6 +14,7 @@ import {
   ListShardsCommand,
   type Shard,
 } from '@aws-sdk/client-kinesis';
+import type { Logger } from 'pino';
 import type { CheckpointStore, DrainSource, SourceChunk } from '../../src/contracts/index.js';
 import { decodeEnvelope, type Envelope, isEnvelopeBytes } from '../../src/envelope/index.js';
 import { TransientError } from '../../src/errors/index.js';
@@ -38,6 +42,8 @@ export interface KinesisDrainOptions {
    * past the records it left to others.
    */
   checkpointPrefix?: string;
+  /** Where a record that does not decode is reported (at warn). */
+  logger?: Logger;
 }
 
 /** Longest a single read call may take before it counts as failed (the source is then unavailable this run). */
@@ -97,19 +103,42 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
     return out.ShardIterator;
   }
 
+  /** The envelope in one user record, or undefined (counted as foreign) when it is none or does not decode. */
+  function envelopeOf(data: Uint8Array, partitionKey: string, sequenceNumber: string | undefined): Envelope | undefined {
+    if (!isEnvelopeBytes(data)) return undefined;
+    try {
+      return decodeEnvelope(data, partitionKey);
+    } catch (error) {
+      options.logger?.warn({ source: id, sequenceNumber, err: error }, 'A record looks like a spillway envelope but does not decode; it is skipped and counted as foreign.');
+      return undefined;
+    }
+  }
+
+  /** The user records of one Kinesis record: a KPL aggregate holds many, a plain record is one; a damaged aggregate none. */
+  function userRecords(r: { Data?: Uint8Array; SequenceNumber?: string; PartitionKey?: string }): ReturnType<typeof deaggregate> | undefined {
+    if (!r.Data) return undefined;
+    try {
+      return deaggregate(r.Data, r.PartitionKey ?? '');
+    } catch (error) {
+      options.logger?.warn({ source: id, sequenceNumber: r.SequenceNumber, err: error }, 'A KPL aggregate does not unpack; it is skipped and counted as foreign.');
+      return undefined;
+    }
+  }
+
   function toChunk(records: Array<{ Data?: Uint8Array; SequenceNumber?: string; PartitionKey?: string }>): SourceChunk {
     const envelopes: Envelope[] = [];
     let foreign = 0;
     let otherProducers = 0;
     for (const r of records) {
-      // A KPL aggregate holds many user records; a plain record is one.
-      for (const u of r.Data ? deaggregate(r.Data, r.PartitionKey ?? '') : [undefined]) {
-        if (!u || !isEnvelopeBytes(u.data)) {
-          foreign++;
-          continue;
-        }
-        const envelope = decodeEnvelope(u.data, u.partitionKey);
-        if (options.producer !== undefined && envelope.producer !== undefined && envelope.producer !== options.producer) otherProducers++;
+      const users = userRecords(r);
+      if (!users) {
+        foreign++;
+        continue;
+      }
+      for (const u of users) {
+        const envelope = envelopeOf(u.data, u.partitionKey, r.SequenceNumber);
+        if (!envelope) foreign++;
+        else if (options.producer !== undefined && envelope.producer !== undefined && envelope.producer !== options.producer) otherProducers++;
         else envelopes.push(envelope);
       }
     }
@@ -196,10 +225,21 @@ export function findIdsSince(options: FindIdsOptions): Promise<string[]> {
     ...options,
     match: ({ data, partitionKey }) => {
       const hits: string[] = [];
-      for (const u of deaggregate(data, partitionKey)) {
+      let users: ReturnType<typeof deaggregate>;
+      try {
+        users = deaggregate(data, partitionKey);
+      } catch {
+        return hits; // a damaged aggregate holds none of ours that can be named
+      }
+      for (const u of users) {
         if (!isEnvelopeBytes(u.data)) continue;
-        const id = decodeEnvelope(u.data, u.partitionKey).id;
-        if (options.ids.has(id)) hits.push(id);
+        let found: string;
+        try {
+          found = decodeEnvelope(u.data, u.partitionKey).id;
+        } catch {
+          continue;
+        }
+        if (options.ids.has(found)) hits.push(found);
       }
       return hits;
     },

@@ -2,8 +2,10 @@
  * End to end against real Kinesis emulator processes behind fault proxies:
  * nothing about Kinesis is mocked. Counts every record in and out.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { KPL_MAGIC } from '../../adapters/kinesis/aggregation.js';
 import type { BatchItemResult } from '../../src/bus/bus.js';
 import type { ReconcileSummary } from '../../src/events/bus-events.js';
 import { idCounts, useTwoRegions } from '../helpers/two-regions.js';
@@ -84,9 +86,18 @@ describe('failover end to end (kinesalite)', () => {
     expect(counts.size).toBe(20);
   });
 
-  it('skips and counts records on the secondary that spillway did not write', async () => {
+  it('skips and counts records on the secondary that spillway did not write, or that do not decode, and drains the rest', async () => {
     const { bus, stream } = await regions.bus();
-    await regions.west.admin.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'other-app', Data: Buffer.from('{"not":"spillway"}') }));
+    const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff]);
+    const undecodable = [
+      Buffer.from('{"not":"spillway"}'),
+      // The envelope magic with bytes that are not an envelope, and an envelope version this spillway does not read.
+      Buffer.from('SPW-not-an-envelope'),
+      Buffer.concat([Buffer.from('SPW'), Buffer.from([9, 0, 1, 2, 3])]),
+      // A KPL aggregate whose digest is right but whose protobuf is not.
+      Buffer.concat([KPL_MAGIC, garbage, createHash('md5').update(garbage).digest()]),
+    ];
+    for (const Data of undecodable) await regions.west.admin.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'other-app', Data }));
     regions.east.proxy.setFault({ mode: 'refuse' });
     const results = await bus.sendBatch(batchOf(30, 'foreign'));
     expect(results.every((r) => r.ok && r.landedOn.tier === 'secondary')).toBe(true);
@@ -94,7 +105,7 @@ describe('failover end to end (kinesalite)', () => {
     const summaries: ReconcileSummary[] = [];
     bus.events.on('reconciler.done', (s) => summaries.push(s));
     await regions.drain(bus);
-    expect(summaries.reduce((n, s) => n + s.foreign, 0)).toBe(1);
+    expect(summaries.reduce((n, s) => n + s.foreign, 0)).toBe(undecodable.length);
     const primary = await regions.read(regions.east, stream);
     expect(primary.map((e) => e.id).sort()).toEqual(results.map((r) => (r.ok ? r.id : '')).sort());
   });
