@@ -16,6 +16,8 @@ export interface SurveyResult {
   bySource: Map<string, number>;
   /** Ids seen (only when asked for). */
   ids?: string[];
+  /** The coalesceKey of each snapshot id seen (only when ids are asked for). */
+  snapshotKeys?: Map<string, string>;
   /** Snapshots seen, and the earliest send time seen (ms). */
   snapshots: number;
   oldestSentTime?: number;
@@ -26,7 +28,7 @@ export interface SurveyResult {
 
 /** Survey every source that supports it; a failed survey is logged and the source listed as unsurveyed. */
 export async function surveySources(sources: readonly DrainSource[], signal: AbortSignal, logger: Logger, options: { ids?: boolean } = {}): Promise<SurveyResult> {
-  const result: SurveyResult = { newest: new Map(), bySource: new Map(), snapshots: 0, unsurveyed: [], ...(options.ids ? { ids: [] } : {}) };
+  const result: SurveyResult = { newest: new Map(), bySource: new Map(), snapshots: 0, unsurveyed: [], ...(options.ids ? { ids: [], snapshotKeys: new Map() } : {}) };
   for (const source of sources) {
     if (!source.survey) {
       result.unsurveyed.push(source.id);
@@ -40,6 +42,7 @@ export async function surveySources(sources: readonly DrainSource[], signal: Abo
       if (result.newestSentTime === undefined || e.sentTime > result.newestSentTime) result.newestSentTime = e.sentTime;
       if (e.kind !== 'snapshot' || e.coalesceKey === undefined) return;
       result.snapshots++;
+      result.snapshotKeys?.set(e.id, e.coalesceKey);
       const current = result.newest.get(e.coalesceKey);
       if (current === undefined || e.id > current) result.newest.set(e.coalesceKey, e.id);
     };
@@ -79,15 +82,20 @@ export async function planDrain(sources: readonly DrainSource[], dedupe: DedupeS
   const survey = await surveySources(sources, signal, logger, { ids: true });
   const ids = survey.ids ?? [];
   const unique = [...new Set(ids)];
-  let unseen = 0;
-  for (let i = 0; i < unique.length; i += 10_000) unseen += (await dedupe.filterUnseen(unique.slice(i, i + 10_000))).length;
-  const coalesced = survey.snapshots - survey.newest.size;
+  const unseen: string[] = [];
+  for (let i = 0; i < unique.length; i += 10_000) unseen.push(...(await dedupe.filterUnseen(unique.slice(i, i + 10_000))));
+  // As the drain judges them: each id once, and of what is not written yet, a snapshot that is not the newest of its key.
+  let coalesced = 0;
+  for (const id of unseen) {
+    const key = survey.snapshotKeys?.get(id);
+    if (key !== undefined && survey.newest.get(key) !== id) coalesced++;
+  }
   return {
     records: ids.length,
     duplicates: ids.length - unique.length,
-    alreadyWritten: unique.length - unseen,
+    alreadyWritten: unique.length - unseen.length,
     coalesced,
-    toWrite: Math.max(0, unseen - coalesced),
+    toWrite: unseen.length - coalesced,
     bySource: Object.fromEntries(survey.bySource),
     ...(survey.oldestSentTime === undefined ? {} : { oldestSentTime: survey.oldestSentTime, newestSentTime: survey.newestSentTime }),
     unsurveyed: survey.unsurveyed,

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { TransientError, ValidationError } from '../../src/errors/index.js';
 import { createMemoryCheckpointStore, createMemoryDedupeStore, createMemorySpool } from '../../adapters/memory/index.js';
 import type { DedupeStore, Spool } from '../../src/contracts/index.js';
+import type { Envelope } from '../../src/envelope/index.js';
 import { memoryBus, primaryClosed, storedSource } from '../helpers/bus-parts.js';
 import type { MemoryTarget } from '../helpers/memory-target.js';
 
@@ -410,6 +411,27 @@ describe('reconciler', () => {
       } finally {
         vi.useRealTimers();
       }
+    });
+
+    it('plans exactly what the drain then writes: a snapshot in two places once, one already written not at all', async () => {
+      const { bus, primary, secondary, spool } = memoryBus(fastReset);
+      primary.down(new TransientError('down'));
+      const older = await bus.send({ partitionKey: 'acct', data: 'balance 1', kind: 'snapshot' });
+      const twice = await bus.send({ partitionKey: 'acct-2', data: 'balance 2', kind: 'snapshot' });
+      const newer = await bus.send({ partitionKey: 'acct', data: 'balance 3', kind: 'snapshot' });
+      const delta = await bus.send({ partitionKey: 'acct', data: 'deposit' });
+      // The same snapshot in the secondary and in the spool (a write of unknown fate that was spooled as well).
+      await spool.append([secondary.stored.find((e) => e.id === twice.id) as Envelope]);
+      primary.up();
+      await primaryClosed(bus);
+      const plan = await bus.plan();
+      expect(plan).toMatchObject({ records: 5, duplicates: 1, alreadyWritten: 0, coalesced: 1, toWrite: 3 });
+      const summary = await bus.reconcile();
+      expect(summary.written).toBe(plan.toWrite);
+      expect(primary.ids().sort()).toEqual([twice.id, newer.id, delta.id].sort());
+      expect(primary.ids()).not.toContain(older.id);
+      expect(await bus.plan()).toMatchObject({ toWrite: 0 });
+      await bus.close();
     });
 
     it('hands back the uncommitted chunks when a commit fails midway, so none is stranded', async () => {
