@@ -49,6 +49,7 @@ import type { SpoolPosition } from './cursor.js';
 import { encodeFrames } from './framing.js';
 import { ensurePrivateDir } from './fs-util.js';
 import { LeaseBook, type BookEntry } from './lease-book.js';
+import { RecordTally } from './record-tally.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { recoverSpool, type RecoveredState, type SegmentInfo, type SpoolRecoveryInfo } from './recovery.js';
 import type { DamagedRange } from './quarantine.js';
@@ -113,8 +114,10 @@ class DiskSpoolImpl implements DiskSpool {
   private readonly onEvent: ((event: SpoolEvent) => void) | undefined;
   private readonly leases = new WeakMap<Lease, BookEntry[]>();
   private acked: SpoolPosition;
-  private records: number;
-  private bytes: number;
+  /** Where the lease path's reader stood after its last completed read. */
+  private readAt: SpoolPosition;
+  /** Records and bytes not yet acknowledged, kept right when damage appears (see record-tally.ts). */
+  private readonly tally = new RecordTally();
   /** Bytes in segments from the acknowledged position on (kept current: recounted when the position moves). */
   private unacked: number;
   private syncs = 0;
@@ -131,11 +134,10 @@ class DiskSpoolImpl implements DiskSpool {
     this.logger = options.logger ?? pino({ name: 'spillway', level: 'warn' }, pino.destination(2));
     this.onEvent = options.onEvent;
     this.segments = state.segments;
-    const readerOptions = { dir, onDamage: (file: string, range: DamagedRange) => this.onReadDamage(file, range) };
-    this.reader = new SegmentReader(this.cipher === undefined ? readerOptions : { ...readerOptions, cipher: this.cipher }, state.segments, state.position);
+    this.reader = this.newReader(state.position);
     this.acked = state.position;
-    this.records = state.info.records;
-    this.bytes = state.info.bytes;
+    this.readAt = state.position;
+    for (const count of state.counts) this.tally.countIn(count.seq, count.records, count.bytes);
     this.unacked = unackedBytes(state.segments, state.position);
     this.cursor = createCoalescer(() => this.persistCursor());
     this.writer = new SegmentWriter(dir, state.nextSeq, options.maxSegmentBytes ?? DEFAULT_SEGMENT_BYTES, {
@@ -191,10 +193,7 @@ class DiskSpoolImpl implements DiskSpool {
     const entries = this.claim(lease, 'acknowledge');
     if (entries === undefined) return;
     this.book.ack(entries);
-    for (const entry of entries) {
-      this.records -= 1;
-      this.bytes -= entry.bytes;
-    }
+    this.tally.acked(entries);
     this.admission.gate.wake();
     if (this.advanceAcked()) await this.cursor.request();
   }
@@ -202,12 +201,12 @@ class DiskSpoolImpl implements DiskSpool {
   /**
    * Visit every durable record from the acknowledged position on, without
    * leasing it, through a reader of its own (the reconciler's survey). Damage
-   * met here is left for the lease path to quarantine and report.
+   * met here first is quarantined and reported here, exactly as the lease
+   * path would (once: the lease path then skips it), and counted out.
    */
   async scan(visit: (envelope: Envelope) => void, signal?: AbortSignal): Promise<void> {
     this.assertOpen();
-    const options = { dir: this.dir, onDamage: () => undefined };
-    const reader = new SegmentReader(this.cipher === undefined ? options : { ...options, cipher: this.cipher }, this.segments, this.acked);
+    const reader = this.newReader(this.acked);
     try {
       for (;;) {
         signal?.throwIfAborted();
@@ -230,8 +229,8 @@ class DiskSpoolImpl implements DiskSpool {
     this.assertOpen();
     const diskBytes = this.segments.reduce((sum, s) => sum + s.size, 0);
     return {
-      records: this.records,
-      bytes: this.bytes,
+      records: this.tally.records,
+      bytes: this.tally.bytes,
       segments: this.segments.length,
       diskBytes,
       usedBytes: this.usedBytes(),
@@ -277,8 +276,7 @@ class DiskSpoolImpl implements DiskSpool {
     this.admission.pendingBytes -= bytes;
     this.unacked += bytes;
     segment.size += bytes;
-    this.records += records;
-    this.bytes += bytes;
+    this.tally.countIn(seq, records, bytes);
   }
 
   /** Report one quarantined range: an event and a log line naming file and offset. */
@@ -286,11 +284,22 @@ class DiskSpoolImpl implements DiskSpool {
     reportDamage({ spool: this.id, logger: this.logger, onEvent: this.onEvent }, file, range);
   }
 
-  private onReadDamage(file: string, range: DamagedRange): void {
-    // The range held at least one record that was counted when it was appended.
-    this.records = Math.max(0, this.records - 1);
-    this.bytes = Math.max(0, this.bytes - (range.end - range.offset));
+  /** A reader of this spool (the lease path's or a survey's) starting at `from`; damage it finds first is counted out and reported. */
+  private newReader(from: SpoolPosition): SegmentReader {
+    const options = { dir: this.dir, onDamage: (seq: number, file: string, range: DamagedRange) => this.onReadDamage(seq, file, range) };
+    return new SegmentReader(this.cipher === undefined ? options : { ...options, cipher: this.cipher }, this.segments, from);
+  }
+
+  private onReadDamage(seq: number, file: string, range: DamagedRange): void {
+    // How many records the range held cannot be read from it: the tally takes one off now and settles the exact figure
+    // once the segment has been read to its end (see record-tally.ts).
+    this.tally.damage(seq, range);
+    this.settleTally();
     this.reportDamage(file, range);
+  }
+
+  private settleTally(): void {
+    this.tally.settle(this.segments, [this.readAt, this.acked]);
   }
 
   private usedBytes(): number {
@@ -303,6 +312,9 @@ class DiskSpoolImpl implements DiskSpool {
       if (entries.length < max) {
         const fresh = await this.reader.read(max - entries.length);
         this.book.add(fresh);
+        this.tally.read(fresh);
+        this.readAt = this.reader.at;
+        this.settleTally();
         entries.push(...fresh);
       }
     } catch (error) {
@@ -322,7 +334,10 @@ class DiskSpoolImpl implements DiskSpool {
     const pos = skipAcknowledged(this.segments, from, this.writer.activeSeq);
     const moved = pos.seq !== this.acked.seq || pos.offset !== this.acked.offset;
     this.acked = pos;
-    if (moved) this.unacked = unackedBytes(this.segments, pos);
+    if (moved) {
+      this.unacked = unackedBytes(this.segments, pos);
+      this.settleTally();
+    }
     return moved;
   }
 
@@ -330,7 +345,10 @@ class DiskSpoolImpl implements DiskSpool {
   private async persistCursor(): Promise<void> {
     const pos = this.acked;
     const released = await writeCursorWithReserve(this.dir, pos);
-    await pruneSegments(this.dir, this.segments, pos.seq, (seq) => this.reader.forget(seq));
+    await pruneSegments(this.dir, this.segments, pos.seq, (seq) => {
+      this.tally.forget(seq);
+      return this.reader.forget(seq);
+    });
     if (released) await ensureReserve(this.dir);
   }
 }

@@ -36,12 +36,16 @@ export async function ensurePrivateDir(dir: string, field: string): Promise<void
   try {
     await mkdir(dir, { recursive: true, mode: DIR_MODE });
   } catch (cause) {
+    // mkdir -p fails with EEXIST when `dir` is a file, ENOTDIR when a parent is one: say that, not "cannot create".
+    const code = errnoCode(cause);
+    if (code === 'EEXIST' && !(await isDirectory(dir))) throw notADirectory(dir, field, cause);
+    if (code === 'ENOTDIR') {
+      throw new ConfigError(`cannot create the directory ${dir}: part of its path exists and is not a directory (${describeFsError(cause)}); point ${field} at a directory`, { field, cause });
+    }
     throw new ConfigError(`cannot create the directory ${dir} (${describeFsError(cause)}); point ${field} at a writable location`, { field, cause });
   }
   const info = await stat(dir);
-  if (!info.isDirectory()) {
-    throw new ConfigError(`${dir} exists and is not a directory; point ${field} at a directory`, { field });
-  }
+  if (!info.isDirectory()) throw notADirectory(dir, field);
   if ((info.mode & 0o077) !== 0) {
     try {
       await chmod(dir, DIR_MODE);
@@ -55,6 +59,14 @@ export async function ensurePrivateDir(dir: string, field: string): Promise<void
   } catch (cause) {
     throw new ConfigError(`this process cannot read and write ${dir} (${describeFsError(cause)}); fix its owner or permissions, or point ${field} elsewhere`, { field, cause });
   }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+function notADirectory(dir: string, field: string, cause?: unknown): ConfigError {
+  return new ConfigError(`${dir} exists and is not a directory; point ${field} at a directory (or move the file away)`, { field, ...(cause === undefined ? {} : { cause }) });
 }
 
 /** fsync a directory, so entries created, renamed or removed in it are durable. */

@@ -56,6 +56,8 @@ export interface RecoveredState {
   readonly position: SpoolPosition;
   readonly nextSeq: number;
   readonly info: SpoolRecoveryInfo;
+  /** Valid records (and their bytes) found in each live segment from where leasing starts, oldest segment first. */
+  readonly counts: ReadonlyArray<{ readonly seq: number; readonly records: number; readonly bytes: number }>;
 }
 
 /** Recover the spool in `dir` (which the caller has locked). */
@@ -70,6 +72,7 @@ export async function recoverSpool(dir: string, keys: ScanKeys): Promise<Recover
   const segments: SegmentInfo[] = [];
   const truncated: TruncatedTail[] = [];
   const damaged: Array<DamagedRange & { file: string }> = [];
+  const counts: Array<{ seq: number; records: number; bytes: number }> = [];
   let records = 0;
   let bytes = 0;
   for (const [i, seq] of live.entries()) {
@@ -77,6 +80,7 @@ export async function recoverSpool(dir: string, keys: ScanKeys): Promise<Recover
     const scan = await scanSegment(dir, file, seq === cursor.seq ? cursor.offset : 0, i === live.length - 1, keys);
     segments.push({ seq, size: scan.size, ...(scan.damaged.length > 0 ? { damaged: scan.damaged } : {}) });
     for (const range of scan.damaged) damaged.push({ ...range, file });
+    counts.push({ seq, records: scan.records, bytes: scan.bytes });
     records += scan.records;
     bytes += scan.bytes;
     if (scan.dropped > 0) truncated.push({ file, offset: scan.size, bytesDropped: scan.dropped, ...(scan.keptAs === undefined ? {} : { keptAs: scan.keptAs }) });
@@ -85,7 +89,7 @@ export async function recoverSpool(dir: string, keys: ScanKeys): Promise<Recover
   const position = first === undefined || first.seq === cursor.seq ? cursor : { seq: first.seq, offset: 0 };
   const nextSeq = Math.max(cursor.seq, all.at(-1) ?? 0) + 1;
   const bytesDropped = truncated.reduce((sum, t) => sum + t.bytesDropped, 0);
-  return { segments, position, nextSeq, info: { dir, records, bytes, segments: segments.length, bytesDropped, truncated, damaged } };
+  return { segments, position, nextSeq, info: { dir, records, bytes, segments: segments.length, bytesDropped, truncated, damaged }, counts };
 }
 
 /** Segments the cursor has moved past: a crash came between the cursor write and their deletion. */

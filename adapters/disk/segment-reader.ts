@@ -4,6 +4,9 @@
  * back where that read began). Damage met while reading (a frame that fails
  * its CRC, does not decode, or fails decryption) is quarantined and skipped,
  * exactly as on open: one bad record never stops the records after it.
+ * Several readers may share one segment table (the lease path's and a
+ * survey's): a range is recorded on its segment and reported by whichever
+ * reader finds it first, once; the others skip it silently.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,8 +26,12 @@ import { measureDamage, newReadChunk, readFrames, segmentName } from './segment.
 export interface SegmentReaderOptions {
   readonly dir: string;
   readonly cipher?: SpoolCipher;
-  /** Called once per damaged range found while reading, after it was quarantined and recorded on its segment. */
-  readonly onDamage: (file: string, range: DamagedRange) => void;
+  /**
+   * Called once per damaged range this reader is first to find, after it was
+   * quarantined and recorded on its segment (a range already recorded there,
+   * by this or another reader, is skipped without a call).
+   */
+  readonly onDamage: (seq: number, file: string, range: DamagedRange) => void;
 }
 
 /** Sequential reader over the spool's live segments (see the module comment). */
@@ -58,6 +65,11 @@ export class SegmentReader {
       this.position = start;
       throw error;
     }
+  }
+
+  /** Where the next read starts: past every record and damaged range read so far. */
+  get at(): SpoolPosition {
+    return this.position;
   }
 
   /** Close the open file if it belongs to segment `seq` (about to be deleted). */
@@ -129,10 +141,17 @@ export class SegmentReader {
 
   private async quarantine(segment: SegmentInfo, handle: FileHandle, file: string, offset: number, end: number, reason: string): Promise<void> {
     const { bytes } = await measureDamage(handle, file, offset, end);
-    const range: DamagedRange = { offset, end, reason, quarantinedAs: await quarantineBytes(this.options.dir, file, offset, bytes) };
+    const quarantinedAs = await quarantineBytes(this.options.dir, file, offset, bytes);
+    // Another reader may have found the same range while this one was copying it out: report it once.
+    const known = segment.damaged?.find((r) => r.offset === offset);
+    if (known !== undefined) {
+      this.position = { seq: segment.seq, offset: known.end };
+      return;
+    }
+    const range: DamagedRange = { offset, end, reason, quarantinedAs };
     (segment.damaged ??= []).push(range);
     this.position = { seq: segment.seq, offset: end };
-    this.options.onDamage(file, range);
+    this.options.onDamage(segment.seq, file, range);
   }
 
   private async handleFor(seq: number, file: string): Promise<FileHandle> {

@@ -59,6 +59,20 @@ describe('disk spool: files and permissions', () => {
     await expect(createDiskSpool({ dir: file, maxBytes: 0 })).rejects.toThrow(/spool\.maxBytes/);
   });
 
+  it('says a spool.dir that is a file exists and is not a directory (not "cannot create"), and leaves the file alone', async () => {
+    const file = join(await tempDir(), 'notadir');
+    await writeFile(file, 'keep me');
+    const error = await createDiskSpool({ dir: file }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).field).toBe('spool.dir');
+    expect((error as Error).message).toBe(`${file} exists and is not a directory; point spool.dir at a directory (or move the file away)`);
+    expect(await readFile(file, 'utf8')).toBe('keep me');
+    // A file part-way along the path gets the same advice, not "cannot create".
+    const below = await createDiskSpool({ dir: join(file, 'spool') }).catch((e: unknown) => e);
+    expect(below).toBeInstanceOf(ConfigError);
+    expect((below as Error).message).toMatch(/part of its path exists and is not a directory.*point spool\.dir at a directory/);
+  });
+
   it('turns a permission error on a spool file into SpoolCorruptError that says what to fix', () => {
     // Tests run as root here, where EACCES cannot be provoked; check the wording directly.
     const cause = Object.assign(new Error('EACCES: permission denied, open /x/00000000000000000001.seg'), { code: 'EACCES' });
