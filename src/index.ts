@@ -32,3 +32,4 @@ export type { DrainPlan } from './reconciler/survey.js';
 export * from './consumer/index.js';
 export { createSpoolCipher, spoolKeyFrom, parseSpoolKey } from './crypto/spool-cipher.js';
 export { redisSpoolDescriptor, inspectRedisSpool, type RedisSpoolConfig } from '../adapters/redis/index.js';
+export { createDiskSpool, type DiskSpool, type DiskSpoolOptions, type DiskSpoolStats } from '../adapters/disk/index.js';
