@@ -95,6 +95,11 @@ function listScenarios(asJson: boolean): void {
 function backendOf(flags: DrillFlags): BackendOptions {
   const [first, second, ...rest] = flags.endpoint;
   if (rest.length > 0) throw new ConfigError('--endpoint: at most two (the primary region, then the secondary region)', { field: 'endpoint' });
+  for (const url of flags.endpoint) {
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      throw new ConfigError(`--endpoint ${JSON.stringify(url)} is not an http(s) URL; give LocalStack's, e.g. http://localhost:4566`, { field: 'endpoint' });
+    }
+  }
   if (first) return { backend: 'endpoint', urls: second ? [first, second] : [first] };
   return flags.backend === 'localstack' ? { backend: 'localstack' } : { backend: 'embedded', engine: flags.engine };
 }

@@ -6,7 +6,8 @@ import { Command } from 'commander';
 import { inspectRedisSpool } from '../../adapters/redis/index.js';
 import { inspectDiskSpool, type DiskSpoolReport } from '../../adapters/disk/inspect.js';
 import type { SpoolCipher } from '../contracts/spool.js';
-import { createSpoolCipher, spoolKeyFrom } from '../crypto/spool-cipher.js';
+import { createSpoolCipher, parseSpoolKey } from '../crypto/spool-cipher.js';
+import { ConfigError } from '../errors/index.js';
 
 interface KeyOptions {
   keyEnv?: string;
@@ -14,8 +15,13 @@ interface KeyOptions {
 }
 
 function cipherFrom(options: KeyOptions, spool: string): SpoolCipher | undefined {
-  if (options.keyEnv === undefined) return undefined;
-  return createSpoolCipher(spoolKeyFrom({ keyEnv: options.keyEnv }, '--key-env'), spool);
+  const name = options.keyEnv;
+  if (name === undefined) return undefined;
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new ConfigError(`--key-env ${name}: the environment variable ${name} is not set; export the 32-byte spool key in it`, { field: '--key-env' });
+  }
+  return createSpoolCipher(parseSpoolKey(value, `the environment variable ${name} (--key-env)`), spool);
 }
 
 const when = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());

@@ -159,7 +159,7 @@ export function withKeyHint<I extends { code: string; path: PropertyKey[]; messa
   if (issue.code !== 'unrecognized_keys' || !issue.keys || known.length === 0) return [issue];
   return issue.keys.map((key) => {
     const hint = didYouMean(key, known);
-    return { ...issue, keys: [key], path: [...issue.path, key], message: `unknown key "${key}"${hint ? `; ${hint}` : ''} (known keys: ${known.join(', ')})` };
+    return { ...issue, keys: [key], path: [...issue.path, key], message: `unknown key "${key}"${hint ? `; ${hint}` : ''} (known keys: ${[...new Set(known)].join(', ')})` };
   });
 }
 

@@ -22,4 +22,10 @@ describe('drill --endpoint', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/--endpoint: at most two/);
   });
+
+  it('says which --endpoint is not a URL', async () => {
+    const { code, stderr } = await cli(['drill', '--endpoint', 'localhost4566']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--endpoint "localhost4566" is not an http\(s\) URL; give LocalStack's, e\.g\. http:\/\/localhost:4566/);
+  });
 });

@@ -57,6 +57,13 @@ describe('bus configuration', () => {
     expect(error.message).toMatch(/breakr: unknown key "breakr"; did you mean "breaker"\?/);
   });
 
+  it('lists each known key once in the hint of a short-form file', () => {
+    const message = configError({ stream: 'orders', regions: ['us-east-1', 'us-west-2'], spool: { kind: 'disk', dir: '/a' }, reconciller: {} }).message;
+    const known = /reconciller: unknown key "reconciller"; did you mean "reconciler"\? \(known keys: ([^)]*)\)/.exec(message)?.[1]?.split(', ') ?? [];
+    expect(known).toContain('regions');
+    expect(known.length).toBe(new Set(known).size);
+  });
+
   it('suggests the closest key inside a tier and inside a section', () => {
     const error = configError({ ...valid, primary: { ...valid.primary, strem: 'x' }, batching: { lingerMS: 5 } });
     expect(error.message).toMatch(/primary\.strem: unknown key "strem"; did you mean "stream"\?/);

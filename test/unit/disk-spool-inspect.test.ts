@@ -71,6 +71,10 @@ describe('spillway spool inspect', () => {
     process.env.SPILLWAY_TEST_INSPECT_KEY = key.toString('base64');
     const { out } = await cli('inspect', dir, '--key-env', 'SPILLWAY_TEST_INSPECT_KEY');
     expect(out).toContain(new Date(records[5]!.eventTime).toISOString());
+    delete process.env.SPILLWAY_TEST_UNSET_KEY;
+    await expect(cli('inspect', dir, '--key-env', 'SPILLWAY_TEST_UNSET_KEY')).rejects.toThrow(
+      /^--key-env SPILLWAY_TEST_UNSET_KEY: the environment variable SPILLWAY_TEST_UNSET_KEY is not set; export the 32-byte spool key in it$/,
+    );
     await expect(inspectDiskSpool(join(dir, 'CURSOR'))).rejects.toThrow(ConfigError);
   });
 
