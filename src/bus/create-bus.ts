@@ -196,7 +196,8 @@ async function verifyTiers(tiers: readonly ComposedTier[], logger: Logger): Prom
   const problem = misconfiguration(checked);
   if (problem) throw problem;
   for (const { field, check } of checked) {
-    if (!check.writable) logger.warn({ field, err: check.error }, `${check.detail}; writes fail over until it answers.`);
+    // The detail already says why; the error's stack is for debugging, not for an operator's warning.
+    if (!check.writable) logger.warn({ field, code: check.error?.code }, `${check.detail}; writes fail over until it answers.`);
   }
 }
 
