@@ -64,8 +64,40 @@ export function clientOptions(options: RedisConnectionOptions): RedisOptions {
   };
 }
 
-/** Build (without connecting) the client for `options`. */
+const lastErrors = new WeakMap<RedisClient, string>();
+
+/**
+ * The last error of a connection attempt of `client` (e.g. `connect
+ * ECONNREFUSED 127.0.0.1:6379`, `getaddrinfo ENOTFOUND cache.internal`) since
+ * it was last ready; undefined while connected or before any attempt failed.
+ * ioredis reports the cause of a failed connection only through `error`
+ * events, while a command sent meanwhile fails with a message of its own
+ * (no offline queue) that does not say why.
+ */
+export function lastConnectionError(client: RedisClient): string | undefined {
+  return lastErrors.get(client);
+}
+
+function trackConnectionErrors(client: RedisClient): RedisClient {
+  const note = (error: Error & { lastNodeError?: Error }): void => {
+    lastErrors.set(client, (error.lastNodeError ?? error).message);
+  };
+  client.on('error', note);
+  client.on('node error', note);
+  // A server that shuts down closes the socket without an error; the next connection attempt says more.
+  client.on('close', () => {
+    if (!lastErrors.has(client)) lastErrors.set(client, 'the connection closed');
+  });
+  client.on('ready', () => lastErrors.delete(client));
+  return client;
+}
+
+/** Build (without connecting) the client for `options`; it remembers its last connection error ({@link lastConnectionError}). */
 export function createRedisClient(options: RedisConnectionOptions): RedisClient {
+  return trackConnectionErrors(buildClient(options));
+}
+
+function buildClient(options: RedisConnectionOptions): RedisClient {
   const base = clientOptions(options);
   if (options.cluster !== true) return new Redis(options.url, base);
   const { host, port } = redisAddress(options.url);

@@ -6,7 +6,10 @@
  *   `maxBytes` refusal are a {@link SpoolFullError}: the next spool takes it.
  * - Down, slow, loading, read-only replica, busy script: {@link TransientError}.
  *   `ambiguous` is true when the command may have run (a timeout after it was
- *   sent, a connection lost with it in flight).
+ *   sent, a connection lost with it in flight). With no connection (ioredis
+ *   then says only "Stream isn't writeable and enableOfflineQueue options is
+ *   false"), the message says which server cannot be reached, the last
+ *   connection error (ECONNREFUSED, ENOTFOUND…) and what to check.
  * - Wrong password, ACL denial, key of the wrong type: {@link TargetRejectedError}
  *   (retrying there will not help; the message says what to fix).
  */
@@ -25,8 +28,16 @@ export interface RedisErrorContext {
   readonly sent: boolean;
   /** The spool's `maxBytes`, for the full message. */
   readonly maxBytes?: number;
+  /** The configuration field of the url, named in the fix when the server cannot be reached (e.g. `spool.url`). */
+  readonly field?: string;
+  /** The client's last connection error ({@link lastConnectionError}), said when the server cannot be reached. */
+  readonly connectionError?: string;
 }
 
+/** No connection to the server: nothing was sent, and the reason is the connection's, not the command's. */
+const UNREACHABLE = [/enableOfflineQueue/i, /Connection is closed/i, /ECONNREFUSED/, /ENOTFOUND/, /EAI_AGAIN/, /EHOSTUNREACH/, /ENETUNREACH/, /not connected/i, /None of startup nodes is available/i];
+/** A message that itself names why the connection failed. */
+const CONNECT_CAUSE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|certificate|TLS|SSL/i;
 const NOT_SENT = [/enableOfflineQueue/i, /Connection is closed/i, /ECONNREFUSED/, /ENOTFOUND/, /EHOSTUNREACH/, /ENETUNREACH/, /not connected/i];
 const MAYBE_SENT = [/Command timed out/i, /max retries per request/i, /ECONNRESET/, /EPIPE/, /ETIMEDOUT/, /socket/i];
 const SERVER_BUSY = [/^LOADING/, /^BUSY/, /^READONLY/, /^MASTERDOWN/, /^TRYAGAIN/, /^CLUSTERDOWN/, /^MISCONF/, /^MOVED/, /^ASK/, /^NOREPLICAS/];
@@ -59,11 +70,22 @@ export function classifyRedisError(error: unknown, context: RedisErrorContext): 
   }
   const notSent = NOT_SENT.some((re) => re.test(message));
   const ambiguous = context.sent && !notSent && (MAYBE_SENT.some((re) => re.test(message)) || !SERVER_BUSY.some((re) => re.test(message)));
-  return new TransientError(`${where}: ${message}${ambiguous ? ' (it may have been applied)' : ''}`, {
+  const text = UNREACHABLE.some((re) => re.test(message)) ? unreachable(where, message, context) : `${where}: ${message}`;
+  return new TransientError(`${text}${ambiguous ? ' (it may have been applied)' : ''}`, {
     target: context.spool,
     cause: error,
     ambiguous,
   });
+}
+
+/** The message for a spool with no connection: which server, why (when known), and what to check. */
+function unreachable(where: string, message: string, context: RedisErrorContext): string {
+  const address = /^redis:(.+?:\d+)\//.exec(context.spool)?.[1] ?? context.spool;
+  const cause = context.connectionError ?? (CONNECT_CAUSE.test(message) ? message : undefined);
+  return (
+    `${where}: the Redis server at ${address} cannot be reached (${cause === undefined ? 'not connected' : `last connection error: ${cause}`}); ` +
+    `check ${context.field ?? 'the url'} (host and port) and that Redis is running and reachable from here. The spool reconnects by itself once it answers`
+  );
 }
 
 /** True for a server reply that says the consumer group or stream is missing (deleted behind our back, or a restart without persistence). */

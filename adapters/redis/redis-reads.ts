@@ -1,7 +1,7 @@
 /**
  * Reads of the consumer group: new entries (`>`), this consumer's own
  * pending entries (after a restart), and entries a dead consumer left
- * pending (XAUTOCLAIM). Each returns decoded entries in stream order plus the
+ * pending (XAUTOCLAIM); and the group-less page of a scan (XRANGE). Each returns decoded entries in stream order plus the
  * ids of entries that were deleted while pending (acknowledged elsewhere).
  */
 import type { SpoolCipher } from '../../src/contracts/spool.js';
@@ -59,6 +59,16 @@ export async function readGroup(ctx: ReadContext, from: string, count: number): 
     | Array<[Buffer, RawEntry[]]>
     | null;
   return decodeAll(reply?.[0]?.[1] ?? [], ctx);
+}
+
+/**
+ * XRANGE of up to `count` entries after `after` (exclusive, Redis 6.2+), or
+ * from the stream's start: every entry still in the stream, leased or not, in
+ * stream order. The group is not involved: nothing is leased or claimed.
+ */
+export async function rangeAfter(ctx: ReadContext, after: string | undefined, count: number): Promise<GroupRead> {
+  const reply = (await ctx.client.callBuffer('XRANGE', ctx.keys.stream, after === undefined ? '-' : `(${after}`, '+', 'COUNT', count)) as RawEntry[];
+  return decodeAll(reply, ctx);
 }
 
 /** XAUTOCLAIM entries idle for `minIdleMs` or more from any consumer to this one; up to `count`. */

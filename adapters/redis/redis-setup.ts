@@ -1,8 +1,8 @@
 /** Connection-time chores (the consumer group, the node owning the spool's slot) and the durability confirmation. */
 import type { Redis } from 'ioredis';
 import { TransientError } from '../../src/errors/index.js';
-import type { RedisClient } from './redis-connection.js';
-import { classifyRedisError } from './redis-errors.js';
+import { lastConnectionError, type RedisClient } from './redis-connection.js';
+import { classifyRedisError, type RedisErrorContext } from './redis-errors.js';
 import { keySlot, type RedisSpoolKeys } from './redis-keys.js';
 import type { DurabilityPlan } from './redis-persistence.js';
 
@@ -51,7 +51,7 @@ export async function confirmDurability(
   key: string,
   plan: DurabilityPlan | undefined,
   options: { waitTimeoutMs: number; minReplicas: number },
-  where: { spool: string; operation: string },
+  where: Pick<RedisErrorContext, 'spool' | 'operation' | 'field'>,
 ): Promise<void> {
   if (plan === undefined || plan.confirm === 'none') return;
   const node = slotNode(client, key);
@@ -60,7 +60,13 @@ export async function confirmDurability(
   try {
     confirmed = plan.confirm === 'waitaof' ? (((await node.call('WAITAOF', 1, 0, timeout)) as number[])[0] ?? 0) : Number(await node.call('WAIT', options.minReplicas, timeout));
   } catch (error) {
-    throw classifyRedisError(error, { spool: where.spool, operation: `${where.operation} (${plan.confirm.toUpperCase()})`, sent: true });
+    const connectionError = lastConnectionError(client);
+    throw classifyRedisError(error, {
+      ...where,
+      operation: `${where.operation} (${plan.confirm.toUpperCase()})`,
+      sent: true,
+      ...(connectionError === undefined ? {} : { connectionError }),
+    });
   }
   const wanted = plan.confirm === 'waitaof' ? 1 : options.minReplicas;
   if (confirmed < wanted) {

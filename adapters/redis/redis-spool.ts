@@ -19,16 +19,18 @@
  *   Delivery is therefore at least once; the reconciler dedupes by record id.
  * - Within one instance a record is handed out once unless released;
  *   released and recovered records go out again first, in stream order.
+ * - `scan` reads with XRANGE, outside the group: it leases, claims and
+ *   deletes nothing, and sees leased entries too.
  */
 import type { Lease } from '../../src/contracts/spool.js';
 import type { Envelope } from '../../src/envelope/types.js';
 import { ClosedError, ConfigError, SpoolCorruptError, ValidationError } from '../../src/errors/index.js';
-import { createRedisClient, redisSpoolIdFor, waitReady, type RedisClient } from './redis-connection.js';
+import { createRedisClient, lastConnectionError, redisSpoolIdFor, waitReady, type RedisClient } from './redis-connection.js';
 import { ACK_SCRIPT, APPEND_SCRIPT, encodeEntry, type SpoolEntry } from './redis-entries.js';
-import { classifyRedisError, isNoGroup } from './redis-errors.js';
+import { classifyRedisError, isNoGroup, type RedisErrorContext } from './redis-errors.js';
 import { compareStreamIds, spoolKeys, type RedisSpoolKeys } from './redis-keys.js';
 import { planDurability, readPersistence, type DurabilityPlan } from './redis-persistence.js';
-import { autoClaim, readGroup, type GroupRead, type ReadContext } from './redis-reads.js';
+import { autoClaim, rangeAfter, readGroup, type GroupRead, type ReadContext } from './redis-reads.js';
 import { resolveOptions, type RedisSpool, type RedisSpoolOptions, type ResolvedRedisSpoolOptions } from './redis-spool-options.js';
 import { confirmDurability, ensureGroup, slotNode } from './redis-setup.js';
 
@@ -39,6 +41,8 @@ interface ScriptClient {
   spillwayAck(stream: string, bytes: string, ...args: string[]): Promise<number>;
 }
 
+/** Entries per XRANGE of a scan. */
+const SCAN_PAGE = 500;
 const EMPTY_LEASE: Lease = Object.freeze({ envelopes: Object.freeze([]) });
 const openSpools = new Set<string>();
 
@@ -146,9 +150,9 @@ class RedisSpoolImpl implements RedisSpool {
     try {
       await (this.client as unknown as ScriptClient).spillwayAppend(this.keys.stream, this.keys.bytes, this.options.maxBytes, size, ...args);
     } catch (error) {
-      throw classifyRedisError(error, { spool: this.id, operation, sent: true, maxBytes: this.options.maxBytes });
+      throw this.fail(error, { operation, sent: true, maxBytes: this.options.maxBytes });
     }
-    await confirmDurability(this.client, this.keys.stream, this.durability, this.options, { spool: this.id, operation });
+    await confirmDurability(this.client, this.keys.stream, this.durability, this.options, { spool: this.id, operation, field: `${this.field}.url` });
   }
 
   async lease(max: number): Promise<Lease> {
@@ -175,7 +179,7 @@ class RedisSpoolImpl implements RedisSpool {
       return lease;
     } catch (error) {
       this.recovered = false; // a timed-out read or claim may still have run on the server: re-read our pending list first
-      throw classifyRedisError(error, { spool: this.id, operation: `lease of ${max}`, sent: false });
+      throw this.fail(error, { operation: `lease of ${max}`, sent: false });
     }
   }
 
@@ -239,7 +243,7 @@ class RedisSpoolImpl implements RedisSpool {
     try {
       await this.runAck(entries.map((e) => e.id));
     } catch (error) {
-      throw classifyRedisError(error, { spool: this.id, operation: `ack of ${entries.length} records`, sent: true });
+      throw this.fail(error, { operation: `ack of ${entries.length} records`, sent: true });
     }
     this.leases.delete(lease);
     for (const entry of entries) this.held.delete(entry.id);
@@ -263,7 +267,32 @@ class RedisSpoolImpl implements RedisSpool {
       const [records, bytes] = await Promise.all([this.client.xlen(this.keys.stream), this.client.get(this.keys.bytes)]);
       return { records, bytes: Math.max(0, Number(bytes ?? 0)) };
     } catch (error) {
-      throw classifyRedisError(error, { spool: this.id, operation: 'stats', sent: false });
+      throw this.fail(error, { operation: 'stats', sent: false });
+    }
+  }
+
+  /**
+   * Visit every entry not yet acknowledged, leased or not, in stream order,
+   * without leasing it: XRANGE in pages of {@link SCAN_PAGE} (acknowledged
+   * entries are XDEL'd, so the stream holds exactly the others). Entries that
+   * do not decode are skipped: the lease that meets them reports them.
+   */
+  async scan(visit: (envelope: Envelope) => void, signal?: AbortSignal): Promise<void> {
+    this.assertOpen();
+    signal?.throwIfAborted();
+    await this.ready('scan');
+    for (let after: string | undefined; ; ) {
+      let page: GroupRead;
+      try {
+        page = await rangeAfter(this.reads, after, SCAN_PAGE);
+      } catch (error) {
+        throw this.fail(error, { operation: `scan${after === undefined ? '' : ` after ${after}`}`, sent: false });
+      }
+      for (const entry of page.entries) visit(entry.envelope);
+      if (page.lastId === undefined || page.entries.length + page.corrupt.length < SCAN_PAGE) return;
+      after = page.lastId;
+      signal?.throwIfAborted();
+      this.assertOpen();
     }
   }
 
@@ -273,6 +302,12 @@ class RedisSpoolImpl implements RedisSpool {
     await Promise.allSettled([...this.inflight]);
     openSpools.delete(`${this.id}|${this.consumer}`);
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /** Classify a failure of this spool's `operation`, with the url's field and the last connection error for an unreachable server. */
+  private fail(error: unknown, context: Pick<RedisErrorContext, 'operation' | 'sent' | 'maxBytes'>): Error {
+    const connectionError = lastConnectionError(this.client);
+    return classifyRedisError(error, { spool: this.id, field: `${this.field}.url`, ...context, ...(connectionError === undefined ? {} : { connectionError }) });
   }
 
   private assertOpen(): void {
@@ -290,7 +325,7 @@ class RedisSpoolImpl implements RedisSpool {
   private ready(operation = 'start'): Promise<void> {
     this.setup ??= this.runSetup().catch((error: unknown) => {
       this.setup = undefined;
-      throw classifyRedisError(error, { spool: this.id, operation, sent: false });
+      throw this.fail(error, { operation, sent: false });
     });
     return this.setup;
   }

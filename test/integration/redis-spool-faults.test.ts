@@ -101,6 +101,47 @@ describe('Redis spool: a Redis that is down', () => {
   });
 });
 
+describe('Redis spool: a Redis that cannot be reached', () => {
+  const FIX = /check spool\.url \(host and port\) and that Redis is running/;
+
+  it('says which server, the connection error (ECONNREFUSED) and what to check, for every operation', async () => {
+    const { server, spool } = await setUp();
+    await spool.append(makeEnvelopes(0, 2));
+    await server.stop();
+    const first = await within(5_000, spool.stats().catch((e: unknown) => e));
+    expect(first).toMatchObject({ retryable: true, ambiguous: false });
+    expect((first as Error).message).toMatch(new RegExp(`the Redis server at 127\\.0\\.0\\.1:${server.port} cannot be reached \\(last connection error: (the connection closed|connect ECONNREFUSED)`));
+    await waitFor(async () => /ECONNREFUSED/.test(String(await spool.stats().catch((e: unknown) => e))), { timeoutMs: 5_000, message: 'a reconnection attempt to fail' });
+    const operations: Array<[string, () => Promise<unknown>]> = [
+      ['stats', () => spool.stats()],
+      ['append of 1 records', () => spool.append(makeEnvelopes(2, 1))],
+      ['lease', () => spool.lease(5)],
+      ['scan', () => spool.scan!(() => undefined)],
+    ];
+    for (const [operation, run] of operations) {
+      const error = await within(5_000, run().catch((e: unknown) => e));
+      expect(error).toBeInstanceOf(TransientError);
+      expect(error).toMatchObject({ retryable: true, ambiguous: false });
+      const message = (error as Error).message;
+      expect(message).toContain(`${operation} failed: the Redis server at 127.0.0.1:${server.port} cannot be reached`);
+      expect(message).toContain(`last connection error: connect ECONNREFUSED 127.0.0.1:${server.port}`);
+      expect(message).toMatch(FIX);
+      expect(message).not.toMatch(/enableOfflineQueue|Stream isn't writeable/);
+    }
+  });
+
+  it('names a host that does not resolve (ENOTFOUND) and the field of the url', async () => {
+    const spool = await createRedisSpool({ url: 'redis://spillway-no-such-host.invalid:6390', keyPrefix: 'nohost', ...FAST }, 'spool[0]');
+    cleanups.push(() => spool.close());
+    const error = await within(5_000, spool.stats().catch((e: unknown) => e));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ retryable: true, ambiguous: false });
+    const message = (error as Error).message;
+    expect(message).toContain('the Redis server at spillway-no-such-host.invalid:6390 cannot be reached (last connection error: getaddrinfo ENOTFOUND spillway-no-such-host.invalid)');
+    expect(message).toMatch(/check spool\[0\]\.url/);
+  });
+});
+
 describe('Redis spool: a Redis that is slow', () => {
   it('times out a paused server within commandTimeoutMs as an ambiguous TransientError; nothing resolved is lost', async () => {
     const { server, spool } = await setUp();

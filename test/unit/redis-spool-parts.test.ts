@@ -77,6 +77,22 @@ describe('Redis error classification', () => {
     expect(classifyRedisError(new Error('LOADING Redis is loading the dataset in memory'), ctx)).toMatchObject({ code: TransientError.code, ambiguous: false });
   });
 
+  it('no connection: says which server cannot be reached, why when known, and what to check; semantics unchanged', () => {
+    const offline = new Error("Stream isn't writeable and enableOfflineQueue options is false");
+    const e = classifyRedisError(offline, { ...ctx, field: 'spool[0].url', connectionError: 'connect ECONNREFUSED 10.0.0.9:6380' });
+    expect(e).toBeInstanceOf(TransientError);
+    expect(e).toMatchObject({ retryable: true, ambiguous: false, cause: offline });
+    expect(e.message).toBe(
+      'redis spool redis:h:1/{p}:spool: append of 1 records failed: the Redis server at h:1 cannot be reached (last connection error: connect ECONNREFUSED 10.0.0.9:6380); ' +
+        'check spool[0].url (host and port) and that Redis is running and reachable from here. The spool reconnects by itself once it answers',
+    );
+    expect(classifyRedisError(offline, ctx).message).toMatch(/at h:1 cannot be reached \(not connected\); check the url/);
+    const refused = classifyRedisError(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { ...ctx, spool: 'redis:127.0.0.1:6390/{p}:spool (redis://127.0.0.1:6390)', operation: 'inspect' });
+    expect(refused.message).toMatch(/inspect failed: the Redis server at 127\.0\.0\.1:6390 cannot be reached \(last connection error: connect ECONNREFUSED 127\.0\.0\.1:6390\)/);
+    expect(refused).toMatchObject({ ambiguous: false });
+    expect(classifyRedisError(new Error('Command timed out'), { ...ctx, connectionError: 'x' }).message).not.toMatch(/cannot be reached/);
+  });
+
   it('a refused password or a foreign key is TargetRejectedError with the fix', () => {
     const e = classifyRedisError(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), ctx);
     expect(e).toBeInstanceOf(TargetRejectedError);
