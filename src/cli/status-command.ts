@@ -11,6 +11,7 @@ import type { BusConfig } from '../config/schema.js';
 import { findConfigFile, loadConfig } from '../config/load.js';
 import { parseBusConfig } from '../config/parse.js';
 import { spoolDirsOf, stateDirOf } from '../config/state-dir.js';
+import { describeFsError } from '../../adapters/disk/fs-util.js';
 import { STATUS_FILE, type StatusSnapshot } from '../observability/status-file.js';
 
 /** A lock file's holder. */
@@ -25,7 +26,7 @@ export interface StatusReport {
   /** `running`: a live process wrote the file recently; `stale`: the writer is gone or silent; `absent`: no bus has written one. */
   bus: 'running' | 'stale' | 'absent';
   snapshot?: StatusSnapshot;
-  spoolDir: { path: string; segments: number; diskBytes: number; oldestSegmentAt?: string; lock?: LockHolder };
+  spoolDir: { path: string; segments: number; diskBytes: number; oldestSegmentAt?: string; lock?: LockHolder; problem?: string };
   /** The process holding the reconciler's checkpoints (the drain lease), if any. */
   reconcilerLease?: LockHolder;
 }
@@ -56,7 +57,14 @@ export async function readStatus(config: BusConfig, now = Date.now()): Promise<S
 }
 
 async function spoolDirStats(dir: string): Promise<StatusReport['spoolDir']> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^\d{20}\.seg$/.test(n)).sort();
+  let problem: string | undefined;
+  const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    // Absent is normal before a bus first spools; anything else is a spool no bus can use.
+    if (error.code === 'ENOTDIR') problem = `${dir} is not a directory; point spool.dir at a directory`;
+    else if (error.code !== 'ENOENT') problem = `${dir} cannot be read (${describeFsError(error)}); a bus cannot use it either`;
+    return [] as string[];
+  });
+  const names = entries.filter((n) => /^\d{20}\.seg$/.test(n)).sort();
   let diskBytes = 0;
   let oldest: number | undefined;
   for (const name of names) {
@@ -66,7 +74,14 @@ async function spoolDirStats(dir: string): Promise<StatusReport['spoolDir']> {
     oldest = Math.min(oldest ?? s.mtimeMs, s.mtimeMs);
   }
   const lock = await lockHolder(join(dir, 'LOCK'));
-  return { path: dir, segments: names.length, diskBytes, ...(oldest !== undefined ? { oldestSegmentAt: new Date(oldest).toISOString() } : {}), ...(lock ? { lock } : {}) };
+  return {
+    path: dir,
+    segments: names.length,
+    diskBytes,
+    ...(oldest !== undefined ? { oldestSegmentAt: new Date(oldest).toISOString() } : {}),
+    ...(lock ? { lock } : {}),
+    ...(problem ? { problem } : {}),
+  };
 }
 
 async function lockHolder(path: string): Promise<LockHolder | undefined> {
@@ -124,6 +139,7 @@ export function formatStatus(r: StatusReport): string {
     String(d.diskBytes),
     lock(d.lock),
   ]]));
+  if (d.problem) out.push(`PROBLEM: ${d.problem}`);
   out.push('', `Reconciler lease (checkpoints lock): ${lock(r.reconcilerLease)}${s?.reconciling ? '; a drain is running' : ''}`);
   return `${out.join('\n')}\n`;
 }
@@ -143,5 +159,6 @@ export function statusCommand(): Command {
     .action(async (opts: { config?: string; json?: boolean }) => {
       const report = await readStatus(await loadConfigFile(opts.config));
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+      if (report.spoolDir.problem) process.exitCode = 1;
     });
 }

@@ -95,6 +95,20 @@ describe('spillway status', () => {
     expect((await readStatus(config, now + 1_000)).bus).toBe('running');
   });
 
+  it('says so, and exits 1, when the spool dir is not a directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'spillway-status-file-'));
+    dirs.push(dir);
+    const notADir = join(dir, 'spool');
+    await writeFile(notADir, 'x');
+    const file = await configFile(notADir);
+    const failed = await cli('status', '--config', file).then(
+      () => undefined,
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stdout).toContain(`PROBLEM: ${notADir} is not a directory; point spool.dir at a directory`);
+  });
+
   it('a bad config file or log level is a clear error with exit code 2', async () => {
     const err = await cli('status', '--config', '/nonexistent/bus.json').catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 2 });
