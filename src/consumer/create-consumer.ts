@@ -60,10 +60,26 @@ export async function createConsumer(config: BusConfigInput | string, options: C
   const events = new ConsumerEvents();
   const takeoverMs = options.takeoverMs ?? 10_000;
   const closing = new AbortController();
-  const gate = createDedupeGate({ store: stores.dedupe, ttlMs: options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS, claimMs: takeoverMs });
+  const gate = createDedupeGate({
+    store: stores.dedupe,
+    ttlMs: options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS,
+    claimMs: takeoverMs,
+    onRenewError: (err) => logger.warn({ err, claimMs: takeoverMs }, 'Renewing the claims on ids in hand failed; retrying at the next renewal.'),
+  });
   const lagMs: Record<string, number> = {};
   let scheduler: ShardScheduler | undefined;
   let closed = false;
+  let closeOnce: Promise<void> | undefined;
+
+  async function shutDown(): Promise<void> {
+    closed = true;
+    closing.abort();
+    await scheduler?.stop();
+    gate.close(); // after the workers stopped: claims of records still being handled are renewed until then
+    await deadLetter.close().catch(() => undefined);
+    destroyClients();
+    await stores.close();
+  }
 
   async function run(handler: RecordHandler): Promise<void> {
     if (closed) throw new ClosedError('the consumer is closed');
@@ -77,14 +93,10 @@ export async function createConsumer(config: BusConfigInput | string, options: C
     workerId,
     run,
     stats: () => ({ shards: scheduler?.owned() ?? [], lagMs: { ...lagMs } }),
-    async close() {
-      if (closed) return;
-      closed = true;
-      closing.abort();
-      await scheduler?.stop();
-      await deadLetter.close().catch(() => undefined);
-      destroyClients();
-      await stores.close();
+    close() {
+      // Every call gets the first call's promise: a second close() resolves only once the checkpoints are flushed.
+      closeOnce ??= shutDown();
+      return closeOnce;
     },
     [Symbol.asyncIterator]() {
       return createRecordQueue(run, () => consumer.close());

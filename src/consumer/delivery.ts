@@ -22,7 +22,7 @@ import type { ConsumedRecord, DeadLetterSink, RecordHandler } from './types.js';
 export interface PendingRecord {
   record: ConsumedRecord;
   progress: ShardProgress;
-  /** The store's verdict when the page was read: `busy` means another worker holds a claim. */
+  /** The store's verdict when the page was read: `busy` means another worker holds a claim (`go`: this worker does, renewed by the gate). */
   verdict: 'go' | 'busy';
 }
 
@@ -55,7 +55,8 @@ export function deliverRecord(ctx: DeliveryContext, item: PendingRecord, release
     progress.complete(progressKey(record));
     return void release();
   }
-  if (item.verdict === 'busy') return deliverSlowly(ctx, item, release, undefined);
+  // Busy: another worker holds the id. Our own claim found taken (after a stall) is treated the same way.
+  if (item.verdict === 'busy' || ctx.gate.claimLost(record.id)) return deliverSlowly(ctx, item, release, undefined);
   // The common case: one handler call, and no promise of ours when it returns none.
   let result: Promise<void> | void;
   try {
@@ -70,11 +71,11 @@ export function deliverRecord(ctx: DeliveryContext, item: PendingRecord, release
   );
 }
 
-/** A busy claim to wait out, or a handler that failed its first attempt: retries, backoff, dead letter. */
+/** A busy claim to wait out (no `firstFailure`), or a handler that failed its first attempt: retries, backoff, dead letter. */
 async function deliverSlowly(ctx: DeliveryContext, item: PendingRecord, release: () => void, firstFailure: { error: unknown } | undefined): Promise<void> {
   const { record, progress } = item;
   try {
-    if (item.verdict === 'busy' && (await waitForClaim(ctx, record.id)) === 'duplicate') {
+    if (firstFailure === undefined && (await waitForClaim(ctx, record.id)) === 'duplicate') {
       ctx.events.emit('consumer.duplicate', { source: record.source, shardId: record.shardId, id: record.id });
       ctx.gate.abandon(record.id);
       progress.complete(progressKey(record));

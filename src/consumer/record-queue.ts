@@ -12,13 +12,20 @@ export function createRecordQueue(run: (handler: RecordHandler) => Promise<void>
   let readers: Array<(r: IteratorResult<ConsumedRecord>) => void> = [];
   let current: (typeof waiting)[number] | undefined;
   let done = false;
+  // The consumer closed (by `return()`, or by `close()` called anywhere, even inside the loop body): every record
+  // handed over and not acknowledged is left unfinished, the one whose loop body is running (`current`) included.
+  // `close()` waits for the handlers to settle, so leaving `current` pending would hang a `close()` awaited inside
+  // the loop body; nacked after the abort, it is not retried, not checkpointed, and read again next time.
   const finish = (): void => {
     done = true;
+    current?.nack(new Error('the consumer closed before this record was handled'));
+    current = undefined;
     for (const w of waiting.splice(0)) w.nack(new Error('the consumer closed before this record was handled'));
     for (const r of readers.splice(0)) r({ done: true, value: undefined });
   };
   void run((record) =>
     new Promise<void>((ack, nack) => {
+      if (done) return nack(new Error('the consumer closed before this record was handled'));
       const item = { record, ack, nack };
       const reader = readers.shift();
       if (reader) {

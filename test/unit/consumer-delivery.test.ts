@@ -3,7 +3,9 @@
  * (no I/O): a handler that returns no promise is called without waiting,
  * yet the checkpoint passes a record only after its id was marked seen; per
  * key, a failing record holds back the next one until it is retried; a
- * failed seen-mark is retried, never skipped.
+ * failed seen-mark is retried, never skipped; claims on ids in hand are
+ * renewed until they are marked seen, and a claim found taken makes the
+ * record wait for its new holder.
  */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -12,7 +14,7 @@ import { deliverRecord, type PendingRecord } from '../../src/consumer/delivery.j
 import { createDispatcher } from '../../src/consumer/dispatcher.js';
 import { ConsumerEvents } from '../../src/consumer/events.js';
 import { ShardProgress } from '../../src/consumer/shard-progress.js';
-import type { ConsumedRecord, RecordHandler } from '../../src/consumer/types.js';
+import type { ClaimingDedupeStore, ConsumedRecord, RecordHandler } from '../../src/consumer/types.js';
 import type { DedupeStore } from '../../src/contracts/stores.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -150,5 +152,85 @@ describe('dedupe gate', () => {
       const gate = createDedupeGate({ store, ttlMs: 1_000, claimMs: 1_000 });
       expect(await gate.check(['a', 'b', 'c', 'd', 'e'])).toEqual(['go', 'duplicate', 'go', 'duplicate', 'go']);
     }
+  });
+});
+
+/** An in-memory claiming store, one owner per view, claims expiring in real time like the Redis one. */
+function claimingStores() {
+  const keys = new Map<string, { value: string; until: number }>();
+  const claimCalls: string[][] = [];
+  const live = (id: string) => {
+    const k = keys.get(id);
+    return k && k.until > Date.now() ? k : undefined;
+  };
+  const view = (owner: string): ClaimingDedupeStore => ({
+    async filterUnseen(ids) {
+      return ids.filter((id) => live(id)?.value !== 'seen');
+    },
+    async markSeen(ids, ttlMs) {
+      for (const id of ids) keys.set(id, { value: 'seen', until: Date.now() + ttlMs });
+    },
+    async claim(ids, claimMs) {
+      if (owner === 'a') claimCalls.push([...ids]);
+      return ids.map((id) => {
+        const k = live(id);
+        if (k?.value === 'seen') return 'seen';
+        if (k && k.value !== owner) return 'busy';
+        keys.set(id, { value: owner, until: Date.now() + claimMs });
+        return 'claimed';
+      });
+    },
+    async close() {},
+  });
+  return { a: view('a'), b: view('b'), keys, claimCalls };
+}
+
+describe('dedupe gate claims', () => {
+  const CLAIM_MS = 60;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('renews the claims of ids in hand past the claim time, and stops once they are marked seen', async () => {
+    const stores = claimingStores();
+    const gate = createDedupeGate({ store: stores.a, ttlMs: 60_000, claimMs: CLAIM_MS });
+    expect(await gate.check(['x', 'y'])).toEqual(['go', 'go']);
+    await sleep(CLAIM_MS * 4); // records waiting in the dispatcher far longer than the claim time
+    expect(await stores.b.claim(['x', 'y'], 60_000)).toEqual(['busy', 'busy']);
+    await new Promise<void>((resolve) => gate.finish('x', () => resolve()));
+    const before = stores.claimCalls.length;
+    await sleep(CLAIM_MS * 2);
+    const later = stores.claimCalls.slice(before);
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.every((ids) => ids.length === 1 && ids[0] === 'y')).toBe(true);
+    gate.close();
+    const atClose = stores.claimCalls.length;
+    await sleep(CLAIM_MS * 2);
+    expect(stores.claimCalls.length).toBe(atClose);
+  });
+
+  it('holds a record whose claim another worker took (after a stall) until that worker marks it seen', async () => {
+    const stores = claimingStores();
+    const gate = createDedupeGate({ store: stores.a, ttlMs: 60_000, claimMs: CLAIM_MS });
+    expect(await gate.check(['id-1'])).toEqual(['go']);
+    stores.keys.set('id-1', { value: 'b', until: Date.now() + 60_000 }); // worker b took it over
+    await sleep(CLAIM_MS); // a renewal finds it taken
+    expect(gate.claimLost('id-1')).toBe(true);
+    const handled: string[] = [];
+    const duplicates: string[] = [];
+    const events = new ConsumerEvents();
+    events.on('consumer.duplicate', ({ id }) => duplicates.push(id));
+    const ctx = { handler: (r: ConsumedRecord) => void handled.push(r.id), gate, deadLetter: { put: async () => undefined, close: async () => undefined }, events, logger: pino({ level: 'silent' }), signal: new AbortController().signal, maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+    const progress = new ShardProgress(async () => undefined, () => undefined);
+    progress.track(['1']);
+    let released = false;
+    const delivered = deliverRecord(ctx, { record: record(1), progress, verdict: 'go' }, () => (released = true));
+    await sleep(CLAIM_MS);
+    expect(handled).toEqual([]);
+    await stores.b.markSeen(['id-1'], 60_000);
+    await delivered;
+    expect(handled).toEqual([]);
+    expect(duplicates).toEqual(['id-1']);
+    expect(released).toBe(true);
+    expect(progress.pending).toBe(0);
+    gate.close();
   });
 });
