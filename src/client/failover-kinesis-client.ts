@@ -11,11 +11,16 @@
  * - A record no tier took is reported with `ErrorCode`/`ErrorMessage` in its
  *   slot; the rest of the batch keeps its own outcome.
  * - A malformed command (no records, an empty partition key, a record over
- *   the limit) throws a ValidationError before any record of it is sent.
+ *   the limit, more than 500 records or 5 MiB in one call) throws a
+ *   ValidationError before any record of it is sent. An `abortSignal`
+ *   already aborted rejects (AbortError) before anything is sent; one
+ *   aborted later rejects the call, but what was sent may still land.
+ * - Commands are recognised duck-typed (command-kind.ts), so an app's own
+ *   copy of the SDK fails over too.
  * - One bus per stream named by the commands, opened on the first write to
  *   that stream; `close()` (or `destroy()`) releases every one.
  */
-import { KinesisClient, type KinesisClientConfig, PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { KinesisClient, type KinesisClientConfig, type PutRecordInput, type PutRecordsInput } from '@aws-sdk/client-kinesis';
 import { createKinesisTier, type KinesisTierConfig } from '../../adapters/kinesis/index.js';
 import type { Bus, BusStats } from '../bus/bus.js';
 import type { ReconcileSummary } from '../events/bus-events.js';
@@ -23,6 +28,8 @@ import { createBus } from '../bus/create-bus.js';
 import type { BusConfigInput } from '../config/schema.js';
 import { ClosedError, isSpillwayError, ValidationError } from '../errors/index.js';
 import type { LoggerLike } from '../logging/logger-like.js';
+import { asPutCommand } from './command-kind.js';
+import { abortable, type AbortSignalLike, asStreamNotFound } from './sdk-errors.js';
 import { inputOfPutRecord, inputsOfPutRecords, putRecordOutput, putRecordsOutput, streamOf } from './sdk-shapes.js';
 import { configForStream, type FailoverOptions } from './stream-config.js';
 
@@ -64,11 +71,12 @@ export class FailoverKinesisClient extends KinesisClient {
    * goes to the primary region as with `KinesisClient`. Callbacks work too.
    */
   #send(sdkSend: (...args: unknown[]) => unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
-    if (!(command instanceof PutRecordsCommand) && !(command instanceof PutRecordCommand)) {
-      return sdkSend.call(this, command, optionsOrCb, cb);
-    }
+    // Duck-typed, not `instanceof`: the app may have its own copy of the SDK (see command-kind.ts).
+    const put = asPutCommand(command);
+    if (!put) return sdkSend.call(this, command, optionsOrCb, cb);
     const callback = (typeof optionsOrCb === 'function' ? optionsOrCb : cb) as SendCallback | undefined;
-    const result: Promise<unknown> = command instanceof PutRecordsCommand ? this.#putRecords(command) : this.#putRecord(command);
+    const signal = typeof optionsOrCb === 'object' && optionsOrCb !== null ? (optionsOrCb as { abortSignal?: AbortSignalLike }).abortSignal : undefined;
+    const result: Promise<unknown> = abortable<unknown>(signal ?? undefined, () => (put.kind === 'PutRecords' ? this.#putRecords(put.input) : this.#putRecord(put.input)));
     if (!callback) return result;
     result.then(
       (out) => callback(null, out),
@@ -76,8 +84,6 @@ export class FailoverKinesisClient extends KinesisClient {
     );
     return undefined;
   }
-
-
 
   /**
    * Drain every open stream's spool and secondaries into the primary now (the
@@ -107,17 +113,17 @@ export class FailoverKinesisClient extends KinesisClient {
     this.close().catch((error: unknown) => this.#logger?.error('spillway: closing the failover client failed.', { err: error }));
   }
 
-  async #putRecords(command: PutRecordsCommand) {
-    const inputs = inputsOfPutRecords(command.input);
-    const bus = await this.#busFor(streamOf(command.input));
+  async #putRecords(input: PutRecordsInput) {
+    const inputs = inputsOfPutRecords(input);
+    const bus = await this.#busFor(streamOf(input));
     // A bad record fails the whole call before any record is sent, as Kinesis does.
     return putRecordsOutput(await bus.sendBatch(inputs, { rejectInvalid: true }));
   }
 
-  async #putRecord(command: PutRecordCommand) {
-    const input = inputOfPutRecord(command.input);
-    const bus = await this.#busFor(streamOf(command.input));
-    const { id, landedOn } = await bus.send(input);
+  async #putRecord(input: PutRecordInput) {
+    const record = inputOfPutRecord(input);
+    const bus = await this.#busFor(streamOf(input));
+    const { id, landedOn } = await bus.send(record);
     return putRecordOutput(id, landedOn);
   }
 
@@ -137,7 +143,12 @@ export class FailoverKinesisClient extends KinesisClient {
     const region = await this.config.region();
     const config: BusConfigInput = configForStream(this.#failover, region, stream);
     const client = this.#direct;
-    return createBus(config, { primary: (c, context) => createKinesisTier(c as KinesisTierConfig, context, { client }), ...(this.#logger ? { logger: this.#logger } : {}) });
+    try {
+      return await createBus(config, { primary: (c, context) => createKinesisTier(c as KinesisTierConfig, context, { client }), ...(this.#logger ? { logger: this.#logger } : {}) });
+    } catch (error) {
+      // A missing primary stream is the SDK's ResourceNotFoundException to a KinesisClient caller (docs/drop-in-client.md, "Errors").
+      throw asStreamNotFound(error, stream, region);
+    }
   }
 
   async #closeAll(): Promise<void> {

@@ -7,6 +7,7 @@
 import type { PutRecordCommandOutput, PutRecordInput, PutRecordsCommandOutput, PutRecordsInput, PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import type { BatchItemResult } from '../bus/bus.js';
 import type { RecordInput } from '../envelope/index.js';
+import { KINESIS_MAX_BATCH_BYTES, KINESIS_MAX_BATCH_RECORDS } from '../envelope/index.js';
 import { ValidationError } from '../errors/index.js';
 import type { LandedOn } from '../failover/router.js';
 
@@ -23,11 +24,29 @@ export function streamOf(input: { StreamName?: string | undefined; StreamARN?: s
   throw new ValidationError('the command names no stream; set StreamName or StreamARN');
 }
 
-/** The records of a PutRecords command as bus inputs; throws before anything is sent when the command is malformed. */
+/**
+ * The records of a PutRecords command as bus inputs; throws before anything is
+ * sent when the command is malformed, or breaks a per-call limit Kinesis
+ * enforces (500 records, 5 MiB of data plus partition keys): Kinesis rejects
+ * such a call whole, so spillway does not split it and write it anyway.
+ */
 export function inputsOfPutRecords(input: PutRecordsInput): RecordInput[] {
   const records = input.Records ?? [];
-  if (records.length === 0) throw new ValidationError('PutRecords needs at least one record in Records');
-  return records.map((r, i) => toRecordInput(r, `Records[${i}]`));
+  if (!Array.isArray(records) || records.length === 0) throw new ValidationError('PutRecords needs at least one record in Records');
+  if (records.length > KINESIS_MAX_BATCH_RECORDS) {
+    throw new ValidationError(
+      `PutRecords takes at most ${KINESIS_MAX_BATCH_RECORDS} records per call, got ${records.length}; split Records into calls of ${KINESIS_MAX_BATCH_RECORDS} or fewer (Kinesis answers ValidationException)`,
+    );
+  }
+  const inputs = records.map((r, i) => toRecordInput(r, `Records[${i}]`));
+  let bytes = 0;
+  for (const r of inputs) bytes += r.data.byteLength + (typeof r.partitionKey === 'string' ? Buffer.byteLength(r.partitionKey, 'utf8') : 0);
+  if (bytes > KINESIS_MAX_BATCH_BYTES) {
+    throw new ValidationError(
+      `PutRecords carries at most ${KINESIS_MAX_BATCH_BYTES} bytes per call (data plus partition keys), got ${bytes}; split Records into smaller calls (Kinesis answers InvalidArgumentException: Records size exceeds 5 MB limit)`,
+    );
+  }
+  return inputs;
 }
 
 /** The record of a PutRecord command as a bus input. */
@@ -35,11 +54,13 @@ export function inputOfPutRecord(input: PutRecordInput): RecordInput {
   return toRecordInput(input, 'PutRecord');
 }
 
-function toRecordInput(r: { Data?: Uint8Array | undefined; PartitionKey?: string | undefined; ExplicitHashKey?: string | undefined }, where: string): RecordInput {
-  if (!(r.Data instanceof Uint8Array)) throw new ValidationError(`${where}.Data must be bytes (a Uint8Array or Buffer)`);
+/** `Data` as the SDK serializes it: bytes as they are, a string as its UTF-8 bytes (the SDK's blob serializer does the same). */
+function toRecordInput(r: { Data?: Uint8Array | string | undefined; PartitionKey?: string | undefined; ExplicitHashKey?: string | undefined }, where: string): RecordInput & { data: Uint8Array } {
+  const data = typeof r.Data === 'string' ? Buffer.from(r.Data, 'utf8') : r.Data;
+  if (!(data instanceof Uint8Array)) throw new ValidationError(`${where}.Data must be bytes (a Uint8Array or Buffer) or a string`);
   return {
     partitionKey: r.PartitionKey as string,
-    data: r.Data,
+    data,
     ...(r.ExplicitHashKey === undefined ? {} : { explicitHashKey: r.ExplicitHashKey }),
   };
 }
