@@ -1,8 +1,27 @@
 /** Fixtures for Redis spool tests: a unique key prefix, a log catcher and a tiny AES-256-GCM cipher. */
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { afterAll, afterEach } from 'vitest';
 import type { SpoolCipher } from '../../src/contracts/spool.js';
 import { SpoolCorruptError } from '../../src/errors/index.js';
+
+/** The Redis every test may use (it keeps nothing on disk); tests write only under their own key prefix. */
+export const SHARED_REDIS_URL = process.env.SPILLWAY_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * The shared Redis for one test file: an admin client (closed after the
+ * file), and `cleanups`, run after each test in reverse order of pushing.
+ */
+export function useSharedRedis(): { admin: Redis; cleanups: Array<() => Promise<unknown>> } {
+  const admin = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: 1 });
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  });
+  afterAll(() => admin.quit());
+  return { admin, cleanups };
+}
 
 /** A key prefix no other test uses. */
 export function uniquePrefix(label = 'redis'): string {

@@ -5,20 +5,14 @@
  * a window. A bus of memory targets (assembleBus) over a real Redis spool on
  * the shared Redis, under a unique key prefix.
  */
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisSpool } from '../../adapters/redis/index.js';
 import { TransientError } from '../../src/errors/index.js';
 import { memoryBus, primaryClosed } from '../helpers/bus-parts.js';
-import { spoolKeyNames, uniquePrefix } from '../helpers/redis-fixtures.js';
+import { SHARED_REDIS_URL, spoolKeyNames, uniquePrefix, useSharedRedis } from '../helpers/redis-fixtures.js';
 
-const SHARED = process.env.SPILLWAY_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const admin = new Redis(SHARED, { maxRetriesPerRequest: 1 });
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-afterAll(() => admin.quit());
+const SHARED = SHARED_REDIS_URL;
+const { admin, cleanups } = useSharedRedis();
 
 describe('backlog coalescing with a Redis spool', () => {
   it('drains 8 snapshots of one key, windows apart in the spool, as the newest one, and every delta in order', async () => {

@@ -4,20 +4,14 @@
  * leasing anything; undecodable entries skipped; the abort signal honoured
  * between pages. Runs on the shared Redis under unique key prefixes.
  */
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisSpool, type RedisSpool, type RedisSpoolOptions } from '../../adapters/redis/index.js';
 import type { Envelope } from '../../src/envelope/types.js';
-import { uniquePrefix, spoolKeyNames, testCipher } from '../helpers/redis-fixtures.js';
+import { SHARED_REDIS_URL, spoolKeyNames, testCipher, uniquePrefix, useSharedRedis } from '../helpers/redis-fixtures.js';
 import { makeEnvelopes } from '../helpers/spool-fixtures.js';
 
-const SHARED = process.env.SPILLWAY_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const admin = new Redis(SHARED, { maxRetriesPerRequest: 1 });
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-afterAll(() => admin.quit());
+const SHARED = SHARED_REDIS_URL;
+const { admin, cleanups } = useSharedRedis();
 
 async function open(label: string, options: Partial<RedisSpoolOptions> = {}): Promise<RedisSpool> {
   const keyPrefix = uniquePrefix(label);

@@ -1,20 +1,14 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisSpool, inspectRedisSpool, redisSpoolDescriptor, type RedisSpool, type RedisSpoolOptions } from '../../adapters/redis/index.js';
 import type { SpoolEvent } from '../../src/contracts/descriptor.js';
 import { SpoolCorruptError, hasCode } from '../../src/errors/index.js';
 import { waitFor } from '../helpers/emulators.js';
-import { catchLogs, spoolKeyNames, testCipher, uniquePrefix } from '../helpers/redis-fixtures.js';
+import { catchLogs, SHARED_REDIS_URL, spoolKeyNames, testCipher, uniquePrefix, useSharedRedis } from '../helpers/redis-fixtures.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { makeEnvelopes, plain } from '../helpers/spool-fixtures.js';
 
-const SHARED = process.env.SPILLWAY_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const admin = new Redis(SHARED, { maxRetriesPerRequest: 1 });
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-afterAll(() => admin.quit());
+const SHARED = SHARED_REDIS_URL;
+const { admin, cleanups } = useSharedRedis();
 
 async function open(options: Partial<RedisSpoolOptions> & { keyPrefix: string }): Promise<RedisSpool> {
   const spool = await createRedisSpool({ url: SHARED, durability: 'write', ...options });
