@@ -7,7 +7,7 @@
 import type { PutRecordCommandOutput, PutRecordInput, PutRecordsCommandOutput, PutRecordsInput, PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import type { BatchItemResult } from '../bus/bus.js';
 import type { RecordInput } from '../envelope/index.js';
-import { KINESIS_MAX_BATCH_BYTES, KINESIS_MAX_BATCH_RECORDS } from '../envelope/index.js';
+import { KINESIS_MAX_BATCH_RECORDS, KINESIS_MAX_REQUEST_BYTES } from '../envelope/index.js';
 import { ValidationError } from '../errors/index.js';
 import type { LandedOn } from '../failover/router.js';
 
@@ -27,8 +27,10 @@ export function streamOf(input: { StreamName?: string | undefined; StreamARN?: s
 /**
  * The records of a PutRecords command as bus inputs; throws before anything is
  * sent when the command is malformed, or breaks a per-call limit Kinesis
- * enforces (500 records, 5 MiB of data plus partition keys): Kinesis rejects
- * such a call whole, so spillway does not split it and write it anyway.
+ * enforces (500 records, 10 MiB of data plus partition keys): Kinesis rejects
+ * such a call whole, so spillway does not split it and write it anyway. A call
+ * of 5 to 10 MiB, which Kinesis takes and older endpoints and emulators do
+ * not, is sent as calls of at most 5 MiB.
  */
 export function inputsOfPutRecords(input: PutRecordsInput): RecordInput[] {
   const records = input.Records ?? [];
@@ -41,9 +43,9 @@ export function inputsOfPutRecords(input: PutRecordsInput): RecordInput[] {
   const inputs = records.map((r, i) => toRecordInput(r, `Records[${i}]`));
   let bytes = 0;
   for (const r of inputs) bytes += r.data.byteLength + (typeof r.partitionKey === 'string' ? Buffer.byteLength(r.partitionKey, 'utf8') : 0);
-  if (bytes > KINESIS_MAX_BATCH_BYTES) {
+  if (bytes > KINESIS_MAX_REQUEST_BYTES) {
     throw new ValidationError(
-      `PutRecords carries at most ${KINESIS_MAX_BATCH_BYTES} bytes per call (data plus partition keys), got ${bytes}; split Records into smaller calls (Kinesis answers InvalidArgumentException: Records size exceeds 5 MB limit)`,
+      `PutRecords carries at most ${KINESIS_MAX_REQUEST_BYTES} bytes per call (data plus partition keys), got ${bytes}; split Records into smaller calls (Kinesis answers InvalidArgumentException)`,
     );
   }
   return inputs;

@@ -102,12 +102,12 @@ describe('FailoverKinesisClient, like KinesisClient', () => {
     expect((await stored(stream)).sort()).toEqual(['k=batch', 'k=single', 'k=warm']);
   });
 
-  it('refuses a PutRecords over 500 records or over 5 MiB whole, as Kinesis does, and writes nothing', async () => {
+  it('refuses a PutRecords over 500 records or over 10 MiB whole, as Kinesis does, and writes nothing', async () => {
     const [sdkStream, stream] = [await kinesis.createStream(1), await kinesis.createStream(1)];
     const plain = plainClient();
     const client = await failoverClient();
     const tooMany = (s: string) => new PutRecordsCommand({ StreamName: s, Records: records(501, 10) });
-    const tooBig = (s: string) => new PutRecordsCommand({ StreamName: s, Records: records(6, 1_000_000) });
+    const tooBig = (s: string) => new PutRecordsCommand({ StreamName: s, Records: records(11, 1_000_000) });
 
     await expect(plain.send(tooMany(sdkStream))).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(plain.send(tooBig(sdkStream))).rejects.toThrow();
@@ -116,13 +116,18 @@ describe('FailoverKinesisClient, like KinesisClient', () => {
     expect((many as Error).message).toMatch(/at most 500 records per call, got 501; split Records/);
     const big = await client.send(tooBig(stream)).catch((e: unknown) => e);
     expect(hasCode(big, ValidationError.code)).toBe(true);
-    expect((big as Error).message).toMatch(/at most 5242880 bytes per call \(data plus partition keys\), got 6000012/);
+    expect((big as Error).message).toMatch(/at most 10485760 bytes per call \(data plus partition keys\), got 11000023/);
     expect(await stored(sdkStream)).toHaveLength(0);
     expect(await stored(stream)).toHaveLength(0);
 
     await client.send(new PutRecordsCommand({ StreamName: stream, Records: records(500, 10) }));
     expect(await stored(stream)).toHaveLength(500);
-  });
+    // 6 MB: Kinesis takes it (up to 10 MiB per request), kinesalite does not (5 MiB); spillway sends it as calls of at most 5 MiB.
+    await expect(plain.send(new PutRecordsCommand({ StreamName: sdkStream, Records: records(6, 1_000_000) }))).rejects.toThrow();
+    const six = await client.send(new PutRecordsCommand({ StreamName: stream, Records: records(6, 1_000_000) }));
+    expect(six.FailedRecordCount).toBe(0);
+    expect(await stored(stream)).toHaveLength(506);
+  }, 60_000);
 
   it('stores Data given as a string as its UTF-8 bytes, as the SDK does', async () => {
     const [sdkStream, stream] = [await kinesis.createStream(1), await kinesis.createStream(1)];

@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { asPutCommand } from '../../src/client/command-kind.js';
 import { abortable, asStreamNotFound } from '../../src/client/sdk-errors.js';
 import { inputOfPutRecord, inputsOfPutRecords } from '../../src/client/sdk-shapes.js';
-import { KINESIS_MAX_BATCH_BYTES } from '../../src/envelope/index.js';
 import { ConfigError, hasCode, isSpillwayError, ValidationError } from '../../src/errors/index.js';
 
 /** A command class from another copy of the SDK: same name, same shape, a different class. */
@@ -77,15 +76,17 @@ describe('inputsOfPutRecords: per-call limits', () => {
     expect((error as Error).message).toMatch(/at most 500 records per call, got 501; split Records/);
   });
 
-  it('counts data plus partition keys against 5 MiB per call', () => {
-    // Four records of 1,310,000 bytes, 4 two-byte keys: 5,240,008 bytes, under 5,242,880.
-    const under = records(4, 1_310_000);
-    expect(inputsOfPutRecords({ StreamName: 's', Records: under })).toHaveLength(4);
-    // The same data with valid 256-character keys crosses the line: keys count, in UTF-8 bytes (4 x 768 > 2,880 left).
-    expect(KINESIS_MAX_BATCH_BYTES - 4 * 1_310_000).toBe(2_880);
+  it('counts data plus partition keys against 10 MiB per call, the documented limit of a PutRecords request', () => {
+    // Eight records of 1,310,000 bytes, 8 two-byte keys: 10,480,016 bytes, under 10,485,760.
+    const under = records(8, 1_310_000);
+    expect(inputsOfPutRecords({ StreamName: 's', Records: under })).toHaveLength(8);
+    // The same data with valid 256-character keys crosses the line: keys count, in UTF-8 bytes (8 x 768 > 5,760 left).
+    expect(10 * 1_048_576 - 8 * 1_310_000).toBe(5_760);
     const over = under.map((r) => ({ ...r, PartitionKey: '€'.repeat(256) }));
-    expect(() => inputsOfPutRecords({ StreamName: 's', Records: over })).toThrow(/at most 5242880 bytes per call \(data plus partition keys\), got \d+; split Records/);
-    expect(() => inputsOfPutRecords({ StreamName: 's', Records: records(6, 1_000_000) })).toThrow(ValidationError);
+    expect(() => inputsOfPutRecords({ StreamName: 's', Records: over })).toThrow(/at most 10485760 bytes per call \(data plus partition keys\), got \d+; split Records/);
+    expect(() => inputsOfPutRecords({ StreamName: 's', Records: records(11, 1_000_000) })).toThrow(ValidationError);
+    // Between 5 and 10 MiB: taken (and sent as calls of at most 5 MiB).
+    expect(inputsOfPutRecords({ StreamName: 's', Records: records(6, 1_000_000) })).toHaveLength(6);
   });
 
   it('takes Data as a string, as its UTF-8 bytes, the way the SDK serializes it', () => {
