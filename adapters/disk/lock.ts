@@ -6,10 +6,20 @@
  * crashed predecessor had (pid 1). A second open in the same process is
  * refused from memory, before the file is touched.
  *
+ * The lock file appears with its pid already in it: the pid is written to a
+ * file of this process's own and hard-linked into place (`link` fails when the
+ * name exists, as O_EXCL does), so no other process ever reads a lock file
+ * that is still empty and takes it for stale. Where the filesystem has no
+ * hard links, it is created with O_EXCL and then written, and a process that
+ * reads it in between may still take it for stale. A lock file found gone
+ * (released meanwhile) is never unlinked: the name may already be a newer
+ * process's lock.
+ *
  * Known gap: two processes that find the same stale lock at the same instant
  * may both take it over. Spillway runs one process per spool directory.
  */
-import { open, readFile, unlink } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, open, readFile, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from '../../src/errors/index.js';
 import { FILE_MODE, describeFsError, errnoCode, fsyncDir } from './fs-util.js';
@@ -53,6 +63,8 @@ async function takeFile(dir: string, path: string, field: string): Promise<void>
       return;
     }
     const holder = await readHolder(path);
+    // Released between our create and our read: try again, and never unlink what may be a newer process's lock.
+    if (holder === 'gone') continue;
     if (holder !== undefined && holder !== process.pid && isAlive(holder)) throw inUse(dir, path, field, holder);
     await unlink(path).catch(() => undefined);
   }
@@ -74,29 +86,49 @@ function inUse(dir: string, path: string, field: string, holder: number): Config
   );
 }
 
+/** Errors of `link` on filesystems without hard links: fall back to O_EXCL. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/** Create the lock file holding this pid; false when it exists. */
 async function tryCreate(path: string, field: string): Promise<boolean> {
+  const own = `${path}.${process.pid}.${randomUUID().slice(0, 8)}`;
   try {
-    const handle = await open(path, 'wx', FILE_MODE);
+    await writePid(own, 'w');
     try {
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      await link(own, path);
+      return true;
+    } catch (cause) {
+      if (errnoCode(cause) === 'EEXIST') return false;
+      if (!NO_HARD_LINKS.has(errnoCode(cause) ?? '')) throw cause;
     }
+    await writePid(path, 'wx');
     return true;
   } catch (cause) {
     if (errnoCode(cause) === 'EEXIST') return false;
     throw new ConfigError(`could not create the lock file ${path} (${describeFsError(cause)}); make ${field} writable by this process`, { field, cause });
+  } finally {
+    await unlink(own).catch(() => undefined);
   }
 }
 
-async function readHolder(path: string): Promise<number | undefined> {
+async function writePid(path: string, flags: 'w' | 'wx'): Promise<void> {
+  const handle = await open(path, flags, FILE_MODE);
+  try {
+    await handle.writeFile(`${process.pid}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The pid in the lock file; `gone` when there is no file any more; undefined when it holds no pid (stale). */
+async function readHolder(path: string): Promise<number | 'gone' | undefined> {
   try {
     const text = await readFile(path, 'utf8');
     const pid = Number.parseInt(text.trim(), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    return errnoCode(error) === 'ENOENT' ? 'gone' : undefined;
   }
 }
 
