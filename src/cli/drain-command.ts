@@ -24,6 +24,7 @@ interface DrainFlags {
   orphans?: boolean;
   json?: boolean;
   maxRuns: number;
+  skipUnreadable?: boolean;
 }
 
 /** The `drain` subcommand. */
@@ -34,13 +35,15 @@ export function drainCommand(): Command {
     .option('--dry-run', 'print what a drain would replay, coalesce and skip; write nothing')
     .option('--orphans', "also drain other producers' records from shared fallbacks (run with those producers stopped)")
     .option('--json', 'print the result as JSON')
+    .option('--skip-unreadable', 'drain the other sources now when one cannot be read, instead of waiting behind it (records of a key it holds then arrive after newer ones)')
     .option('--max-runs <n>', 'give up after this many drain runs that fail or cannot read every source (with a growing pause between them)', positiveInt, 5)
     .addOption(metricsPortOption())
     .action(async (flags: DrainFlags) => {
       const config = await loadConfig(await findConfigFile(flags.config));
       const { registry, server } = await serveMetricsIfAsked(flags.metricsPort);
       const bus = await createBus(
-        { ...config, reconciler: { ...config.reconciler, enabled: false } },
+        // A source that cannot be read holds the others back for unavailableSourceWaitMs, which a one-off process never outlasts.
+        { ...config, reconciler: { ...config.reconciler, enabled: false, ...(flags.skipUnreadable ? { unavailableSourceWaitMs: 0 } : {}) } },
         { logger: pino({ level: logLevelFromEnv() }, pino.destination(2)), ...(flags.orphans ? { orphans: true } : {}), ...(registry ? { registry } : {}) },
       ).catch(async (error: unknown) => {
         await server?.close();
@@ -156,7 +159,9 @@ function renderSummary(t: DrainTotals): string {
     `  written ${t.written}, duplicates skipped ${t.skippedDuplicates}, snapshots coalesced ${t.coalesced}, found already in primary ${t.settled}`,
   ];
   if (t.otherProducers > 0) lines.push(`  left for other producers ${t.otherProducers} (drain them with --orphans once those producers are gone)`);
-  if (t.unavailable.length > 0) lines.push(`  unavailable: ${t.unavailable.join(', ')} (could not be read; records behind them wait so that no key is replayed out of order)`);
+  if (t.unavailable.length > 0) {
+    lines.push(`  unavailable: ${t.unavailable.join(', ')} (could not be read; records behind them wait so that no key is replayed out of order, or drain them now with --skip-unreadable)`);
+  }
   if (t.error) lines.push(`  stopped: ${t.error}`);
   return `${lines.join('\n')}\n`;
 }

@@ -89,10 +89,8 @@ export class MergedReader {
           if (this.#signal.aborted) throw error;
           this.unavailable.push(head.source.id);
           head.done = true;
-          if (!this.#passOver(head.source, error)) {
-            this.blockedBy = { source: head.source.id, error };
-            return;
-          }
+          // The other sources are still tried, so every unreadable one is known (and its wait starts) in this run.
+          if (!this.#passOver(head.source, error)) this.blockedBy ??= { source: head.source.id, error };
           break;
         }
         if (!chunk) head.done = true;

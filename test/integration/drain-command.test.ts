@@ -135,6 +135,29 @@ describe('spillway drain', () => {
     }
   }, 120_000);
 
+  it('--skip-unreadable drains the spool now while a region cannot be read, and says the drain is incomplete', async () => {
+    const name = await stream();
+    const producer = await producerConfig(name);
+    const batch = (from: number) => Array.from({ length: 4 }, (_, i) => ({ partitionKey: 'k', data: from + i }));
+    const onSecondary = await leaveBehind(producer.config, batch(0));
+    const inSpool = await leaveBehind(producer.config, batch(100), true);
+    regions.west.proxy.setFault({ mode: 'refuse' });
+    let skipped: { code: number; stdout: string };
+    try {
+      skipped = await run(process.execPath, [bin, 'drain', '--config', producer.file, '--json', '--max-runs', '1', '--skip-unreadable'], { env: awsEnv }).then(
+        (r) => ({ code: 0, stdout: r.stdout }),
+        (e: { code: number; stdout: string }) => e,
+      );
+    } finally {
+      regions.west.proxy.setFault({ mode: 'none' });
+    }
+    expect(skipped.code).toBe(1);
+    expect(JSON.parse(skipped.stdout)).toMatchObject({ written: 4 });
+    expect((await regions.read(regions.east, name)).map((e) => e.id)).toEqual(inSpool);
+    expect(await drain(producer.file)).toMatchObject({ written: 4, unavailable: [] });
+    expect((await regions.read(regions.east, name)).map((e) => e.id)).toEqual([...inSpool, ...onSecondary]);
+  }, 120_000);
+
   it('takes --max-runs as a positive whole number only', async () => {
     const failed = await run(process.execPath, [bin, 'drain', '--max-runs', 'abc'], { env: { ...process.env, SPILLWAY_CONFIG: '' } }).then(
       () => undefined,

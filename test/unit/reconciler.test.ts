@@ -413,6 +413,32 @@ describe('reconciler', () => {
       }
     });
 
+    it('waits for several unreadable sources at once, not one after the other', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        const down = (id: string) => ({ id, next: () => Promise.reject(new Error(`${id} unreachable`)) });
+        const { bus, primary, secondary, spool } = memoryBus({
+          ...fastReset,
+          reconciler: { enabled: false, maxRecordsPerSecond: 1e6, maxBytesPerSecond: 1e12, uncertainSettleMs: 0, unavailableSourceWaitMs: 60_000 },
+          secondarySources: async () => [down('shard-a'), down('shard-b')],
+        });
+        primary.down(new TransientError('down'));
+        secondary.down(new TransientError('down'));
+        await bus.sendBatch(Array.from({ length: 4 }, (_, i) => ({ partitionKey: 'k', data: i })));
+        primary.up();
+        await primaryClosed(bus);
+        const first = await bus.reconcile();
+        expect(first.written).toBe(0);
+        expect(first.unavailable.sort()).toEqual(['shard-a', 'shard-b']);
+        vi.setSystemTime(Date.now() + 60_000);
+        expect((await bus.reconcile()).written).toBe(4);
+        expect((await spool.stats()).records).toBe(0);
+        await bus.close();
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
     it('plans exactly what the drain then writes: a snapshot in two places once, one already written not at all', async () => {
       const { bus, primary, secondary, spool } = memoryBus(fastReset);
       primary.down(new TransientError('down'));
