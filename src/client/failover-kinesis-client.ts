@@ -11,7 +11,7 @@
  * - A record no tier took is reported with `ErrorCode`/`ErrorMessage` in its
  *   slot; the rest of the batch keeps its own outcome.
  * - A malformed command (no records, an empty partition key, a record over
- *   the limit, more than 500 records or 5 MiB in one call) throws a
+ *   the limit, more than 500 records or 10 MiB in one call) throws a
  *   ValidationError before any record of it is sent. An `abortSignal`
  *   already aborted rejects (AbortError) before anything is sent; one
  *   aborted later rejects the call, but what was sent may still land.

@@ -31,10 +31,19 @@ export class StreamNotFoundError extends ConfigError {
 
 /** When opening a stream's bus failed because the primary stream is missing: the SDK-shaped error; otherwise the error as it was. */
 export function asStreamNotFound(error: unknown, stream: string, region: string): unknown {
-  if (isSpillwayError(error) && error.code === ConfigError.code && (error as ConfigError).field === 'primary.stream') {
+  // Only Kinesis' own answer that the stream is missing: a name the schema refuses is a configuration error as it is.
+  if (isSpillwayError(error) && error.code === ConfigError.code && (error as ConfigError).field === 'primary.stream' && causeNamed(error, 'ResourceNotFoundException')) {
     return new StreamNotFoundError(stream, region, error as ConfigError);
   }
   return error;
+}
+
+/** True when an error named `name` is in the cause chain below `error`. */
+function causeNamed(error: unknown, name: string): boolean {
+  for (let e = (error as { cause?: unknown }).cause, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { name?: unknown }).name === name) return true;
+  }
+  return false;
 }
 
 /** The `$metadata` (request id, status) of the SDK error at the bottom of a cause chain, if any. */
