@@ -3,9 +3,11 @@
  * {@link DrainSource} per shard, resuming after the last committed sequence
  * number (kept in a {@link CheckpointStore}), TRIM_HORIZON the first time.
  * Records that are not spillway envelopes are skipped and counted on the chunk,
- * and so are records that look like one and do not decode (a damaged aggregate,
- * a damaged envelope, or one of a version this spillway does not read): said
- * at warn, never left to hold the shard (and so every source) back.
+ * and so are records that look like one and do not decode (a damaged aggregate
+ * or envelope): said at warn, never left to hold the shard (and so every
+ * source) back. An envelope of a later version (a version byte of 3 to 15,
+ * written by a newer spillway) is not skipped: the shard stops there, and the
+ * error says to upgrade this reconciler.
  */
 import {
   GetRecordsCommand,
@@ -109,6 +111,13 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
     try {
       return decodeEnvelope(data, partitionKey);
     } catch (error) {
+      const version = data[3] as number;
+      if (version > 2 && version < 16) {
+        throw new TransientError(
+          `${id}: record ${sequenceNumber ?? '?'} is a spillway envelope of version ${version}, written by a newer spillway, which this one does not read; upgrade spillway on this reconciler to drain the shard`,
+          { ...context, cause: error },
+        );
+      }
       options.logger?.warn({ source: id, sequenceNumber, err: error }, 'A record looks like a spillway envelope but does not decode; it is skipped and counted as foreign.');
       return undefined;
     }
@@ -129,20 +138,33 @@ function createShardSource(options: KinesisDrainOptions, shardId: string): Drain
     const envelopes: Envelope[] = [];
     let foreign = 0;
     let otherProducers = 0;
-    for (const r of records) {
+    let end = records.length;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as (typeof records)[number];
       const users = userRecords(r);
       if (!users) {
         foreign++;
         continue;
       }
-      for (const u of users) {
-        const envelope = envelopeOf(u.data, u.partitionKey, r.SequenceNumber);
-        if (!envelope) foreign++;
-        else if (options.producer !== undefined && envelope.producer !== undefined && envelope.producer !== options.producer) otherProducers++;
-        else envelopes.push(envelope);
+      const before = { envelopes: envelopes.length, foreign, otherProducers };
+      try {
+        for (const u of users) {
+          const envelope = envelopeOf(u.data, u.partitionKey, r.SequenceNumber);
+          if (!envelope) foreign++;
+          else if (options.producer !== undefined && envelope.producer !== undefined && envelope.producer !== options.producer) otherProducers++;
+          else envelopes.push(envelope);
+        }
+      } catch (error) {
+        // A record this spillway cannot read yet: the records before it go; the shard is read again from there.
+        if (i === 0) throw error;
+        envelopes.length = before.envelopes;
+        ({ foreign, otherProducers } = before);
+        end = i;
+        iterator = undefined;
+        break;
       }
     }
-    const last = records.at(-1)?.SequenceNumber as string;
+    const last = records[end - 1]?.SequenceNumber as string;
     return { envelopes, foreign, otherProducers, commit: () => options.checkpoints.set(checkpointKey, last) };
   }
 

@@ -6,8 +6,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { KPL_MAGIC } from '../../adapters/kinesis/aggregation.js';
+import { createKinesisDrainSources } from '../../adapters/kinesis/shard-source.js';
+import { createMemoryCheckpointStore } from '../../adapters/memory/index.js';
 import type { BatchItemResult } from '../../src/bus/bus.js';
 import type { ReconcileSummary } from '../../src/events/bus-events.js';
+import { waitFor } from '../helpers/emulators.js';
 import { idCounts, useTwoRegions } from '../helpers/two-regions.js';
 
 const batchOf = (n: number, phase: string) => Array.from({ length: n }, (_, i) => ({ partitionKey: `customer-${i % 50}`, data: { phase, i } }));
@@ -91,9 +94,9 @@ describe('failover end to end (kinesalite)', () => {
     const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff]);
     const undecodable = [
       Buffer.from('{"not":"spillway"}'),
-      // The envelope magic with bytes that are not an envelope, and an envelope version this spillway does not read.
+      // The envelope magic with bytes that are not an envelope, and a damaged version 2 envelope.
       Buffer.from('SPW-not-an-envelope'),
-      Buffer.concat([Buffer.from('SPW'), Buffer.from([9, 0, 1, 2, 3])]),
+      Buffer.concat([Buffer.from('SPW'), Buffer.from([2, 0, 1, 2, 3])]),
       // A KPL aggregate whose digest is right but whose protobuf is not.
       Buffer.concat([KPL_MAGIC, garbage, createHash('md5').update(garbage).digest()]),
     ];
@@ -106,6 +109,37 @@ describe('failover end to end (kinesalite)', () => {
     bus.events.on('reconciler.done', (s) => summaries.push(s));
     await regions.drain(bus);
     expect(summaries.reduce((n, s) => n + s.foreign, 0)).toBe(undecodable.length);
+    const primary = await regions.read(regions.east, stream);
+    expect(primary.map((e) => e.id).sort()).toEqual(results.map((r) => (r.ok ? r.id : '')).sort());
+  });
+
+  it('holds a shard at an envelope of a later version, saying to upgrade, and loses nothing', async () => {
+    const { bus, stream } = await regions.bus();
+    regions.east.proxy.setFault({ mode: 'refuse' });
+    const results = await bus.sendBatch(batchOf(10, 'later'));
+    expect(results.every((r) => r.ok && r.landedOn.tier === 'secondary')).toBe(true);
+    await regions.west.admin.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'newer', Data: Buffer.concat([Buffer.from('SPW'), Buffer.from([3, 0, 1, 2, 3])]) }));
+    regions.east.proxy.setFault({ mode: 'none' });
+    await waitFor(async () => (await bus.stats()).breakers[0]?.state === 'closed', { timeoutMs: 10_000, intervalMs: 50, message: 'the primary breaker closing' });
+    // Drains up to the newer record and stops there, run after run, saying why.
+    await bus.reconcile(); // may join a run already going
+    const again = await bus.reconcile();
+    expect(again.written).toBe(0);
+    expect(again.unavailable).toEqual([expect.stringMatching(/^kinesis:us-west-2:/)]);
+    // Read shard by shard: every record before the newer one comes out, and the shard holding it stops there.
+    const sources = await createKinesisDrainSources({ client: regions.west.admin, region: 'us-west-2', stream, checkpoints: createMemoryCheckpointStore() });
+    let read = 0;
+    const errors: string[] = [];
+    for (const source of sources) {
+      for (;;) {
+        const chunk = await source.next(100, AbortSignal.timeout(5_000)).catch((e: Error) => void errors.push(e.message));
+        if (!chunk) break;
+        read += chunk.envelopes.length;
+        await chunk.commit();
+      }
+    }
+    expect(read).toBe(10);
+    expect(errors).toEqual([expect.stringMatching(/is a spillway envelope of version 3, written by a newer spillway.*upgrade spillway on this reconciler/)]);
     const primary = await regions.read(regions.east, stream);
     expect(primary.map((e) => e.id).sort()).toEqual(results.map((r) => (r.ok ? r.id : '')).sort());
   });
