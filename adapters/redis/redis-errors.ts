@@ -38,7 +38,8 @@ export interface RedisErrorContext {
 const UNREACHABLE = [/enableOfflineQueue/i, /Connection is closed/i, /ECONNREFUSED/, /ENOTFOUND/, /EAI_AGAIN/, /EHOSTUNREACH/, /ENETUNREACH/, /not connected/i, /None of startup nodes is available/i];
 /** A message that itself names why the connection failed. */
 const CONNECT_CAUSE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|certificate|TLS|SSL/i;
-const NOT_SENT = [/enableOfflineQueue/i, /Connection is closed/i, /ECONNREFUSED/, /ENOTFOUND/, /EHOSTUNREACH/, /ENETUNREACH/, /not connected/i];
+/** Failures before a command left this process: with no connection, it was never sent. */
+const NOT_SENT = UNREACHABLE;
 const MAYBE_SENT = [/Command timed out/i, /max retries per request/i, /ECONNRESET/, /EPIPE/, /ETIMEDOUT/, /socket/i];
 const SERVER_BUSY = [/^LOADING/, /^BUSY/, /^READONLY/, /^MASTERDOWN/, /^TRYAGAIN/, /^CLUSTERDOWN/, /^MISCONF/, /^MOVED/, /^ASK/, /^NOREPLICAS/];
 const REJECTED = [/^NOAUTH/, /^WRONGPASS/, /^NOPERM/, /^WRONGTYPE/, /^ERR unknown command/i];

@@ -213,7 +213,8 @@ function createClaimRenewal(store: DedupeStore | ClaimingDedupeStore, claimMs: n
       }
       stopIfIdle();
     } catch (error) {
-      onError?.(error);
+      // A renewal cut short by the consumer closing (its stores close too) is not worth a warning.
+      if (!closed) onError?.(error);
     } finally {
       renewing = false;
     }

@@ -1,5 +1,5 @@
 /**
- * Id claims in the real Redis at 127.0.0.1:6379 (a unique key prefix, removed
+ * Id claims in the shared Redis (SPILLWAY_REDIS_URL, else 127.0.0.1:6379; a unique key prefix, removed
  * after): two workers of one group with the same records in hand (as in a
  * lease take-over, or a primary and a secondary copy) handle each id once,
  * even when records wait in the dispatcher far longer than the claim time.
@@ -8,8 +8,7 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryCheckpointStore } from '../../adapters/memory/index.js';
 import { createRedisDedupeStore } from '../../adapters/redis/redis-dedupe.js';
 import type { BusConfigInput } from '../../src/config/schema.js';
@@ -17,6 +16,7 @@ import { createConsumer } from '../../src/consumer/index.js';
 import { FAKE_CREDENTIALS } from '../../src/drill/kinesis-admin.js';
 import { silentLogger } from '../helpers/bus-parts.js';
 import { uniqueName, useKinesisEmulator, waitFor } from '../helpers/emulators.js';
+import { useSharedRedis } from '../helpers/redis-fixtures.js';
 
 const RECORDS = 60;
 const CLAIM_MS = 1_000;
@@ -24,8 +24,7 @@ const HANDLER_MS = 50; // far below the claim time; the 60 records of one key ta
 
 describe('consumer id claims (kinesalite + Redis)', () => {
   const kinesis = useKinesisEmulator('kinesalite');
-  const redis = new Redis('redis://127.0.0.1:6379');
-  afterAll(() => redis.quit());
+  const { admin: redis } = useSharedRedis();
 
   it('keeps a claim while its record waits in the dispatcher: two workers with the same records handle each id once', async () => {
     const stream = await kinesis.createStream(1);

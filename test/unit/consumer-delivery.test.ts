@@ -7,7 +7,7 @@
  * renewed until they are marked seen, and a claim found taken makes the
  * record wait for its new holder.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { createDedupeGate } from '../../src/consumer/dedupe-gate.js';
 import { deliverRecord, type PendingRecord } from '../../src/consumer/delivery.js';
@@ -187,7 +187,14 @@ function claimingStores() {
 
 describe('dedupe gate claims', () => {
   const CLAIM_MS = 60;
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // The claims' clock and the renewal timer are faked, so a busy machine cannot make a claim lapse between checks.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const sleep = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 
   it('renews the claims of ids in hand past the claim time, and stops once they are marked seen', async () => {
     const stores = claimingStores();
