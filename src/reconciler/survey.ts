@@ -18,8 +18,7 @@ export interface SurveyResult {
   ids?: string[];
   /** The coalesceKey of each snapshot id seen (only when ids are asked for). */
   snapshotKeys?: Map<string, string>;
-  /** Snapshots seen, and the earliest send time seen (ms). */
-  snapshots: number;
+  /** The earliest and the latest send time seen (ms). */
   oldestSentTime?: number;
   newestSentTime?: number;
   /** Sources without a survey, or whose survey failed (their records are not counted). */
@@ -28,7 +27,7 @@ export interface SurveyResult {
 
 /** Survey every source that supports it; a failed survey is logged and the source listed as unsurveyed. */
 export async function surveySources(sources: readonly DrainSource[], signal: AbortSignal, logger: Logger, options: { ids?: boolean } = {}): Promise<SurveyResult> {
-  const result: SurveyResult = { newest: new Map(), bySource: new Map(), snapshots: 0, unsurveyed: [], ...(options.ids ? { ids: [], snapshotKeys: new Map() } : {}) };
+  const result: SurveyResult = { newest: new Map(), bySource: new Map(), unsurveyed: [], ...(options.ids ? { ids: [], snapshotKeys: new Map() } : {}) };
   for (const source of sources) {
     if (!source.survey) {
       result.unsurveyed.push(source.id);
@@ -41,7 +40,6 @@ export async function surveySources(sources: readonly DrainSource[], signal: Abo
       if (result.oldestSentTime === undefined || e.sentTime < result.oldestSentTime) result.oldestSentTime = e.sentTime;
       if (result.newestSentTime === undefined || e.sentTime > result.newestSentTime) result.newestSentTime = e.sentTime;
       if (e.kind !== 'snapshot' || e.coalesceKey === undefined) return;
-      result.snapshots++;
       result.snapshotKeys?.set(e.id, e.coalesceKey);
       const current = result.newest.get(e.coalesceKey);
       if (current === undefined || e.id > current) result.newest.set(e.coalesceKey, e.id);
