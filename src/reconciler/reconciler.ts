@@ -183,7 +183,7 @@ export class Reconciler {
       } else {
         this.#deps.logger.warn({ err: error, written: summary.written }, 'Reconciler stopped before draining everything; it resumes when the primary is healthy.');
       }
-      for (const e of await reader.abandon(pending)) this.#deps.logger.error({ err: e }, 'Could not hand a chunk back to its source; it is reread after a restart.');
+      await this.#handBack(reader, pending);
     }
     if (reader.blockedBy && summary.error === undefined) {
       const { source, error } = reader.blockedBy;
@@ -192,7 +192,7 @@ export class Reconciler {
         { source, err: error, written: summary.written, drainsWithoutItInMs: Math.max(0, waitMs) },
         'Drain paused: a source could not be read, and the others wait behind it so that no key is replayed out of order; the next run tries again.',
       );
-      for (const e of await reader.abandon([])) this.#deps.logger.error({ err: e }, 'Could not hand a chunk back to its source; it is reread after a restart.');
+      await this.#handBack(reader, []);
     }
     // A source read this run (or not reached) no longer counts as unreadable.
     for (const id of [...this.#unreadableSince.keys()]) if (!reader.unavailable.includes(id)) this.#unreadableSince.delete(id);
@@ -202,6 +202,11 @@ export class Reconciler {
     summary.durationMs = Math.round(performance.now() - started);
     this.#deps.events.emit('reconciler.done', summary);
     return summary;
+  }
+
+  /** Hand back the chunks read and not committed (see MergedReader.abandon); a chunk that cannot go back is said at error. */
+  async #handBack(reader: MergedReader, uncommitted: readonly SourceChunk[]): Promise<void> {
+    for (const e of await reader.abandon(uncommitted)) this.#deps.logger.error({ err: e }, 'Could not hand a chunk back to its source; it is reread after a restart.');
   }
 
   #unavailableWaitMs(): number {
