@@ -38,20 +38,20 @@ export function asStreamNotFound(error: unknown, stream: string, region: string)
   return error;
 }
 
+/** `error` and the errors of its cause chain, at most five. */
+function* chainOf(error: unknown): Generator<{ name?: unknown; $metadata?: unknown }> {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) yield e;
+}
+
 /** True when an error named `name` is in the cause chain below `error`. */
 function causeNamed(error: unknown, name: string): boolean {
-  for (let e = (error as { cause?: unknown }).cause, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { name?: unknown }).name === name) return true;
-  }
+  for (const e of chainOf((error as { cause?: unknown }).cause)) if (e.name === name) return true;
   return false;
 }
 
 /** The `$metadata` (request id, status) of the SDK error at the bottom of a cause chain, if any. */
 function sdkMetadataOf(error: unknown): object {
-  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const metadata = (e as { $metadata?: unknown }).$metadata;
-    if (typeof metadata === 'object' && metadata !== null) return metadata;
-  }
+  for (const e of chainOf(error)) if (typeof e.$metadata === 'object' && e.$metadata !== null) return e.$metadata;
   return {};
 }
 
