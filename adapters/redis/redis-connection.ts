@@ -74,8 +74,14 @@ const lastErrors = new WeakMap<RedisClient, string>();
  * events, while a command sent meanwhile fails with a message of its own
  * (no offline queue) that does not say why.
  */
-export function lastConnectionError(client: RedisClient): string | undefined {
+function lastConnectionError(client: RedisClient): string | undefined {
   return lastErrors.get(client);
+}
+
+/** `{ connectionError }` for classifyRedisError's context, when `client` has one ({@link lastConnectionError}). */
+export function connectionContext(client: RedisClient): { connectionError?: string } {
+  const connectionError = lastConnectionError(client);
+  return connectionError === undefined ? {} : { connectionError };
 }
 
 function trackConnectionErrors(client: RedisClient): RedisClient {
@@ -92,7 +98,7 @@ function trackConnectionErrors(client: RedisClient): RedisClient {
   return client;
 }
 
-/** Build (without connecting) the client for `options`; it remembers its last connection error ({@link lastConnectionError}). */
+/** Build (without connecting) the client for `options`; it remembers its last connection error ({@link connectionContext}). */
 export function createRedisClient(options: RedisConnectionOptions): RedisClient {
   return trackConnectionErrors(buildClient(options));
 }

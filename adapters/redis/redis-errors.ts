@@ -30,7 +30,7 @@ export interface RedisErrorContext {
   readonly maxBytes?: number;
   /** The configuration field of the url, named in the fix when the server cannot be reached (e.g. `spool.url`). */
   readonly field?: string;
-  /** The client's last connection error ({@link lastConnectionError}), said when the server cannot be reached. */
+  /** The client's last connection error (`connectionContext` in redis-connection.ts), said when the server cannot be reached. */
   readonly connectionError?: string;
 }
 

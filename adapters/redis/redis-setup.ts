@@ -1,7 +1,7 @@
 /** Connection-time chores (the consumer group, the node owning the spool's slot) and the durability confirmation. */
 import type { Redis } from 'ioredis';
 import { TransientError } from '../../src/errors/index.js';
-import { lastConnectionError, type RedisClient } from './redis-connection.js';
+import { connectionContext, type RedisClient } from './redis-connection.js';
 import { classifyRedisError, type RedisErrorContext } from './redis-errors.js';
 import { keySlot, type RedisSpoolKeys } from './redis-keys.js';
 import type { DurabilityPlan } from './redis-persistence.js';
@@ -60,13 +60,7 @@ export async function confirmDurability(
   try {
     confirmed = plan.confirm === 'waitaof' ? (((await node.call('WAITAOF', 1, 0, timeout)) as number[])[0] ?? 0) : Number(await node.call('WAIT', options.minReplicas, timeout));
   } catch (error) {
-    const connectionError = lastConnectionError(client);
-    throw classifyRedisError(error, {
-      ...where,
-      operation: `${where.operation} (${plan.confirm.toUpperCase()})`,
-      sent: true,
-      ...(connectionError === undefined ? {} : { connectionError }),
-    });
+    throw classifyRedisError(error, { ...where, operation: `${where.operation} (${plan.confirm.toUpperCase()})`, sent: true, ...connectionContext(client) });
   }
   const wanted = plan.confirm === 'waitaof' ? 1 : options.minReplicas;
   if (confirmed < wanted) {

@@ -25,7 +25,7 @@
 import type { Lease } from '../../src/contracts/spool.js';
 import type { Envelope } from '../../src/envelope/types.js';
 import { ClosedError, ConfigError, SpoolCorruptError, ValidationError } from '../../src/errors/index.js';
-import { createRedisClient, lastConnectionError, redisSpoolIdFor, waitReady, type RedisClient } from './redis-connection.js';
+import { connectionContext, createRedisClient, redisSpoolIdFor, waitReady, type RedisClient } from './redis-connection.js';
 import { ACK_SCRIPT, APPEND_SCRIPT, encodeEntry, type SpoolEntry } from './redis-entries.js';
 import { classifyRedisError, isNoGroup, type RedisErrorContext } from './redis-errors.js';
 import { compareStreamIds, spoolKeys, type RedisSpoolKeys } from './redis-keys.js';
@@ -306,8 +306,7 @@ class RedisSpoolImpl implements RedisSpool {
 
   /** Classify a failure of this spool's `operation`, with the url's field and the last connection error for an unreachable server. */
   private fail(error: unknown, context: Pick<RedisErrorContext, 'operation' | 'sent' | 'maxBytes'>): Error {
-    const connectionError = lastConnectionError(this.client);
-    return classifyRedisError(error, { spool: this.id, field: `${this.field}.url`, ...context, ...(connectionError === undefined ? {} : { connectionError }) });
+    return classifyRedisError(error, { spool: this.id, field: `${this.field}.url`, ...context, ...connectionContext(this.client) });
   }
 
   private assertOpen(): void {
